@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
+from PIL import Image
 
 
 # 1: gallery --layout zyx of 16-bit data computed in float64 (the image rule), where convolve computes the same
@@ -28,3 +30,24 @@ def test_a_16bit_zyx_gallery_computes_convolves_maps(invoke, tmp_path, monkeypat
     for z in range(3):
         assert tiles[f"box_3x3[{z}]"].dtype == one.dtype == np.float32
         np.testing.assert_array_equal(tiles[f"box_3x3[{z}]"], one[z])
+
+
+# 2: several inputs with --montage (--weights, --bias-file, --tiled, --chunks) were told to add --out-dir, which was then
+# refused for the option: the option no batch takes is named first, with or without --out-dir
+
+@pytest.mark.parametrize("args, named", [
+    (["--montage", "m.png"], "--montage works on one input; several inputs take --kernel"),
+    (["--weights", "w.npy"], "--weights works on one input; several inputs take --kernel"),
+    (["--montage", "m.png", "--bias-file", "b.npy"], "--bias-file and --montage work on one input; several inputs take --kernel"),
+    (["--tiled"], "--tiled works on one input; several inputs take --scheduler or --workers"),
+    (["--chunks", "64"], "--chunks works on one input; several inputs take --scheduler or --workers"),
+])
+@pytest.mark.parametrize("out_dir", [[], ["--out-dir", "od"]])
+def test_an_option_no_batch_takes_is_named_before_out_dir(invoke, tmp_path, args, named, out_dir):
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name)
+    r = invoke("convolve", "a.png", "b.png", "-k", "sobel_v", "-k", "sobel_h", *args, *out_dir)
+    assert r.exit_code == 2, r.output
+    assert f"error: {named}" in r.output, r.output
+    assert "--out-dir DIR" not in r.output, r.output
+    assert not (tmp_path / "od").exists()

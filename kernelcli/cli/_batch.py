@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ._common import _click_control, echo, error, error_line, exit_with, internal_error_message, note, print_json, write_report
-from ._batch_call import BatchOptions, is_batch  # noqa: F401 - (the commands import them from here)
+from ._batch_call import BatchOptions, is_batch, one_volume, refuse_missing_input, refuse_one_input_options  # noqa: F401 - (the commands import them from here)
 from ._lines import path_line
 from ._report import output_for, printed_result, render_report
 
@@ -465,36 +465,16 @@ def _discover(inputs: list[Path], options: BatchOptions, *, out: Path | None, qu
 
 
 def refuse_batch_without_out_dir(inputs: list[Path], options: BatchOptions, *, out: Path | None, quiet: bool,
-                                 tiled: bool = False, chunks: Any = None) -> None:
+                                 tiled: bool = False, chunks: Any = None, one_input: dict[str, Any] | None = None) -> None:
     """Refuse a batch without ``--out-dir`` as :func:`run_batch` would, but before a kernel or option is read:
     several volumes and a kernel in mm were an 'invalid kernel' (exit 3), the image path's reading of them.
-    One input the tiled path takes (a Zarr store is a folder) is no batch."""
+    One input the tiled path takes (a Zarr store is a folder) is no batch.  An option no batch takes (``--tiled``,
+    ``--chunks``, and ``one_input``: a batch's kernels instead, ``--montage`` say) is refused first, naming it: the
+    ``--out-dir`` advice would only lead to that refusal."""
     from ..tiled import files
 
     if options.out_dir is None and is_batch(inputs, options) and not (
             len(inputs) == 1 and files.wanted(inputs[0], out, tiled=tiled, chunks=chunks, scheduler=options.scheduler)):
+        refuse_one_input_options({"--tiled": tiled or None, "--chunks": chunks}, "--scheduler or --workers")
+        refuse_one_input_options(one_input or {}, "--kernel")
         _discover(inputs, options, out=out, quiet=quiet)
-
-
-def refuse_missing_input(inputs: list[Path], out_dir: Path | None, kernels: list[str]) -> None:
-    """Exit 2 naming one input that does not exist, where a kernel is of the volume grammar (whose refusal on an
-    image would say the input is no volume: ``missing.png -k gaussian:1mm`` was "a size in mm is for a volume
-    input", exit 3).  Any other kernel is checked first, as the fault catalogue says (exit 3 before any input)."""
-    from ..catalog import is_volume_kernel
-    from ..io.common import stat_input
-    from ..tiled import urls
-
-    if len(inputs) == 1 and out_dir is None and str(inputs[0]) != "-" and urls.as_url(inputs[0]) is None \
-            and any(is_volume_kernel(spec) for spec in kernels) and not is_batch(inputs, BatchOptions()):
-        stat_input(Path(inputs[0]))
-
-
-def one_volume(inputs: list[Path], out_dir: Path | None) -> bool:
-    """True when the call is one volume input (a file, or a folder holding a DICOM series) without ``--out-dir``;
-    a pattern such as ``'scans/*.nii'`` is a batch, whatever its suffix."""
-    from ..volume_inputs import is_volume_input
-
-    return (len(inputs) == 1 and out_dir is None and str(inputs[0]) != "-"
-            and not is_batch(inputs, BatchOptions()) and is_volume_input(inputs[0]))
-
-

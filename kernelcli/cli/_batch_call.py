@@ -1,6 +1,7 @@
-"""Whether a call is a batch, and the batch options it was given: what a command decides before it runs, and what a
-stopped call's report is decided by (:func:`kernelcli.cli._signals.stopped_report`), with none of the batch's running
-imported (no typer, numpy or batch runner at module level).
+"""Whether a call is a batch, and the batch options it was given: what a command decides (and refuses: a missing input,
+an option no batch takes) before it runs, and what a stopped call's report is decided by
+(:func:`kernelcli.cli._signals.stopped_report`), with none of the batch's running imported (no typer, numpy or batch
+runner at module level).
 
 Example
 -------
@@ -56,3 +57,42 @@ def is_batch(inputs: list[Path], options: BatchOptions) -> bool:
 
     # a folder holding a DICOM series is one volume; a pattern such as 'scans/*.dcm' stays a batch
     return is_batch_argument(inputs[0]) and not (Path(inputs[0]).is_dir() and is_volume_input(inputs[0]))
+
+
+def refuse_missing_input(inputs: list[Path], out_dir: Path | None, kernels: list[str]) -> None:
+    """Exit 2 naming one input that does not exist, where a kernel is of the volume grammar (whose refusal on an
+    image would say the input is no volume: ``missing.png -k gaussian:1mm`` was "a size in mm is for a volume
+    input", exit 3).  Any other kernel is checked first, as the fault catalogue says (exit 3 before any input)."""
+    from ..catalog import is_volume_kernel
+    from ..io.common import stat_input
+    from ..tiled import urls
+
+    if len(inputs) == 1 and out_dir is None and str(inputs[0]) != "-" and urls.as_url(inputs[0]) is None \
+            and any(is_volume_kernel(spec) for spec in kernels) and not is_batch(inputs, BatchOptions()):
+        stat_input(Path(inputs[0]))
+
+
+def one_volume(inputs: list[Path], out_dir: Path | None) -> bool:
+    """True when the call is one volume input (a file, or a folder holding a DICOM series) without ``--out-dir``;
+    a pattern such as ``'scans/*.nii'`` is a batch, whatever its suffix."""
+    from ..volume_inputs import is_volume_input
+
+    return (len(inputs) == 1 and out_dir is None and str(inputs[0]) != "-"
+            and not is_batch(inputs, BatchOptions()) and is_volume_input(inputs[0]))
+
+
+def refuse_one_input_options(given: dict[str, object], instead: str) -> None:
+    """Refuse the options of ``given`` (name: value, None when not given) that work on one input alone, naming
+    them and what several inputs take ``instead`` (exit 2); nothing when none was given.
+
+    >>> refuse_one_input_options({"--weights": None, "--montage": Path("m.png")}, "--kernel")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --montage works on one input; several inputs take --kernel
+    """
+    from ..errors import UsageError
+
+    named = [name for name, value in given.items() if value is not None]
+    if named:
+        listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+        raise UsageError(f"{listed} {'works' if len(named) == 1 else 'work'} on one input; several inputs take {instead}")

@@ -22,10 +22,9 @@ def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path
 
     several = len(inputs) != 1 or out_dir is not None
     if several:
-        if tiled or chunks is not None:
-            from ..errors import UsageError
+        from ._batch_call import refuse_one_input_options
 
-            raise UsageError("--tiled and --chunks work on one input; several inputs take --scheduler or --workers")
+        refuse_one_input_options({"--tiled": tiled or None, "--chunks": chunks}, "--scheduler or --workers")
         if scheduler is not None:
             from ..tiled import require
 

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from ._batch import (
-    BatchOptions, is_batch, note_one_input, one_volume, refuse_batch_without_out_dir, refuse_missing_input, run_batch, run_inputs,
+    BatchOptions, is_batch, note_one_input, one_volume, refuse_batch_without_out_dir, refuse_missing_input, refuse_one_input_options,
+    run_batch,
+    run_inputs,
     chosen_output,
     read_reported,
     run_reported,
@@ -184,7 +186,7 @@ def convolve(
         render_report(run_reported(input[0], call, outputs=[target], report=report_file, force=force), json_out=json_out, quiet=quiet)
         return
     refuse_batch_without_out_dir(input, BatchOptions(out_dir, recursive=recursive, scheduler=scheduler), out=out, quiet=quiet,
-                                 tiled=tiled, chunks=chunks)
+                                 tiled=tiled, chunks=chunks, one_input={"--weights": weights, "--bias-file": bias_file, "--montage": montage})
     image_options = partial(  # (built where images are met: --pad-mode renormalise is for volumes alone)
         ConvolveOptions, stride=stride, padding=padding_widths(padding, layout), pad_mode=pad_mode or "constant", pad_value=fill,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
@@ -206,8 +208,7 @@ def convolve(
         from ..medical import convolve_volume_for_cli
         from ..medical.volume_calls import volume_label_for_cli
 
-        if weights is not None or bias_file is not None or montage is not None:
-            raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
+        refuse_one_input_options({"--weights": weights, "--bias-file": bias_file, "--montage": montage}, "--kernel")
         if then:
             raise UsageError("--then chains work on images and arrays; for the volumes among the inputs run one call per step")
         if mask is not None:  # an input of the plan's checks: an output over it was refused only as its volume ran
@@ -311,10 +312,7 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
 def _run_many(inputs, specs, bias, options, batch, kinds, *, scale, weights, bias_file, montage, out, force, json_out,
               quiet) -> None:
     """Several inputs, folders or patterns (images and arrays, of ``kinds``): one job per file, in parallel, into --out-dir."""
-    from ..errors import UsageError
-
-    if weights is not None or bias_file is not None or montage is not None:
-        raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
+    refuse_one_input_options({"--weights": weights, "--bias-file": bias_file, "--montage": montage}, "--kernel")
     job, label, several = _image_job(specs, bias, options, scale, force)
     refuse_what_no_kind_takes(kinds, images=partial(_image_check, refusal=None, volume_options={}, several=several,
                                                     fmt=batch.fmt, layout=options.layout))
