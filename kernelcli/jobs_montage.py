@@ -168,7 +168,7 @@ def check_sheet_memory(what: str, n: int, tile: int, notes: int, captions: bool 
     from .montage import sheet_size
 
     width, height = sheet_size(max(n, 1), tile, title="t", notes=notes, captions=captions)
-    check_peak(width * height * SHEET_BYTES_PER_PIXEL, f"{what}: a sheet of {n} tiles ({width}x{height} pixels)")
+    check_peak(width * height * SHEET_BYTES_PER_PIXEL, f"{what}: a sheet of {n} tiles ({height}x{width} pixels)")  # (height first, as every shape)
 
 
 def check_sheet_sides(path: Path, source_shape: Any, map_shapes: list[Any], **drawn: Any) -> None:

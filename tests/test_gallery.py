@@ -287,7 +287,7 @@ def test_a_sheet_past_the_memory_allowed_is_refused_before_any_map(invoke, tmp_p
     np.save(tmp_path / "ch200.npy", np.random.default_rng(0).random((200, 8, 8)).astype(np.float32))
     monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "512M")
     r = invoke("gallery", "ch200.npy", "--layout", "chw", "-o", "s.png")
-    assert r.exit_code == 2 and "a sheet of 8000 tiles (1438x333562 pixels) would need about" in r.stderr, r.stderr
+    assert r.exit_code == 2 and "a sheet of 8000 tiles (333562x1438 pixels) would need about" in r.stderr, r.stderr
     assert not (tmp_path / "s.png").exists()
 
 

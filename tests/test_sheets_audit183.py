@@ -51,3 +51,23 @@ def test_an_option_no_batch_takes_is_named_before_out_dir(invoke, tmp_path, args
     assert f"error: {named}" in r.output, r.output
     assert "--out-dir DIR" not in r.output, r.output
     assert not (tmp_path / "od").exists()
+
+
+# 3: a sheet refused for memory gave its size width-first ('a sheet of 2400 tiles (1438x100062 pixels)'), where the
+# same sheet's summary and record are height-first (100062x1438x3)
+
+@pytest.mark.parametrize("args", [
+    ["gallery", "c.npy", "--family", "edge", "--layout", "chw", "-o", "s.png"],
+    ["convolve", "c.npy", "--layout", "chw", "-k", "sobel_v", "-k", "sobel_h", "--montage", "s.png"],
+])
+def test_a_sheet_refused_for_memory_gives_its_size_height_first(invoke, tmp_path, monkeypatch, args):
+    channels = 6 if args[0] == "gallery" else 20  # (sheets taller than wide)
+    np.save(tmp_path / "c.npy", np.random.default_rng(0).random((channels, 8, 8)).astype(np.float32))
+    written = invoke(*args, "--json", "-q")
+    assert written.exit_code == 0, written.output
+    height, width, _ = json.loads(written.stdout)["output_shape"]
+    assert height > width, (height, width)  # (a column of tiles: the two orders differ)
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "1M")
+    refused = invoke(*args[:-1], "t.png")
+    assert refused.exit_code == 2 and f"tiles ({height}x{width} pixels) would need about" in refused.stderr, refused.stderr
+    assert not (tmp_path / "t.png").exists()
