@@ -94,6 +94,19 @@ def _scaled_means(blocks: Any, view: Any) -> None:
     blocks[bad] = (values / largest[:, None, None]).sum(axis=(1, 2)) / (f * f) * largest
 
 
+def _border_words(mode: str, pad_value: float) -> str:
+    """`` (circular)``, `` (fill9)``: a border that is not the constant 0, in the words convolve's record names it by
+    (:func:`kernelcli.result_names.conv_words`, "same" padding), or nothing.
+
+    >>> _border_words("circular", 0.0), _border_words("constant", 9.0), _border_words("constant", 0.0)
+    (' (circular)', ' (fill9)', '')
+    """
+    from .result_names import conv_words
+
+    words = conv_words(pad_mode=mode, pad_value=pad_value)
+    return f" ({'_'.join(words)})" if words else ""
+
+
 def _gallery_tiles(kernels: list[Any], channels: int, colour: bool) -> int:
     """How many tiles a gallery of ``kernels`` draws on ``channels`` channels (or slices: not ``colour``), before any map."""
     per_kernel = 1 if channels == 1 or (channels == 3 and colour) else channels  # (three channels: one colour tile)
@@ -202,7 +215,7 @@ def gallery_file(
         notes.extend(encoding.ignored_by(sheet_path))
     return Report(
         input=str(src),
-        operation=f"gallery {family or 'all families'}",
+        operation=f"gallery {family or 'all families'}{_border_words(mode, pad_value)}",
         input_shape=input_shape,
         output_shape=[sheet.height, sheet.width, 3],
         output=str(sheet_path),

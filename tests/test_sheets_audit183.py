@@ -71,3 +71,19 @@ def test_a_sheet_refused_for_memory_gives_its_size_height_first(invoke, tmp_path
     refused = invoke(*args[:-1], "t.png")
     assert refused.exit_code == 2 and f"tiles ({height}x{width} pixels) would need about" in refused.stderr, refused.stderr
     assert not (tmp_path / "t.png").exists()
+
+
+# 4: gallery's record did not name a border that is not the constant 0: '-m wrap' and '--pad-value 9' were both
+# "gallery edge", where convolve --montage names it ('convolve sobel_v, sobel_h (circular)')
+
+@pytest.mark.parametrize("border, words", [([], ""), (["-m", "wrap"], " (circular)"), (["--pad-value", "9"], " (fill9)"),
+                                           (["-m", "reflect", "--pad-value", "9"], " (reflect)")])
+def test_a_gallerys_record_names_its_border_as_convolve_does(invoke, tmp_path, border, words):
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (20, 24)).astype(np.uint8)).save(tmp_path / "p.png")
+    r = invoke("gallery", "p.png", "--family", "edge", *border, "-o", "g.png", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["operation"] == f"gallery edge{words}", r.stdout
+    assert f"gallery edge{words} -> g.png" in r.stderr, r.stderr
+    if words:
+        bank = invoke("convolve", "p.png", "-k", "sobel_v", "-k", "sobel_h", *border, "--montage", "m.png", "--json", "-q")
+        assert json.loads(bank.stdout)["operation"] == f"convolve sobel_v, sobel_h{words}", bank.stdout
