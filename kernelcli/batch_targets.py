@@ -20,7 +20,7 @@ from pathlib import Path
 from .batch_plan import MAX_LISTED, Discovery, Scanned, Source
 from .errors import KernelcliError, OutputRefused, UsageError, WriteError
 from .io.naming import batch_output, refuse_inside_store
-from .io.output_checks import (exists_message, folder_writable, name_problem, output_folder, output_problem, same_file,
+from .io.output_checks import (exists_message, folder_writable, name_problem, no_folder, output_folder, output_problem, same_file,
                                 store_problem)
 from .io.reads import input_identities
 from .io.store_paths import enclosing_store
@@ -378,7 +378,7 @@ def check_report_folder(report: str | os.PathLike, made: Collection[str] = ()) -
     dest = Path(report)
     folder = dest.absolute().parent
     if not folder.is_dir() and str(folder) not in made:
-        raise UsageError(f"--report {dest}: the folder {dest.parent} does not exist")
+        raise UsageError(f"--report {dest}: {no_folder(output_folder(dest))}")
     if not folder_writable(folder if folder.is_dir() else _nearest_existing(folder)):
         raise WriteError(f"--report {dest}: cannot write in {output_folder(dest)}: permission denied (read-only folder); nothing was done")
 

@@ -87,3 +87,25 @@ def test_a_gallerys_record_names_its_border_as_convolve_does(invoke, tmp_path, b
     if words:
         bank = invoke("convolve", "p.png", "-k", "sobel_v", "-k", "sobel_h", *border, "--montage", "m.png", "--json", "-q")
         assert json.loads(bank.stdout)["operation"] == f"convolve sobel_v, sobel_h{words}", bank.stdout
+
+
+# 5: an output (a sheet, -o, --report) under a path that is a file was told "the folder p.png does not exist"
+
+@pytest.mark.parametrize("args, refused", [
+    (["convolve", "p.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "p.png/m.png"], "p.png/m.png"),
+    (["gallery", "p.png", "-o", "p.png/g.png"], "p.png/g.png"),
+    (["convolve", "p.png", "-k", "sobel_v", "-o", "p.png/a/b.png"], "p.png/a/b.png"),
+    (["pool", "p.png", "-f", "2", "-o", "x.png", "--report", "p.png/r.json"], "--report p.png/r.json"),
+])
+def test_an_output_under_a_file_is_told_the_file_is_no_folder(invoke, tmp_path, args, refused):
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "p.png")
+    r = invoke(*args)
+    assert r.exit_code == 2, r.output
+    assert f"error: {refused}: p.png is a file, not a folder" in r.stderr, r.stderr
+    assert "does not exist" not in r.stderr and sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]
+
+
+def test_an_output_in_a_missing_folder_is_still_told_it_does_not_exist(invoke, tmp_path):
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "p.png")
+    r = invoke("convolve", "p.png", "-k", "sobel_v", "-o", "no/b.png")
+    assert r.exit_code == 2 and "error: no/b.png: the folder no does not exist" in r.stderr, r.stderr

@@ -40,6 +40,23 @@ def output_folder(o: Path) -> Path:
     return o.parent if str(o.parent) else Path(".")
 
 
+def no_folder(folder: Path) -> str:
+    """Why an output cannot go in ``folder``, which is no folder: the nearest of it and its parents that exists is a
+    file (``p.png/m.png`` was told "the folder p.png does not exist", which sent one looking for a missing folder),
+    or the folder does not exist.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp()); (folder / "p.png").touch()
+    >>> no_folder(folder / "p.png" / "sub").endswith("p.png is a file, not a folder"), no_folder(folder / "no")[-18:]
+    (True, '/no does not exist')
+    """
+    found = Path(folder)
+    while not found.exists() and found != found.parent:
+        found = found.parent
+    if found.exists() and not found.is_dir():
+        return f"{found} is a file, not a folder"
+    return f"the folder {folder} does not exist"
+
+
 def folder_writable(folder: Path) -> bool:
     """True when new files can be created in ``folder`` (as this user, with its privileges)."""
     return os.access(folder, os.W_OK | os.X_OK)
@@ -416,7 +433,7 @@ def check_output(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] = 
         raise _of_output(OutputExists(o) if problem == exists_message(o) else OutputRefused(problem), o)
     parent = output_folder(o)
     if not parent.is_dir():
-        raise _of_output(UsageError(f"{o}: the folder {parent} does not exist"), o)
+        raise _of_output(UsageError(f"{o}: {no_folder(parent)}"), o)
     if not folder_writable(parent):
         raise _of_output(WriteError(f"{o}: cannot write in {parent}: permission denied (read-only folder); nothing was written"), o)
     return o
