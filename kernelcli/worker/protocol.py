@@ -178,13 +178,16 @@ def code_dirs() -> list[str]:
 LIBRARIES = ("numpy", "numba", "llvmlite", "scipy", "PIL", "typer", "click", "rich")
 
 
-def library_dirs() -> list[str]:
+def library_dirs(*, loaded: bool = True) -> list[str]:
     """The top folder of each of :data:`LIBRARIES` this process has loaded (pip rewrites their
-    ``__init__.py`` and version files when it upgrades them; their inner folders are not watched)."""
+    ``__init__.py`` and version files when it upgrades them; their inner folders are not watched);
+    ``loaded=False``: of each the import system would load now, found without importing it."""
+    from importlib.util import find_spec
+
     found = []
     for name in LIBRARIES:
-        module = sys.modules.get(name)
-        for folder in getattr(module, "__path__", None) or ():
+        module = sys.modules.get(name) if loaded else find_spec(name)
+        for folder in getattr(module, "__path__" if loaded else "submodule_search_locations", None) or ():
             if os.path.isdir(folder):
                 found.append(os.path.realpath(folder))
     return found

@@ -62,6 +62,10 @@ class Server:
         self.code_watch = watch.start(protocol.code_dirs())  # before the stamp: no change falls between
         self.code_folders = [protocol.package_dir()]  # its path, whatever is renamed above it later
         self.code_identity = watch.identities(self.code_folders)
+        # the libraries' folders too, before warm_up imports them: taken after, an identity would vouch for a folder
+        # swapped in while they loaded (``mv app app.old && mv app.new app``), not for the code held
+        found = protocol.library_dirs(loaded=False)
+        self._library_identity = dict(zip(found, watch.identities(found)))
         self.stamp = protocol.code_stamp()
         self.version = protocol.version_stamp()
         self.import_env = protocol.import_time_env()
@@ -92,8 +96,11 @@ class Server:
         _forget_exit_handlers_of_the_warm_up()
         self.library_folders = protocol.library_dirs()
         self.library_watch = watch.start(self.library_folders)  # numpy, numba, Pillow... upgraded under it
-        self.code_folders = [protocol.package_dir(), *self.library_folders]
-        self.code_identity = watch.identities(self.code_folders)
+        # the package's identity stays the one taken before the stamp; a library's, the one taken before its import
+        # (a folder loaded from where none was found then: taken now)
+        self.code_folders = [self.code_folders[0], *self.library_folders]
+        self.code_identity = self.code_identity[:1] + tuple(
+            self._library_identity.get(folder) or watch.identities([folder])[0] for folder in self.library_folders)
         self.watched = index_paths()
         self.cache_seen = cache_state(self.watched)
         # What is loaded now stays: keep the collector from touching (and so copying) it in every fork.

@@ -13,7 +13,8 @@ inotify follows a folder, not its path: a folder *above* the package renamed awa
 at its path (a release-style swap, ``mv app app.old && mv app.new app``; a virtual environment
 rebuilt beside and renamed into place) sends no event, and the new folders were never watched.
 So the worker also keeps the identity (device, inode) of its package folder and of each library's
-top folder, and compares it on each call (:func:`identities`: one ``stat`` a folder).
+top folder, taken before it loads their code (one taken after would vouch for a folder swapped in while it
+loaded), and compares it on each call (:func:`identities`: one ``stat`` a folder).
 
 Events that change no code are ignored: Python writing ``__pycache__``, files that are not
 ``.py`` or ``.json`` (an editor's swap file).  Anything else -- a code file written, touched,
