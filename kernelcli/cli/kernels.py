@@ -175,17 +175,40 @@ def _refuse_volume_spec(spec: str) -> None:
     if not is_volume_kernel(spec):
         return
     sized = re.fullmatch(r"\s*(gaussian|box|fwhm|log)\s*:\s*(.*?)\s*(mm|vox)\s*", spec, re.IGNORECASE)
-    if sized and sized.group(3).lower() == "vox":  # log:Nvox
-        why = ("a Laplacian of Gaussian, applied as three separable passes summed (one along each axis); `kernels show` "
-               "prints one separable 3-D kernel (gaussian:2vox, box:3vox, sobel_3d) or a 2-D one")
+    if sized and sized.group(1).lower() == "log":  # log:Nvox, and log:Nmm, whose log:Nvox is refused the same
+        in_mm = " in mm, made voxels per volume from its spacing and" if sized.group(3).lower() == "mm" else ","
+        why = (f"a Laplacian of Gaussian{in_mm} applied as three separable passes summed (one along each axis); "
+               "`kernels show` prints one separable 3-D kernel (gaussian:2vox, box:3vox, sobel_3d) or a 2-D one")
     elif sized:
         why = (f"a size in mm, made voxels per volume from its spacing as it is read, so there is no kernel before a "
-               f"volume; `kernels show` prints a size in voxels ({sized.group(1).lower()}:{sized.group(2)}vox)")
+               f"volume; `kernels show` prints {_voxel_size_offer(sized.group(1).lower(), sized.group(2))}")
     else:
         why = ("a derivative in units per mm, built per volume from its voxel spacing as it is read, so there is no kernel "
                "before a volume; `kernels show` prints the named 3-D ones (sobel_3d, sobel_3d_y, sobel_3d_z) and sizes "
                "in voxels (gaussian:2vox)")
     raise InvalidKernel(f"{spec}: {why}")
+
+
+def _voxel_size_offer(family: str, number: str) -> str:
+    """What `kernels show` prints in place of ``family:NUMBERmm``: ``family:NUMBERvox`` when that is printed, else
+    the rule it breaks (box:2.5mm offered box:2.5vox, refused as not an odd whole number; gaussian:100mm offered
+    gaussian:100vox, too large to print).
+
+    >>> _voxel_size_offer("box", "3"), _voxel_size_offer("box", "4")
+    ('a size in voxels (box:3vox)', 'a box in voxels, box:Nvox with N an odd whole number up to 31 (box:3vox)')
+    """
+    from ..errors import InvalidKernel
+    from ..volume_grammar import voxel_kernel
+
+    try:
+        kernel = voxel_kernel(f"{family}:{number}vox")
+    except InvalidKernel:
+        kernel = None
+    if kernel is not None and max(kernel.shape) <= SHOW_3D_MAX_SIDE:
+        return f"a size in voxels ({family}:{number}vox)"
+    if family == "box":
+        return f"a box in voxels, box:Nvox with N an odd whole number up to {SHOW_3D_MAX_SIDE} (box:3vox)"
+    return f"a size in voxels of at most {SHOW_3D_MAX_SIDE} voxels a side ({family}:2vox)"
 
 
 def _show_3d(kernel: Any, as_json: bool, quiet: bool = False) -> None:
