@@ -36,15 +36,16 @@ from .numtext import DECIMAL, typed_value
 
 #: a pooling step of a chain (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own.  F and S
 #: are numbers in any form a number is typed in (``+2``, ``2.0``: as ``box:N`` and ``pool -f`` take them); the step's
-#: parser refuses one that is not whole
-POOL_STEP = re.compile(rf"(?P<op>max|min|avg|mean|average)pool:(?P<size>{DECIMAL})(?::(?P<stride>{DECIMAL}))?", re.IGNORECASE)
+#: parser refuses one that is not whole.  Blanks after a ':' are taken, as ``box: 3`` takes them
+POOL_STEP = re.compile(rf"(?P<op>max|min|avg|mean|average)pool:\s*(?P<size>{DECIMAL})(?:\s*:\s*(?P<stride>{DECIMAL}))?",
+                       re.IGNORECASE)
 
 
 def is_pool_step(text: str) -> bool:
     """True for a pooling step's text (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own.
 
-    >>> is_pool_step("maxpool:2"), is_pool_step("maxpool:+2.0"), is_pool_step("box:3")
-    (True, True, False)
+    >>> is_pool_step("maxpool:2"), is_pool_step("maxpool:+2.0"), is_pool_step("avgpool: 3 : 2"), is_pool_step("box:3")
+    (True, True, True, False)
     """
     return POOL_STEP.fullmatch(text.strip()) is not None
 

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = 'f1e92cb14df51e8f66c7f6cf4fb4789d443c265556a43b8af97bd618a06c8de2'
+LOOP_SOURCES = '99df1788dda6fabb7fb0db97cd352b0653ed98ffd69191ed6effe45da7ab8538'
 
 
 _ENTRIES: dict = {}
