@@ -40,7 +40,7 @@ from .modes import POOL_STEP as _POOL, canonical_pool_op, is_pool_step  # noqa: 
 from .result_names import pool_label
 from .numtext import exact_whole, quoted
 from .records import record
-from .whole_numbers import too_many_digits
+from .whole_numbers import below_floor, too_many_digits, whole_or_too_long
 
 #: a pooling word without ":F" ("maxpool", "avgpool2", "pool"), when no kernel has that name
 _BARE_POOL = re.compile(r"(?P<op>max|min|avg|average)?_?pool(ing)?[0-9]*", re.IGNORECASE)
@@ -101,13 +101,13 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
 
 def _pool_problem(text: str, pool: re.Match) -> str | None:
     """Why the pooling step ``text`` (``pool``, its match) cannot be: ``'TEXT': why``, or None."""
-    size = exact_whole(pool.group("size"))
-    stride = exact_whole(pool.group("stride")) if pool.group("stride") else None
-    if size is None or size < 1 or (pool.group("stride") and (stride is None or stride < 1)):
-        return f"{quoted(text)}: the size and stride of a pooling step are whole numbers >= 1, e.g. maxpool:2 or avgpool:3:2"
+    size = whole_or_too_long(pool.group("size"))
+    stride = whole_or_too_long(pool.group("stride")) if pool.group("stride") else None
     for what, value in (("size", size), ("stride", stride)):  # (a stride of 1e40 was refused per input, after reading it)
-        if value is not None and (said := too_many_digits([value], what)):
+        if value is not None and (said := too_many_digits([value], what, low=1)):
             return f"{quoted(text)}: {said}"
+    if size is None or below_floor(size, 1) or (pool.group("stride") and (stride is None or below_floor(stride, 1))):
+        return f"{quoted(text)}: the size and stride of a pooling step are whole numbers >= 1, e.g. maxpool:2 or avgpool:3:2"
     return None
 
 

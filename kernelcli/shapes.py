@@ -16,9 +16,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import numtext
 from .errors import ShapeError, UsageError
-from .whole_numbers import flag, integer_value, refused_value, too_many_digits, whole
+from .whole_numbers import below_floor, flag, integer_value, refused_value, too_many_digits, whole, whole_or_too_long
 
 
 #: what ``conv_output_size(padding=)`` takes: conv2d's padding, along one axis
@@ -242,7 +241,7 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
     key = text.strip().lower()
     if key in ("same", "valid"):
         return key
-    values = [numtext.whole_in_any_form(p) for p in key.split(",")]  # ('1.0' too, as every whole number)
+    values = [whole_or_too_long(p) for p in key.split(",")]  # ('1.0' too, as every whole number; 5,000 nines counted)
     if None in values:
         raise refused_value("--padding", text, f"expected {forms}")
     if said := too_many_digits(values, "width", low=0):
@@ -250,7 +249,7 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
     if len(values) not in ((1, 3, 4, 6) if volume else (1, 4)):
         also = ", or for a 3-D kernel three (PZ,PY,PX) or six (Z0,Z1,Y0,Y1,X0,X1)" if volume else ""
         raise refused_value("--padding", text, f"expected one width or four (T,B,L,R){also}, got {len(values)}")
-    if min(values) < 0:
+    if any(below_floor(value, 0) for value in values):  # (-1e5000 too, kept as typed)
         raise refused_value("--padding", text, None if len(values) == 1 else "every width must be an integer >= 0", low=0)
     return values[0] if len(values) == 1 else tuple(values)
 
@@ -342,18 +341,17 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
     parts = [part.strip().removeprefix("+") for part in body.split("x")]  # '+24', as '--stride +2' (numtext.whole)
     for n, part in enumerate(parts):
         if not (part.isdigit() and part.isascii()):  # int() also takes "1_000", " -3" and "٣"
-            written = numtext.whole_in_any_form(part)  # '24.0', '2.4e1', as every option reads a whole number
+            written = whole_or_too_long(part)  # '24.0', '2.4e1', as every option reads a whole number
             if written is None:
                 raise refused_value(name, text, f"expected {forms} with integers >= 1")
             parts[n] = str(written)
     if said := too_many_digits(parts, "size", low=1):
         raise refused_value(name, text, said)
-    dims = tuple(int(part) for part in parts)
-    if not min_len <= len(dims) <= max_len:
-        raise refused_value(name, text, f"expected {forms}, got {len(dims)} sizes")
-    if any(d < 1 for d in dims):
-        raise refused_value(name, text, None if len(dims) == 1 else "every size must be an integer >= 1", low=1)
-    return dims
+    if not min_len <= len(parts) <= max_len:
+        raise refused_value(name, text, f"expected {forms}, got {len(parts)} sizes")
+    if any(below_floor(part, 1) for part in parts):  # (-1e5000 too, which int() does not read)
+        raise refused_value(name, text, None if len(parts) == 1 else "every size must be an integer >= 1", low=1)
+    return tuple(int(part) for part in parts)
 
 
 def conv_transpose_output_size(size: int, f: int, *, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1) -> int:

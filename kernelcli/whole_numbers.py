@@ -132,7 +132,7 @@ def below_floor(number: int | str | None, low: int | None) -> bool:
 
 def too_many_digits(numbers: Sequence[Any], what: str, *, low: int | None = None) -> str | None:
     """The one refusal of a whole number past :data:`MAX_DIGITS` digits (``what``: ``size``, ``width``), for the
-    longest of ``numbers`` (ints or digit texts), or None: a ``pad -p 1e400`` printed its 401-digit widths four times.
+    longest of ``numbers`` (ints, or whole numbers' texts in any form), or None: a ``pad -p 1e400`` printed its 401-digit widths four times.
     A number below ``low``, the floor, is left to the floor's refusal (:func:`below_floor`).
 
     >>> too_many_digits(["3", 10**40], "width")
@@ -140,11 +140,41 @@ def too_many_digits(numbers: Sequence[Any], what: str, *, low: int | None = None
     >>> too_many_digits([3, "0007"], "size") is None, too_many_digits([-(10**40)], "width", low=0) is None
     (True, True)
     """
-    kept = (n for n in numbers if not below_floor(n, low))
-    longest = max((str(n).lstrip("+-").lstrip("0") for n in kept), key=len, default="")
-    if len(longest) <= MAX_DIGITS:
+    counts = [_digits_and_lead(n) for n in numbers if not below_floor(n, low)]
+    digits, lead = max((count for count in counts if count is not None), default=(0, ""))
+    if digits <= MAX_DIGITS:
         return None
-    return _digits_said(what, len(longest), longest[:12])
+    return _digits_said(what, digits, lead)
+
+
+def whole_or_too_long(text: str) -> int | str | None:
+    """``text`` as an int where it is a whole number in any form (:func:`kernelcli.numtext.whole_in_any_form`), the
+    text itself where it is one too long for an int (past ``int()``'s 4,300 digits: :func:`too_many_digits` counts
+    it, :func:`below_floor` compares it), else None: the sizes, widths and tile sides typed read their parts with it,
+    so that 5,000 nines are "a width of 5000 digits" as 4,000 are, not a text of the wrong form.
+
+    >>> whole_or_too_long(" 2.0"), whole_or_too_long("9" * 5000) == "9" * 5000, whole_or_too_long("2.5")
+    (2, True, None)
+    """
+    value = numtext.whole_in_any_form(text)
+    if value is None and numtext.whole_digits(text) is not None:
+        return text
+    return value
+
+
+def _digits_and_lead(number: Any) -> tuple[int, str] | None:
+    """How many digits the whole ``number`` has (an int, or its text in any form, however long) and its first 12
+    (zeros after those typed: ``1e40``'s ``100000000000``), or None for a text that is no whole number."""
+    if not isinstance(number, str):
+        said = str(number).lstrip("+-").lstrip("0")
+        return len(said), said[:12]
+    digits = numtext.whole_digits(number)
+    if digits is None:
+        return None
+    import decimal
+
+    coefficient = "".join(map(str, decimal.Decimal(number.strip()).as_tuple().digits)).lstrip("0")
+    return digits, (coefficient + "0" * 12)[:min(12, digits)]
 
 
 def too_long(text: str) -> str | None:
@@ -158,14 +188,8 @@ def too_long(text: str) -> str | None:
     >>> too_long("-2.5e31"), too_long("1" * 30), too_long("2.5")
     ("'-2.5e31': an integer of 32 digits (250000000000...); expected at most 30 digits", None, None)
     """
-    digits = numtext.whole_digits(text)
-    if digits is None or digits <= MAX_DIGITS:
-        return None
-    import decimal
-
-    coefficient = "".join(map(str, decimal.Decimal(text.strip()).as_tuple().digits))
-    lead = (coefficient + "0" * 12)[:12]  # (a whole number of more than 12 digits: its first 12, zeros after the typed)
-    return f"{numtext.quoted(text)}: {_digits_said('integer', digits, lead)}"
+    said = too_many_digits([text], "integer")
+    return None if said is None else f"{numtext.quoted(text)}: {said}"
 
 
 def _digits_said(what: str, digits: int, lead: str) -> str:

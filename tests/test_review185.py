@@ -47,3 +47,45 @@ def test_a_pooling_step_takes_the_blank_a_kernel_spec_takes(matrix, spaced, plai
     taken, expected = run(spaced), run(plain)
     assert taken.returncode == 0 == expected.returncode, taken.stderr
     assert taken.stdout == expected.stdout
+
+
+# 4: an integer past int()'s 4,300 digits was "not a valid integer" (or a padding of the wrong form), where 4,300
+# digits were "an integer of 4300 digits ...; expected at most 30 digits"; a float past 4,300 characters "not a valid
+# float", where 4,000 nines read as infinity
+
+LONG = "9" * 5000
+
+
+@pytest.mark.parametrize(("args", "what"), [
+    (["convolve", "m.csv", "-k", "box:3", "-s", LONG], "an integer"),
+    (["convolve", "m.csv", "-k", "box:3", "--dilation", LONG + ".0"], "an integer"),
+    (["convolve", "m.csv", "-k", "box:3", "-p", LONG], "a width"),
+    (["convolve", "m.csv", "-k", "box:3", "-p", f"1,1,1,{LONG}"], "a width"),
+    (["pool", "m.csv", "-f", "2", "-p", LONG], "a width"),
+    (["pad", "m.csv", "-p", LONG], "a width"),
+    (["shape", "--in", "24", "-f", LONG], "a size"),
+    (["shape", "--in", f"24x{LONG}.0", "-f", "3"], "a size"),
+    (["convolve", "m.csv", "-k", "box:3", "--chunks", LONG], "a tile side"),
+    (["convolve", "m.csv", "-k", "box:1", "--then", f"maxpool:{LONG}"], "a size"),
+    (["convolve", "m.csv", "-k", "box:1", "--then", f"maxpool:2:{LONG}"], "a stride"),
+])
+def test_an_integer_past_ints_digits_is_told_its_digit_count(matrix, args, what):
+    r = run_in_process(*args, cwd=matrix)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert f"{what} of 5000 digits (999999999999...); expected at most 30 digits" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["convolve", "m.csv", "-k", "box:3", "-s", f"-{LONG}"], "is not in the range x>=1"),
+    (["pad", "m.csv", "-p", f"-{LONG}"], "is not in the range x>=0"),
+    (["pad", "m.csv", "-p", f"1,1,1,-{LONG}"], "every width must be an integer >= 0"),
+    (["shape", "--in", f"24x-{LONG}", "-f", "3"], "every size must be an integer >= 1"),
+    (["convolve", "m.csv", "-k", "box:3", "--chunks", f"-{LONG}"], "expected a tile side such as 1024"),
+    (["convolve", "m.csv", "-k", "box:1", "--then", f"maxpool:2:-{LONG}"], "whole numbers >= 1"),
+    (["convolve", "m.csv", "-k", "box:3", "--truncate", LONG], "reads as infinity"),
+    (["learn", "m.csv", "m.csv", "-f", "3", "--lr", LONG], "reads as infinity"),
+])
+def test_a_number_past_ints_digits_is_refused_as_any_other(matrix, args, said):
+    r = run_in_process(*args, cwd=matrix)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert said in r.stderr and "not a valid" not in r.stderr, r.stderr

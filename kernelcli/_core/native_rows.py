@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '99df1788dda6fabb7fb0db97cd352b0653ed98ffd69191ed6effe45da7ab8538'
+LOOP_SOURCES = 'b946a7489db9a2a222090b83078fa8afb67cb8667e540459317c9c13014cecf5'
 
 
 _ENTRIES: dict = {}

@@ -42,9 +42,8 @@ from typing import Any
 
 from . import stores, tiff, tiles_asked, writers
 from .outputs import check_tiled_output, store_input, tiled_output_path
-from .. import numtext
 from ..errors import ImageReadError, UsageError
-from ..whole_numbers import refused_value, too_many_digits
+from ..whole_numbers import below_floor, refused_value, too_many_digits, whole_or_too_long
 
 
 def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, scheduler: str | None) -> bool:
@@ -144,12 +143,12 @@ def parse_chunks(text: str | None) -> int | tuple[int, ...] | None:
     """
     if text is None:
         return None
-    parsed = [numtext.whole_in_any_form(v) for v in str(text).replace("x", ",").split(",")]  # ('32.0' too)
+    parsed = [whole_or_too_long(v) for v in str(text).replace("x", ",").split(",")]  # ('32.0' too)
     sides = () if None in parsed else tuple(parsed)
-    if not sides or any(v < 1 for v in sides):
-        raise refused_value("--chunks", str(text), "expected a tile side such as 1024, or one per axis such as 512,2048")
-    if said := too_many_digits(sides, "tile side"):  # (at most 30 digits, as every whole number typed)
+    if said := too_many_digits(sides, "tile side", low=1):  # (at most 30 digits, as every whole number typed)
         raise refused_value("--chunks", str(text), said)
+    if not sides or any(below_floor(v, 1) for v in sides):  # (-1e5000 too, kept as typed)
+        raise refused_value("--chunks", str(text), "expected a tile side such as 1024, or one per axis such as 512,2048")
     return sides[0] if len(sides) == 1 else sides
 
 
