@@ -162,7 +162,7 @@ def list_kernels(family: str | None = None) -> list[Kernel]:
         close = difflib.get_close_matches(family, known, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         skipped = kernel_path_note()
-        raise UsageError(f"unknown kernel family '{family}'; {hint}families: {', '.join(known)}" + (f"; {skipped}" if skipped else ""))
+        raise UsageError(f"unknown kernel family {numtext.quoted(family)}; {hint}families: {', '.join(known)}" + (f"; {skipped}" if skipped else ""))
     return chosen
 
 

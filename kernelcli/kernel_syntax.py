@@ -395,7 +395,7 @@ def scale_problem(text: str) -> str | None:
     if number is None:
         return None
     factor = float(number) / (100.0 if "%" in marks else 1.0)
-    shown = number.strip() + ("%" if "%" in marks else "")
+    shown = numtext.clipped(number.strip() + ("%" if "%" in marks else ""))  # (after the text quoted short: short too)
     if factor == 0 and (numtext.underflows(number) or float(number) != 0):  # (1e-322%: /100)
         return f"{said}: {numtext.below_range(shown, zero=False)}"
     if math.isinf(factor):  # (digits only: 1e400, which float64 cannot hold)

@@ -63,7 +63,8 @@ def bias_problem(text: str) -> str | None:
         typed = part.strip()
         value = numtext.decimal(part)
         # one value is named as typed, one of several by its place (as a kernel's weight by its cell)
-        where, said = ("", repr(typed)) if len(parts) == 1 else (f"value {at}", typed)
+        shown = numtext.clipped(typed)  # (a value is quoted short, as the whole text is)
+        where, said = ("", numtext.quoted(typed)) if len(parts) == 1 else (f"value {at}", shown)
         whole = numtext.quoted(text)
         before = "" if len(parts) == 1 else f"{whole}: "
         if value is None:
@@ -71,7 +72,7 @@ def bias_problem(text: str) -> str | None:
         if (rounded := numtext.rounded_whole(part)) is not None:  # as a -k weight of 2**53 + 1: refused, not rounded
             return before + numtext.inexact_whole(said, where, held="bias values are float64", rounded=rounded)
         if not math.isfinite(value):
-            return f"{whole}: " + (f"{where} is {typed}, " if where else "") + "expected a finite number"
+            return f"{whole}: " + (f"{where} is {shown}, " if where else "") + "expected a finite number"
         if value == 0 and numtext.underflows(typed):  # (1e-400 added 0 in silence: review 53 #6)
             return before + numtext.below_range(said, where)
     return None

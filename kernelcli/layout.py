@@ -84,7 +84,9 @@ def _checked(layout: str | None, choices: tuple[str, ...], why: str = "", name: 
         return None
     value = str(layout).strip().lower()
     if value not in choices:
-        raise UsageError(f"invalid {name} {layout!r}: expected one of {', '.join(choices)}{why}")
+        from .modes import not_one_of
+
+        raise UsageError(not_one_of(name, layout, choices, why))
     return value
 
 

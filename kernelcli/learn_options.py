@@ -16,7 +16,7 @@ import numpy as np
 
 from . import shapes, whole_numbers
 from .errors import UsageError
-from .modes import canonical_pad_mode, check_fill_reading
+from .modes import canonical_pad_mode, check_fill_reading, not_one_of
 from .ndsupport import check_bool, check_fill, check_flip
 from .records import record
 
@@ -194,7 +194,7 @@ class LearnOptions:
         for name, choices in (("method", METHODS), ("combine", COMBINES), ("optimizer", OPTIMIZERS)):
             value = str(getattr(self, name)).strip().lower().replace("_", "-")  # (per_channel, as learn --combine takes it)
             if value not in choices:
-                raise UsageError(f"invalid {name} {getattr(self, name)!r}: expected one of {', '.join(choices)}")
+                raise UsageError(not_one_of(name, getattr(self, name), choices))
             object.__setattr__(self, name, value)
         object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode, "pad_mode"))
         for name in ("stride", "dilation", "epochs", "batch_size", "step_size"):

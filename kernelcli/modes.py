@@ -201,7 +201,19 @@ def _canonical(value: object, names: tuple[str, ...], aliases: dict[str, str], w
         spelling = aliases.get(spelling, spelling)
         if spelling in names:
             return spelling
-    raise UsageError(f"invalid {what} {value!r}: expected one of {', '.join(names)}{hint}")
+    raise UsageError(not_one_of(what, value, names, hint))
+
+
+def not_one_of(what: str, value: object, names: tuple[str, ...] | list[str], hint: str = "") -> str:
+    """The one refusal of a word that is none of a vocabulary's ``names``, every choice option's and keyword's: the
+    value quoted short (:func:`kernelcli.numtext.quoted`; a 5,000-letter ``--pad-mode`` was written out whole).
+
+    >>> not_one_of("pad mode", "x" * 50, ("constant", "reflect"))
+    "invalid pad mode 'xxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxx' (50 characters): expected one of constant, reflect"
+    """
+    from .numtext import quoted
+
+    return f"invalid {what} {quoted(value)}: expected one of {', '.join(names)}{hint}"
 
 
 def canonical_pad_mode(mode: str, name: str = "pad mode") -> str:

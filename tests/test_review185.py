@@ -89,3 +89,48 @@ def test_a_number_past_ints_digits_is_refused_as_any_other(matrix, args, said):
     r = run_in_process(*args, cwd=matrix)
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr
     assert said in r.stderr and "not a valid" not in r.stderr, r.stderr
+
+
+# 3: a very long value was written out whole in the error line (5,100-5,250 characters) by --pad-value,
+# --kernel-scale (after quoting it short), --bias, --window, --momentum, every vocabulary option, --family,
+# learn --name and summary SPEC, where the other options quote it short (numtext.quoted)
+
+DIGITS, TINY, LETTERS = "9" * 5000, "0." + "0" * 3000 + "1", "x" * 5000
+
+
+@pytest.mark.parametrize("args", [
+    ["convolve", "m.csv", "-k", "box:3", "--pad-value", DIGITS],
+    ["convolve", "m.csv", "-k", "box:3", "--pad-value", TINY],
+    ["convolve", "m.csv", "-k", "box:3", "--kernel-scale", DIGITS],
+    ["convolve", "m.csv", "-k", "box:3", "--kernel-scale", TINY],
+    ["convolve", "m.csv", "-k", "box:3", "-k", "box:3", "--bias", f"1,{TINY}"],
+    ["convolve", "m.csv", "-k", "box:3", "-k", "box:3", "--bias", f"1,{DIGITS}"],
+    ["convolve", "m.csv", "-k", "box:3", "--bias", TINY],
+    ["convolve", "m.csv", "-k", "box:3", "--window", f"40,{DIGITS}"],
+    ["convolve", "m.csv", "-k", "box:3", "--window", LETTERS],
+    ["learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--momentum", TINY],
+    ["learn", "m.csv", "m.csv", "-f", "3", "--name", LETTERS],
+    ["learn", "m.csv", "m.csv", "-f", "3", "--optimizer", LETTERS],
+    ["learn", "m.csv", "m.csv", "-f", "3", "--combine", LETTERS],
+    ["convolve", "m.csv", "-k", "box:3", "-m", LETTERS],
+    ["convolve", "m.csv", "-k", "box:3", "--rescale", LETTERS],
+    ["convolve", "m.csv", "-k", "box:3", "--layout", LETTERS],
+    ["convolve", "m.csv", "-k", "box:3", "--axis", LETTERS],
+    ["pool", "m.csv", "-f", "2", "--op", LETTERS],
+    ["pad", "m.csv", "-p", "1", "--format", LETTERS],
+    ["kernels", "--family", LETTERS],
+    ["gallery", "m.csv", "--family", LETTERS],
+    ["summary", LETTERS],
+])
+def test_a_very_long_value_is_quoted_short(matrix, args):
+    r = run_in_process(*args, cwd=matrix)
+    assert r.returncode in (2, 3) and len(r.stderr.splitlines()) == 1, r.stderr[:300]
+    assert len(r.stderr) < 400 and re.search(r"\.\.\.[0-9x]{20}'? \((500[0-9]|300[0-9]) characters\)", r.stderr), r.stderr
+
+
+def test_a_vocabulary_refusal_is_worded_once():
+    from kernelcli import api
+    from kernelcli.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"invalid pad_mode 'x{20}\.\.\.x{20}' \(5000 characters\): expected one of"):
+        api.pad2d([[1.0]], 1, pad_mode=LETTERS)

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = 'b946a7489db9a2a222090b83078fa8afb67cb8667e540459317c9c13014cecf5'
+LOOP_SOURCES = '59badc67a02a7805597b597cff5f48481a52b4607f3b71207e7a7bc4464a8cc9'
 
 
 _ENTRIES: dict = {}

@@ -140,7 +140,9 @@ def _bool(value: Any) -> bool:
         return True
     if text in ("0", "false", "f", "no", "n", "off"):
         return False
-    raise ValueError(f"{value!r} is not a valid boolean.")
+    from ..numtext import quoted
+
+    raise ValueError(f"{quoted(value)} is not a valid boolean.")
 
 
 def _enum(kind: type[Enum], case_sensitive: bool) -> Callable[[Any], Enum]:
@@ -156,7 +158,9 @@ def _enum(kind: type[Enum], case_sensitive: bool) -> Callable[[Any], Enum]:
             pass
         # worded as every choice option's (kernelcli.modes: "invalid pad mode 'x': expected one of constant, ...")
         what = kind.what() if hasattr(kind, "what") else "value"
-        raise ValueError(f"invalid {what} {value!r}: expected one of {', '.join(str(m.value) for m in kind)}")
+        from ..modes import not_one_of
+
+        raise ValueError(not_one_of(what, value, [str(m.value) for m in kind]))
 
     return convert
 

@@ -63,7 +63,9 @@ def list_command(
         if given:
             ctx.default_map = {**(ctx.default_map or {}), ctx.invoked_subcommand: given}
         if family is not None:  # said by the subcommand, which alone knows its -q and --json
-            ctx.meta[_UNUSED_FAMILY] = f"--family {family} picks the kernels the list shows; " \
+            from ..numtext import clipped
+
+            ctx.meta[_UNUSED_FAMILY] = f"--family {clipped(family)} picks the kernels the list shows; " \
                                        f"`kernels {ctx.invoked_subcommand}` does not use it"
         return
     from ..catalog import kernel_path_note, list_kernels

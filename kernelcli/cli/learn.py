@@ -138,7 +138,9 @@ def learn(
     out_path = _check_json_output(out, sources, force=force) if out is not None else None
     plot_path = _check_plot_output(plot, sources + ([out_path] if out_path else []), force=force) if plot is not None else None
     if name is not None and not NAME_PATTERN.fullmatch(name):
-        raise UsageError(f"--name {name!r}: expected 1 to 64 lower-case letters, digits or underscores (a catalogue name)")
+        from ..numtext import quoted
+
+        raise UsageError(f"--name {quoted(name)}: expected 1 to 64 lower-case letters, digits or underscores (a catalogue name)")
     label = name or kernel_name(out_path.stem if out_path else f"{Path(input).stem}_learned")
     if name is not None and out_path is None:
         from ._common import call_note

@@ -88,11 +88,11 @@ def parse_fill(text: Any) -> float:
     if value is None or value != value or value in (float("inf"), float("-inf")):  # 1e400 and 10**400 too
         from ._click import click
 
-        raise click.exceptions.BadParameter(f"{text!r}: expected a finite number")
+        raise click.exceptions.BadParameter(f"{numtext.quoted(text)}: expected a finite number")
     if value == 0 and numtext.underflows(stripped):  # (1e-400 filled 0s in silence, as a kernel weight did: review 53 #6)
         from ._click import click
 
-        raise click.exceptions.BadParameter(numtext.below_range(repr(text)))
+        raise click.exceptions.BadParameter(numtext.below_range(numtext.quoted(text)))
     whole = numtext.whole(stripped)
     if whole is None and 2**53 <= abs(value) <= 2**64:  # 9007199254740993.0 is a whole number an int64 could hold: exact
         whole = numtext.exact_whole(stripped)
@@ -171,7 +171,7 @@ def number_in(low: float | None = None, high: float | None = None, *, above: boo
         if not ((low is None or (value > low if above else value >= low)) and (high is None or value <= high)) or abs(value) == math.inf:
             raise click.exceptions.BadParameter(numtext.out_of_range(text, low, high, above=above, read=value))  # (NaN too)
         if value == 0 and numtext.underflows(text):  # in range as 0, which was not typed (--momentum 1e-400 ran with 0)
-            raise click.exceptions.BadParameter(numtext.below_range(text))
+            raise click.exceptions.BadParameter(numtext.below_range(numtext.clipped(text)))
         return value
 
     return parse

@@ -69,10 +69,10 @@ def parse_window(text: str) -> tuple[float, float]:
     numbers = [numtext.decimal(s) for s in parts]
     if len(numbers) != 2 or None in numbers:
         presets = ", ".join(f"{name} ({c:g},{w:g})" for name, (c, w) in WINDOW_PRESETS.items())
-        raise UsageError(f"invalid window {text!r}: expected CENTRE,WIDTH in HU (e.g. 40,80) or a preset: {presets}")
+        raise UsageError(f"invalid window {numtext.quoted(text)}: expected CENTRE,WIDTH in HU (e.g. 40,80) or a preset: {presets}")
     center, width = numbers
     if not (math.isfinite(center) and math.isfinite(width)) or width < 1:
-        raise UsageError(f"invalid window {text!r}: the width must be a number >= 1 (DICOM's rule) and both finite")
+        raise UsageError(f"invalid window {numtext.quoted(text)}: the width must be a number >= 1 (DICOM's rule) and both finite")
     return center, width
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_KERNEL, KernelcliError, UsageError
-from ..numtext import TypedFloat
+from ..numtext import TypedFloat, clipped
 from ..records import field, record
 from ..resources import networks_dir
 
@@ -93,14 +93,14 @@ def find_spec(ref: str | Path) -> Path:
         found = os.stat(path)
     except OSError as exc:  # no such file, or a name too long to be one
         if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
-            raise SpecError(f"{ref}: cannot read: {exc.strerror or exc}") from None
+            raise SpecError(f"{clipped(str(ref))}: cannot read: {exc.strerror or exc}") from None
         found = None
     if found is not None and stat.S_ISREG(found.st_mode):
         return path
     if found is not None:
         raise SpecError(f"{ref}: is not a regular file (expected a network spec .json or a built-in name)")
     names = ", ".join(builtin_names()) or "(none installed)"
-    raise SpecError(f"{ref}: no such spec file and no built-in network of that name; built-ins: {names}")
+    raise SpecError(f"{clipped(str(ref))}: no such spec file and no built-in network of that name; built-ins: {names}")
 
 
 def _builtin(ref: str | Path) -> Path | None:
