@@ -30,8 +30,10 @@ def train_gd(
     The inputs are normalised first, and the normalisation undone on the weights, so the
     optimum is the least-squares one: windows are centred when there is a bias, multiplied by
     :func:`window_mean_preconditioner`, then scaled to unit mean square norm, and the
-    target to unit mean square.  The steps are PyTorch's (``torch.optim.SGD`` with momentum, or
-    ``torch.optim.Adam``, under ``StepLR``) on that normalised system.  The loss history is the mean batch MSE of each epoch, in target units.
+    target to unit mean square.  SGD's step (``torch.optim.SGD`` with momentum) is divided by the
+    mini-batch's mean window energy where that exceeds 1: a rare bright region would otherwise
+    throw the weights off at an ``lr`` that fits the rest.  Adam steps as ``torch.optim.Adam``.
+    The loss history is the mean batch MSE of each epoch, in target units.
 
     Returns (weights (G, n), bias (G,) or None, loss per epoch, learning rate per epoch).  A divergence is refused
     naming the learning-rate option in ``words``.
@@ -162,8 +164,9 @@ def reference_epoch(an, yn, order, batch, w, velocity, second, step, lr, momentu
                 velocity[...] = beta1 * velocity + (1 - beta1) * grad
                 second[...] = beta2 * second + (1 - beta2) * grad * grad
                 w -= lr * (velocity / (1 - beta1**step)) / (np.sqrt(second / (1 - beta2**step)) + eps)
-            else:  # PyTorch's SGD with momentum (torch.optim.SGD: v = mu v + g; w -= lr v)
-                velocity[...] = momentum * velocity + grad
+            else:  # torch.optim.SGD with momentum (v = mu v + g; w -= lr v), g divided by a bright batch's energy
+                brightness = np.mean(np.einsum("gbp,gbp->gb", xb, xb), axis=1)
+                velocity[...] = momentum * velocity + grad / np.maximum(1.0, brightness)[:, None]
                 w -= lr * velocity
     return total, steps
 

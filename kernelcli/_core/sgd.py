@@ -5,7 +5,8 @@ numpy calls, the per-call overhead is most of a 512x512 training run (30 epochs 
 steps).  :func:`epoch` runs the same arithmetic as
 ``kernelcli.learn.reference_epoch`` (the numpy statement of the loop, kept as the tests'
 reference) for every mini-batch of one epoch: residuals, gradient, SGD with momentum
-or Adam (as ``torch.optim.SGD`` and ``torch.optim.Adam`` step).  Arrays and scalars only.
+(the gradient divided by the batch's mean window energy where that exceeds 1) or Adam.
+Arrays and scalars only.
 
 Example
 -------
@@ -48,16 +49,22 @@ def epoch(an, yn, order, batch, w, velocity, second, step, lr, momentum, adam, s
         steps += 1
         batch_loss = 0.0
         for g in range(g_count):
+            brightness = 0.0
             squares = 0.0
             for b in range(size):
                 row = order[start + b]
                 acc = 0.0
+                bright = 0.0
                 for q in range(p):
-                    acc += an[g, row, q] * w[g, q]
+                    value = an[g, row, q]
+                    acc += value * w[g, q]
+                    bright += value * value
                 r = acc - yn[g, row]
                 residual[b] = r
                 squares += r * r
+                brightness += bright
             batch_loss += squares / size * sy[g] * sy[g]
+            brightness /= size
             for q in range(p):
                 acc = 0.0
                 for b in range(size):
@@ -69,8 +76,9 @@ def epoch(an, yn, order, batch, w, velocity, second, step, lr, momentum, adam, s
                     second[g, q] = beta2 * second[g, q] + (1 - beta2) * grad[q] * grad[q]
                     w[g, q] -= lr * (velocity[g, q] / (1 - beta1**step)) / (math.sqrt(second[g, q] / (1 - beta2**step)) + eps)
             else:
+                shrink = max(1.0, brightness)
                 for q in range(p):
-                    velocity[g, q] = momentum * velocity[g, q] + grad[q]
+                    velocity[g, q] = momentum * velocity[g, q] + grad[q] / shrink
                     w[g, q] -= lr * velocity[g, q]
         total += batch_loss / g_count
     return total, steps

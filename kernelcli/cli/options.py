@@ -258,7 +258,8 @@ HELP: dict[str, str] = {
     "batch_size": "gd: windows per mini-batch.",
     "step_size": "gd: StepLR, multiply the lr by --gamma every K epochs (default: a third of the epochs).",
     "gamma": "gd: StepLR factor (0 < gamma <= 1).",
-    "optimizer": "gd: sgd (with --momentum) or adam, each stepping as torch.optim.SGD and torch.optim.Adam do.",
+    "optimizer": ("gd: sgd, SGD with --momentum whose step is divided by the mini-batch's mean window energy where that "
+                  "exceeds 1, so one --lr fits every image; or adam, as torch.optim.Adam."),
     "momentum": f"gd: SGD momentum (0 <= momentum <= {limits.MAX_MOMENTUM}).",
     "seed": "Seed of gd's mini-batch shuffle, and of the random subset of windows lstsq and gd keep past 8,000,000 equation values.",
     "name": "Kernel name in the JSON file (default: the --out file's stem).",
