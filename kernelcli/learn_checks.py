@@ -277,6 +277,7 @@ def check_one_layout(shapes: tuple[tuple[int, ...], tuple[int, ...]], used: tupl
     other = "chw" if layout == "hwc" else "hwc"
     if problem(used) is None:
         return
+    suspects = []  # (the other reading leaves a problem, odd, keep, reading without --layout, that problem)
     for odd, keep in ((0, 1), (1, 0)):
         readings = list(used)
         readings[odd] = other
@@ -289,16 +290,22 @@ def check_one_layout(shapes: tuple[tuple[int, ...], tuple[int, ...]], used: tupl
         left = problem(tuple(readings))
         if unread == layout or left is not None and not (channels_agree(tuple(readings)) and not channels_agree(used)):
             continue
-        without = ", as it is without --layout," if unread == other else ""
-        text = (f"--layout {layout} reads both arrays, so {names[odd]} ({_dims(shapes[odd])}) is read as "
-                f"{_reading(shapes[odd], layout)}; read {_ORDERS[other]}{without} ")
-        if left is not None:
-            raise ShapeError(text + f"its channels match {names[keep]}'s; read so, {left}")
-        text += (f"it fits {names[keep]}'s {_reading(shapes[keep], used[keep])}: save {names[odd]} as {_ORDERS[layout]} "
-                 f"({_moved('xt'[odd], layout)}) and keep --layout {layout}")
-        if movable[keep]:
-            text += f", or {names[keep]} as {_ORDERS[other]} ({_moved('xt'[keep], other)}) with --layout {other}"
-        raise ShapeError(text)
+        suspects.append((left is not None, odd, keep, unread, left))
+    if not suspects:
+        return
+    # The array whose other reading fits outright is the odd one, before one whose other reading only matches the
+    # channels (a (C, H, W) input read chw, its target (H, W, C), was blamed: its hwc reading matched 128 channels).
+    _, odd, keep, unread, left = min(suspects, key=lambda suspect: suspect[:2])
+    without = ", as it is without --layout," if unread == other else ""
+    text = (f"--layout {layout} reads both arrays, so {names[odd]} ({_dims(shapes[odd])}) is read as "
+            f"{_reading(shapes[odd], layout)}; read {_ORDERS[other]}{without} ")
+    if left is not None:
+        raise ShapeError(text + f"its channels match {names[keep]}'s; read so, {left}")
+    text += (f"it fits {names[keep]}'s {_reading(shapes[keep], used[keep])}: save {names[odd]} as {_ORDERS[layout]} "
+             f"({_moved('xt'[odd], layout)}) and keep --layout {layout}")
+    if movable[keep]:
+        text += f", or {names[keep]} as {_ORDERS[other]} ({_moved('xt'[keep], other)}) with --layout {other}"
+    raise ShapeError(text)
 
 
 _ORDERS = {"hwc": "(H, W, C)", "chw": "(C, H, W)", "zyx": "(Z, Y, X)"}

@@ -9,7 +9,7 @@ from scipy.ndimage import correlate
 from kernelcli import learn_gd
 from kernelcli.learn import LearnOptions, learn_kernel
 
-from conftest import documentation
+from conftest import documentation, run_in_process
 
 SOBEL_V = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
 
@@ -46,3 +46,33 @@ def test_the_readme_and_help_say_how_sgd_steps():
             "mini-batch's mean window energy (the mean square norm of its windows) where that exceeds 1") in readme
     assert "one `--lr` fits every image; `adam` steps as `torch.optim.Adam`" in readme
     assert "divided by the mini-batch's mean window energy where that exceeds 1, so one --lr fits every image" in HELP["optimizer"]
+
+
+# ---------------------------------------------------------------- #2: one --layout blamed the array read right
+
+
+def _chw_and_hwc(tmp_path):
+    np.save(tmp_path / "rgb_chw.npy", np.random.default_rng(1).random((3, 20, 20)))
+    np.save(tmp_path / "t_hwc.npy", np.random.default_rng(0).random((20, 20, 3)))
+
+
+@pytest.mark.parametrize("layout, odd, told", [
+    ("chw", "t_hwc.npy (20x20x3) is read as 20 channels of 20x3; read (H, W, C), as it is without --layout, it fits "
+            "rgb_chw.npy's 3 channels of 20x20",
+     "save t_hwc.npy as (C, H, W) (np.moveaxis(t, -1, 0)) and keep --layout chw, or rgb_chw.npy as (H, W, C) "
+     "(np.moveaxis(x, 0, -1)) with --layout hwc"),
+    ("hwc", "rgb_chw.npy (3x20x20) is read as 3x20 pixels with 20 channels; read (C, H, W) it fits t_hwc.npy's 20x20 "
+            "pixels with 3 channels",
+     "save rgb_chw.npy as (H, W, C) (np.moveaxis(x, 0, -1)) and keep --layout hwc, or t_hwc.npy as (C, H, W) "
+     "(np.moveaxis(t, -1, 0)) with --layout chw"),
+])
+def test_a_layout_refusal_blames_the_array_read_the_wrong_way_when_it_is_the_target(tmp_path, layout, odd, told):
+    # a (C, H, W) input beside an (H, W, C) target, --layout chw: 'so rgb_chw.npy (3x128x128) is read as 3 channels of
+    # 128x128; read (H, W, C) its channels match t_hwc.npy's; read so, ... no padding fits', the input read right
+    # blamed, where the (H, W, C) input beside a (C, H, W) target named the target (test_learn_audit182)
+    _chw_and_hwc(tmp_path)
+    done = run_in_process("learn", "rgb_chw.npy", "t_hwc.npy", "-f", "3", "--layout", layout, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: --layout {layout} reads both arrays, so {odd}")
+    assert told in done.stderr and "padding" not in done.stderr and done.stderr.count("\n") == 1
+
