@@ -71,6 +71,50 @@ class TestTheLayerSettlesItsSumsBeforeTheActivation:
             np.testing.assert_array_equal(deep, want, err_msg=act)
 
 
+
+def wide_truth(x: np.ndarray, weights: np.ndarray, bias: np.ndarray, act: str, *, padding: int = 0,
+               fill: float = 0.0) -> np.ndarray:
+    """The layer summed in float64 (the float32 input, fill, weights and bias read exactly), rounded, then activated."""
+    pad = ((padding, padding), (padding, padding), (0, 0))
+    wide = np.pad(x.astype(np.float64), pad, constant_values=float(np.float32(fill)))
+    k, _, kh, kw = weights.shape
+    windows = np.lib.stride_tricks.sliding_window_view(wide, (kh, kw), axis=(0, 1))  # (H', W', C, kh, kw)
+    sums = np.einsum("ijcab,kcab->ijk", windows, weights.astype(np.float32).astype(np.float64))
+    sums += bias.astype(np.float32).astype(np.float64)
+    with np.errstate(over="ignore"):
+        return apply_activation(sums.astype(np.float32), act)
+
+
+class TestTheOverflowBoundCountsTheFillAndTheBias:
+    """ec5556b's bound (layers._sums_may_overflow) takes the largest of the data and the constant fill times a filter's
+    sum of |w|, plus |bias|: dropping the fill or the bias from it passed every test (audit 187 #3)."""
+
+    @pytest.mark.parametrize("path", PATHS)
+    def test_a_sum_whose_only_large_values_are_the_fill(self, path):
+        # ones, padded with 1e38: the top row's windows read 5 x 1e38 - 5 x 1e38 + 1 = 1 (a running float32 sum is
+        # inf there); the left column's 5e38 - 5 + 1 is past the range (inf, relu's inf); the rest 5 - 5 + 1
+        x = np.ones((6, 6, 3), np.float32)
+        w = np.zeros((16, 3, 3, 3))
+        w[:, 0, 0, 0], w[:, 0, 0, 1], w[:, 1, 1, 1] = 5.0, -5.0, 1.0
+        got = conv_layer(x, w, padding=1, pad_value=1e38, activation="relu", paths=Paths(force=path) if path else None)
+        want = wide_truth(x, w, np.zeros(16), "relu", padding=1, fill=1e38)
+        assert (want[0, 1:, 0] == 1).all() and np.isinf(want[1:, 0, 0]).all()
+        np.testing.assert_array_equal(got, want)
+
+    @pytest.mark.parametrize("path", PATHS)
+    def test_a_sum_whose_only_large_value_is_the_bias(self, path):
+        # 2**103 - 2**77 summed in float32 is 2**103; with a bias of float32's largest that is halfway to the next
+        # power of two, which rounds to inf, where the true sum rounds to the largest float32
+        x = np.zeros((4, 4, 2), np.float32)
+        x[..., 0], x[..., 1] = 2.0**103, -(2.0**77)
+        w = np.ones((16, 2, 1, 1))
+        bias = np.full(16, np.finfo(np.float32).max, np.float64)
+        got = conv_layer(x, w, bias, activation="relu", paths=Paths(force=path) if path else None)
+        want = wide_truth(x, w, bias, "relu")
+        assert (want == np.finfo(np.float32).max).all()
+        np.testing.assert_array_equal(got, want)
+
+
 @pytest.fixture
 def files(tmp_path):
     np.save(tmp_path / "ovf3.npy", overflowing())
