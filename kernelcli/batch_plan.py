@@ -11,12 +11,12 @@ ways is refused naming both (how a pattern is read: :mod:`kernelcli.batch_patter
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from .batch_patterns import expand, folders_reached, glob_root, linked_folders, refuse_caret_classes, refuse_two_readings
 from .errors import InputError, UsageError
+from .io.input_files import is_input_file as _is_input_file  # (its former home: batch re-exports the name)
 from .io.naming import has_glob  # noqa: F401 - has_glob re-exported (its former home)
 from .records import field, record
 
@@ -123,7 +123,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
         if os.path.lexists(arg):
             refuse_two_readings(arg)
             if p.is_dir() and _zarr_store(p):  # (it was "no supported input files in this folder")
-                raise UsageError(f"{arg}: {ZARR_ALONE}")
+                raise UsageError(f"{arg}: {_store_why(p, recursive)}")
             if p.is_dir():
                 before = len(skipped)
                 links: list[tuple[str, str]] = []
@@ -149,7 +149,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             # (each real file once: add); a hidden file is there because the pattern named it, as glob reads it
             files = [m for m in matches if _is_input_file(m, hidden=True)]
             before = len(skipped)
-            _passed_over(matches, skipped, hidden=True)
+            _passed_over(matches, skipped, hidden=True, recursive="**" in arg or recursive)
             if not files:
                 if matches:
                     raise UsageError(f"{arg}: the pattern matched {len(matches)} path(s), none a supported input file"
@@ -218,22 +218,6 @@ def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:
     return f"; {note}" if note else ""
 
 
-def _is_input_file(path: Path, *, hidden: bool = False) -> bool:
-    """An image, array or volume file a folder or pattern contributes (not a DICOM file: a series is one volume);
-    a hidden one (``.h.png``) only where ``hidden`` (a pattern that named it: a folder's are not read)."""
-    from .io.naming import INPUT_SUFFIXES
-    from .volume_inputs import DICOM_SUFFIXES, VOLUME_SUFFIXES, volume_suffix
-
-    volume = volume_suffix(path)
-    wanted = path.suffix.lower() in INPUT_SUFFIXES or (volume in VOLUME_SUFFIXES and volume not in DICOM_SUFFIXES)
-    if (path.name.startswith(".") and not hidden) or not wanted:
-        return False
-    try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except OSError:
-        return False
-
-
 def _linked_rank(path: str | os.PathLike) -> tuple[bool, int]:
     """Which of two paths of one file names it: the one not through a link, then the shorter.
 
@@ -275,10 +259,25 @@ def _zarr_store(path: Path) -> bool:
     return is_store_node(path)
 
 
-def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]], *, hidden: bool = False) -> None:
+def _store_why(path: Path, recursive: bool) -> str:
+    """Why the folder ``path``, a store to :func:`_zarr_store`, is not read as a folder of inputs: a store is one input;
+    a folder only named as one (no metadata) has its images read by the patterns named.
+
+    >>> _store_why(Path("/nonexistent.zarr"), True) == ZARR_ALONE
+    True
+    """
+    from .io.input_files import named_only_words
+    from .io.store_paths import named_only
+
+    return named_only_words(path, recursive) if named_only(path) else ZARR_ALONE
+
+
+def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]], *, hidden: bool = False,
+                 recursive: bool = True) -> None:
     """Add to ``skipped`` what of ``paths`` a batch does not read but a user may have meant: DICOM files (a
     series is one volume; one entry per folder) and non-files named like an input (a folder ``x.png``, a
-    broken link); hidden names too where ``hidden`` (a pattern's, which named them)."""
+    broken link); hidden names too where ``hidden`` (a pattern's, which named them).  A folder only named as a
+    Zarr store gets the patterns that read its images, into its folders too where ``recursive``."""
     from .io.naming import INPUT_SUFFIXES
     from .volume_inputs import DICOM_SUFFIXES, VOLUME_SUFFIXES, volume_suffix
 
@@ -292,7 +291,7 @@ def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]], *, hidd
                 folder, files = series.setdefault(os.path.realpath(path.parent), (path.parent, set()))
                 files.add(os.path.realpath(path))
         elif os.path.isdir(path) and _zarr_store(path):  # (passed over in silence)
-            skipped.append((path, ZARR_ALONE))
+            skipped.append((path, _store_why(path, recursive)))
         elif (path.suffix.lower() in INPUT_SUFFIXES or volume in VOLUME_SUFFIXES) and not _is_input_file(path, hidden=hidden):
             why = "a folder" if os.path.isdir(path) else "a broken link" if not os.path.exists(path) else "not a regular file"
             skipped.append((path, f"{why} named like an input"))
@@ -314,7 +313,7 @@ def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] 
             names = sorted(os.listdir(folder))
         except OSError as exc:
             refuse(exc)
-        _passed_over([folder / n for n in names], skipped)
+        _passed_over([folder / n for n in names], skipped, recursive=False)
         return [folder / n for n in names if _is_input_file(folder / n)]
     found: list[Path] = []
     named: list[Path] = []  # the folders named like an input

@@ -58,6 +58,16 @@ def is_store_node(path: Any) -> bool:
             or _zarr_metadata(path))
 
 
+def named_only(path: Any) -> bool:
+    """True for a folder named as a Zarr store is (``*.zarr``, as typed or where it really is) that holds no Zarr
+    metadata: no store (zarr cannot open it), though :func:`is_store_node` takes it for one.
+
+    >>> named_only("/nonexistent.zarr")
+    False
+    """
+    return os.path.isdir(path) and is_store_node(path) and not _zarr_metadata(Path(path))
+
+
 #: the most of a metadata file parsed: a group's ``zarr.json`` holds its attributes and (consolidated) the metadata of
 #: every array in it, ~1 KB an array, so megabytes are usual; a larger regular file is still a store's (see below)
 METADATA_LIMIT = 64 << 20

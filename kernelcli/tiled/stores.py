@@ -25,7 +25,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..io.store_paths import enclosing_store, is_store_node, read_metadata
+from ..io.input_files import named_only_words
+from ..io.store_paths import enclosing_store, is_store_node, named_only, read_metadata
 from . import require
 from .reading import ChunkReads, codec_refusal, naming_missing_codecs
 from .tiff import missing_codec, read_in_memory, tiff_reading
@@ -107,6 +108,9 @@ def refuse_store_input(path: Any, command: str, reads: str | None = None) -> Non
         return
     from ..errors import UsageError
 
+    if named_only(path):  # (no store: not "save the array as .npy")
+        raise UsageError(f"{path}: a folder named as a Zarr store is (it holds no Zarr metadata): no store, and "
+                         f"{command} reads one file, not a folder")
     store = enclosing_store(path, itself=True) or Path(str(path))  # named by its metadata too, through links
     what = "a Zarr store" if os.path.samefile(store, path) else f"an array in the Zarr store {store}"
     reads = reads or f"{command} reads one image file in memory: save the array as .npy (numpy.save) to give it here"
@@ -245,6 +249,8 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
             what += ALPHA_DROPPED
         tiles = ChunkReads(array, path, unit=unit)  # (a damaged tile is found when dask reads it)
         return convert(da.from_array(tiles, chunks=tiles.chunks, asarray=False, fancy=False)), f"TIFF{what}", store.close, None
+    if named_only(path):  # (zarr's "No group found in store StorePath(...)" said what it is not, not what it is)
+        raise ImageReadError(f"{path}: not a Zarr store: {named_only_words(path, out_dir=True)}")
     zarr = require("zarr", f"reading {note_name(path)}")
     if not path.exists():
         raise ImageReadError(f"{path}: no such file")
