@@ -58,18 +58,22 @@ class Record:
         ('not run', 130)
         >>> r.failed(BrokenPipeError(32, "Broken pipe"), "a.png"); (r.code, r.error)
         (1, 'stdout: closed by the reader (broken pipe)')
+        >>> r.failed(MemoryError(), "a.png"); (r.code, r.error.split(";")[0])
+        (2, 'a.png: not enough memory for this operation')
         """
         from .errors import KernelcliError, interrupt_exit_code
         from .io.output_checks import too_long_error
         from .stops import replaced_stop
 
+        from .limits import out_of_memory
+
         self.status = "failed"
         exc = too_long_error(exc) or exc  # a path the user gave: not a bug
+        if isinstance(exc, MemoryError):  # not a bug: the input alone says so, in these words and with this code
+            exc = out_of_memory(name)
         if isinstance(exc, KernelcliError):
             message = str(exc)
             self.error, self.code = message if name in message else f"{name}: {message}", exc.exit_code
-        elif isinstance(exc, MemoryError):
-            self.error, self.code = f"{name}: not enough memory", EXIT_ITEM_FAILED
         elif isinstance(exc, BrokenPipeError):  # a reader that closed stdout early (| head): the call exits 1, in silence
             self.error, self.code = STDOUT_CLOSED, EXIT_ITEM_FAILED
         elif isinstance(exc, KeyboardInterrupt) or replaced_stop() is not None:  # Ctrl-C, SIGTERM, SIGHUP: stopped

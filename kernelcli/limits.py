@@ -58,6 +58,26 @@ class ResourceLimit(UsageError):
     """An operation that would need more memory (or pixels, voxels, layers) than allowed."""
 
 
+#: what to do when the machine had no memory for an operation the limit let through
+MEMORY_HINT = f"use a smaller input or option values, or set {MEMORY_ENV} to be refused up front"
+
+
+class OutOfMemory(ResourceLimit):
+    """An operation that ran out of memory anyway (a MemoryError), said as the input's error: :func:`out_of_memory`."""
+
+
+def out_of_memory(name: str | None = None) -> OutOfMemory:
+    """The one error of an operation that ran out of memory (a MemoryError) on the input ``name``: exit 2, as the
+    limit's own refusal, in the same words on stderr, in ``--json``, ``--report`` and a batch's record.
+
+    >>> str(out_of_memory("a.npy"))
+    'a.npy: not enough memory for this operation; use a smaller input or option values, or set KERNELCLI_MAX_MEMORY to be refused up front'
+    >>> out_of_memory().exit_code
+    2
+    """
+    return OutOfMemory(f"{name + ': ' if name else ''}not enough memory for this operation; {MEMORY_HINT}")
+
+
 def parse_bytes(text: str) -> int:
     """Parse a memory size: a number as every number is typed (:mod:`kernelcli.numtext`: ``1500``, ``1e9``,
     ``.5``) with an optional binary unit, ``512K``, ``64M``, ``1.5G``, ``1T`` (``GB`` and ``GiB`` alike).

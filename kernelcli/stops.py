@@ -93,13 +93,16 @@ def replaced_stop() -> KeyboardInterrupt | None:
 def stop_replaced_by(exc: BaseException) -> KeyboardInterrupt | None:
     """The stop (:func:`replaced_stop`) that ``exc`` stands for, else None: the one rule of every path (one input,
     its ``--report``, a batch's files).  Any Exception raised after a stop signal arrived may be the error an
-    extension's import replaced the stop by (its ImportError, or ours where a reader wrapped it); a MemoryError is
-    no such replacement (it says the file's memory), and a stop or exit is itself.
+    extension's import replaced the stop by (its ImportError, or ours where a reader wrapped it); a MemoryError (or
+    the :class:`~kernelcli.limits.OutOfMemory` that says it) is no such replacement (it says the file's memory), and a
+    stop or exit is itself.
 
     >>> stop_replaced_by(ImportError("datetime")) is None  # (no signal received)
     True
     """
-    if not isinstance(exc, Exception) or isinstance(exc, MemoryError):
+    from .limits import OutOfMemory
+
+    if not isinstance(exc, Exception) or isinstance(exc, (MemoryError, OutOfMemory)):
         return None
     return replaced_stop()
 

@@ -52,10 +52,13 @@ def test_a_memory_error_after_a_signal_is_the_file_s_in_a_batch_as_for_one_input
     from kernelcli.batch_targets import Item
     from kernelcli.cli._batch import run_reported
 
+    from kernelcli.limits import OutOfMemory
+
     record = run_one(_job_raising(MemoryError()), Item(tmp_path / "a.png", tmp_path / "o.png"))
-    assert (record.status, record.code, record.error) == ("failed", 1, f"{tmp_path / 'a.png'}: not enough memory")
+    assert (record.status, record.code) == ("failed", 2)  # (audit 189 #6: the code and line the input alone gives)
+    assert record.error.startswith(f"{tmp_path / 'a.png'}: not enough memory for this operation")
     stops.forget()
-    with pytest.raises(MemoryError):
+    with pytest.raises(OutOfMemory):
         run_reported(tmp_path / "a.png", _job_raising(MemoryError()), outputs=[tmp_path / "o.png"], report=tmp_path / "r.json",
                      force=False)
     [alone] = json.loads(Path(tmp_path / "r.json").read_text())["items"]

@@ -168,6 +168,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     from ..io.naming import piped_stream
 
     shown_input = piped_stream(input) or str(input)  # (a pipe's stand-in file is "stdin", as a success's record says)
+    call = _out_of_memory_named(call, shown_input)
     stdout = not written and not any(o is NOT_CHOSEN for o in outputs)  # -o -, a matrix printed on stdout
     record = Record(shown_input, str(written[0]) if written else "stdout" if stdout else None, "failed")
     start = time.perf_counter()
@@ -215,6 +216,21 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             stop.reported = True  # type: ignore[attr-defined] # (guarded writes no other)
         write_report(report, totals, force=force)
     return result
+
+
+def _out_of_memory_named(call: Callable[[], Any], name: str) -> Callable[[], Any]:
+    """``call`` whose MemoryError is the input's own error (:func:`kernelcli.limits.out_of_memory`), so that its line,
+    its ``--json`` record and its ``--report`` record are one (a batch's record says the same)."""
+
+    def named() -> Any:
+        from ..limits import out_of_memory
+
+        try:
+            return call()
+        except MemoryError:
+            raise out_of_memory(name) from None
+
+    return named
 
 
 def read_reported(input: Path, read: Callable[[], Any], *, out: Any, report: Path | None, force: bool,

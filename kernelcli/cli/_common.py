@@ -21,7 +21,6 @@ from .. import startup
 from ..errors import (
     EXIT_INTERNAL,
     EXIT_ITEM_FAILED,
-    EXIT_USAGE,
     KernelcliError,
     StdoutError,
     interrupt_exit_code,
@@ -31,9 +30,6 @@ from ._json_text import json_text, printed_json
 from ._lines import shown, single_line
 from ._terminal import console, echo, write_stdout  # noqa: F401 - (console: the commands import it from here)
 from ._signals import install_signal_handlers, interrupted_message
-
-#: what to do when memory runs out anyway
-MEMORY_HINT = "use a smaller input or option values, or set KERNELCLI_MAX_MEMORY to be refused up front"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -239,11 +235,11 @@ def guarded(func: F) -> F:
         except KeyboardInterrupt as exc:
             _stopped(exc, as_json, kwargs)
         except MemoryError:
-            # a limit should have refused it first (kernelcli.limits); never report it as a bug
-            _traceback_if_debug()
-            error(f"not enough memory for this operation; {MEMORY_HINT}")
-            _failure_json(as_json, kwargs, EXIT_USAGE, f"not enough memory for this operation; {MEMORY_HINT}")
-            raise exit_with(EXIT_USAGE) from None
+            # a limit should have refused it first (kernelcli.limits); never a bug: the input's error, as its records say
+            from ..limits import out_of_memory
+
+            inputs = [("stdin" if str(i) == "-" else str(i)) for i in given_inputs(kwargs)]
+            _fail_known(out_of_memory(inputs[0] if len(inputs) == 1 else None), as_json, kwargs)
         except BrokenPipeError:
             # stdout was closed early (`kernelcli ... | head`): not a bug, nothing more to say
             _silence_stdout()

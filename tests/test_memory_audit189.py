@@ -1,0 +1,79 @@
+"""Audit 189: memory.
+
+#6: running out of memory (``ulimit -v``) gave ``error: not enough memory for this operation; ...`` (no file named),
+exit 2 and the same ``--json`` record, while ``--report`` recorded code 1 ``a.npy: not enough memory`` and a batch's
+record code 1 too.  Now one line naming the input and one code (2, as the limit's own refusal) in all four places.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.fixture
+def out_of_memory(monkeypatch):
+    import kernelcli.api as api
+
+    def boom(*args, **kwargs):
+        raise MemoryError()
+
+    monkeypatch.setattr(api, "pad2d", boom)
+
+
+@pytest.fixture
+def images(tmp_path):
+    rng = np.random.default_rng(0)
+    (tmp_path / "in").mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(tmp_path / "in" / name)
+    return tmp_path
+
+
+WORDS = "not enough memory for this operation; use a smaller input or option values, or set KERNELCLI_MAX_MEMORY"
+
+
+def _error_lines(result) -> list[str]:
+    assert "Traceback" not in result.stderr, result.stderr
+    return [line for line in result.stderr.splitlines() if line.startswith("error:")]
+
+
+class TestRunningOutOfMemoryIsOneErrorOfTheInput:
+    def test_the_line_json_and_report_say_the_same(self, images, invoke, out_of_memory):
+        result = invoke("pad", "in/a.png", "--p", "1", "--out", "o.png", "--json", "--report", "r.json")
+        assert result.exit_code == 2, result.output
+        line = f"in/a.png: {WORDS}"
+        assert [l.split(" to be refused")[0] for l in _error_lines(result)] == [f"error: {line}"]
+        printed = json.loads(result.stdout)
+        [reported] = json.loads((images / "r.json").read_text())["items"]
+        for record in (printed, reported):
+            assert (record["status"], record["code"]) == ("failed", 2), record
+            assert record["error"].startswith(line), record
+        assert printed["error"] == reported["error"] == _error_lines(result)[0].removeprefix("error: ")
+        assert not (images / "o.png").exists()
+
+    def test_without_report_the_line_names_the_input(self, images, invoke, out_of_memory):
+        result = invoke("pad", "in/a.png", "--p", "1", "--out", "o.png")
+        assert result.exit_code == 2
+        assert _error_lines(result)[0].startswith(f"error: in/a.png: {WORDS}")
+
+    def test_a_batch_records_the_code_each_file_alone_gives(self, images, invoke, out_of_memory):
+        result = invoke("pad", "in", "--p", "1", "--out-dir", "out", "-j", "1", "--report", "r.json")
+        assert result.exit_code == 1, result.output  # a file failed
+        items = json.loads((images / "r.json").read_text())["items"]
+        assert len(items) == 2
+        for item in items:
+            assert (item["status"], item["code"]) == ("failed", 2), item
+            assert item["error"].startswith(f"{item['input']}: {WORDS}"), item
+        alone = invoke("pad", "in/a.png", "--p", "1", "--out", "o.png", "--report", "r1.json")
+        [record] = json.loads((images / "r1.json").read_text())["items"]
+        assert (alone.exit_code, record["code"], record["error"]) == (items[0]["code"], 2, items[0]["error"])
+
+    def test_the_readme_lists_it_under_its_code(self):
+        from conftest import documentation
+
+        row = next(line for line in documentation().splitlines() if line.startswith("| 2 |"))
+        assert "not enough memory for this operation" in row
