@@ -38,10 +38,13 @@ def check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, input
         oh, ow = output_shape(h, w, options)
     except ShapeError as exc:
         raise ShapeError(f"{input_name} {h}x{w} and a {kh}x{kw} kernel: {exc}") from None
-    from .limits import check_peak, conv_peak
+    from .limits import check_peak, conv_peak, learn_peak
 
+    per_window = (x.shape[2] if x.ndim == 3 else 1) * kh * kw
     need = conv_peak(x.shape, (kh, kw), stride=options.stride, pads=fit_widths(options), dilation=options.dilation)
-    check_peak(need, f"{input_name}: learning a {kh}x{kw} kernel with dilation {options.dilation}")
+    need += learn_peak(oh * ow, per_window, options.max_values, options.method)  # (its system: most of it)
+    check_peak(need, f"{input_name}: learning a {kh}x{kw} kernel with dilation {options.dilation} by {options.method} "
+                     f"(its system of {min(oh * ow, max(1, options.max_values // per_window)):,} windows of {per_window} values)")
     if (th, tw) != (oh, ow):
         fit = _fitting_padding(h, w, th, tw, options, words)
         raise ShapeError(

@@ -190,6 +190,25 @@ def conv_peak(shape: Sequence[int], kernel: Sequence[int], *, maps: int = 1, str
     return h * w * c * input_itemsize + ph * pw * c * itemsize + 2 * oh * ow * out_channels * itemsize
 
 
+#: copies of its least-squares system that ``learn`` holds at its peak, by method (the windows gathered, the groups'
+#: arrangement, the bias's column, LAPACK's copy and workspace; gd's centred, preconditioned and normalised copies):
+#: measured with tracemalloc at 3.9-4.6 for lstsq and 4.9-6.7 for gd (per-channel, sum and shared, with and without a
+#: bias, the input included); the peak resident memory of the data, the jitted core's load aside, at 1.4-3.6 and 4.0-4.3
+LEARN_SYSTEM_COPIES = {"lstsq": 5, "gd": 7}
+
+
+def learn_peak(windows: int, per_window: int, max_values: int, method: str) -> int:
+    """Peak bytes of ``learn``'s equation system beside its input: ``windows`` windows of ``per_window`` values
+    (channels x kh x kw) each, at most ``max_values`` values kept (a random subset of the windows past it), in float64,
+    held :data:`LEARN_SYSTEM_COPIES` times by ``method``.
+
+    >>> learn_peak(1200 * 1200, 9, 8_000_000, "lstsq") == 5 * 888_888 * 9 * 8
+    True
+    """
+    kept = min(int(windows), max(1, int(max_values) // max(1, int(per_window))))
+    return LEARN_SYSTEM_COPIES.get(method, max(LEARN_SYSTEM_COPIES.values())) * kept * int(per_window) * 8
+
+
 def layer_peak(shape: Sequence[int], kernel: Sequence[int], *, filters: int = 1, stride: int | Sequence[int] = 1,
                pads: Sequence[int] = (0, 0, 0, 0), dilation: int | Sequence[int] = 1, itemsize: int = 8,
                input_itemsize: int = 8) -> int:

@@ -77,3 +77,64 @@ class TestRunningOutOfMemoryIsOneErrorOfTheInput:
 
         row = next(line for line in documentation().splitlines() if line.startswith("| 2 |"))
         assert "not enough memory for this operation" in row
+
+
+class TestTheMemoryLimitBoundsLearn:
+    """#7: ``KERNELCLI_MAX_MEMORY=50M learn x1200.npy t1200.npy -f 3 -p same`` ran (exit 0) to about 400 MB: learn was
+    checked against convolve's estimate alone, not its least-squares system (up to 8,000,000 values, held several
+    times).  It is refused up front now, exit 2 as convolve's memory refusal, naming the estimate."""
+
+    @pytest.fixture
+    def pair(self, tmp_path):
+        rng = np.random.default_rng(1)
+        np.save(tmp_path / "x.npy", rng.random((300, 300)))
+        np.save(tmp_path / "t.npy", rng.random((300, 300)))
+        return tmp_path
+
+    @pytest.mark.parametrize("method", ["lstsq", "gd"])
+    def test_learn_is_refused_for_its_system(self, pair, invoke, monkeypatch, method):
+        monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "20M")  # (the input, padded copy and output: under 3 MiB)
+        result = invoke("learn", "x.npy", "t.npy", "-f", "3", "-p", "same", "--method", method, "-o", "k.json")
+        assert result.exit_code == 2, result.output
+        [line] = _error_lines(result)
+        assert line.startswith(f"error: x.npy: learning a 3x3 kernel with dilation 1 by {method} (its system of 90,000 "
+                               "windows of 9 values) would need about "), line
+        assert line.endswith("more than the 20.0 MiB allowed (set KERNELCLI_MAX_MEMORY to change it)"), line
+        assert not (pair / "k.json").exists()
+        monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "200M")
+        assert invoke("learn", "x.npy", "t.npy", "-f", "3", "-p", "same", "--method", method, "--epochs", "1").exit_code == 0
+
+    def test_the_api_is_refused_alike(self, monkeypatch):
+        from kernelcli.learn import learn_kernel
+        from kernelcli.learn_options import LearnOptions
+        from kernelcli.limits import ResourceLimit
+
+        monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "20M")
+        x = np.random.default_rng(2).random((300, 300))
+        with pytest.raises(ResourceLimit, match="its system of 90,000 windows of 9 values"):
+            learn_kernel(x, x, LearnOptions(size=3), input_name="x")
+
+    @pytest.mark.parametrize("method, bias, channels, combine", [
+        ("lstsq", False, 1, "per-channel"), ("lstsq", True, 3, "sum"), ("gd", True, 1, "per-channel"), ("gd", True, 3, "shared"),
+    ])
+    def test_the_estimate_bounds_what_learn_holds(self, monkeypatch, method, bias, channels, combine):
+        import tracemalloc
+
+        import kernelcli.limits as limits
+        from kernelcli.learn import learn_kernel
+        from kernelcli.learn_options import LearnOptions
+
+        needs = []
+        monkeypatch.setattr(limits, "check_peak", lambda need, what, **kw: needs.append(need))
+        rng = np.random.default_rng(3)
+        x = rng.random((160, 160, channels)) if channels > 1 else rng.random((160, 160))
+        t = rng.random((160, 160)) if combine == "sum" else rng.random(x.shape)
+        options = LearnOptions(size=3, method=method, fit_bias=bias, combine=combine, **({"epochs": 1} if method == "gd" else {}))
+        learn_kernel(x, t, options)  # (warm: what it loads once is no part of its data)
+        tracemalloc.start()
+        try:
+            learn_kernel(x, t, options)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak <= needs[-1], (peak, needs[-1])
