@@ -406,39 +406,42 @@ def run_maps_job(
         tiles, planes = montage_tiles(bank, colour=order != "zyx"), "slice" if order == "zyx" else "channel"
         title, sheet_notes = check_sheet(src, montage_path, label, describe, data.shape,  # type: ignore[misc]
                                          [values.shape for _, values in tiles])
-    if out_path is not None:
-        from .layout import from_hwc
+    from .io.outputs import written_together
 
-        if not several:
-            if out_path.suffix.lower() == ".npy":
-                result = from_hwc(result, order)
-            _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding,
-                          zarr=offer.writes_zarr())
-        else:
-            if out_path.suffix.lower() == ".npy":
-                formats.write_result(out_path, from_hwc(maps, order) if volumes is None else volumes, force=force)
+    with written_together():  # --out and --montage: both or neither (a sheet that failed left --out published)
+        if out_path is not None:
+            from .layout import from_hwc
+
+            if not several:
+                if out_path.suffix.lower() == ".npy":
+                    result = from_hwc(result, order)
+                _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding,
+                              zarr=offer.writes_zarr())
             else:
-                from .io.tiff_writing import write_tiff_pages
+                if out_path.suffix.lower() == ".npy":
+                    formats.write_result(out_path, from_hwc(maps, order) if volumes is None else volumes, force=force)
+                else:
+                    from .io.tiff_writing import write_tiff_pages
 
-                write_tiff_pages(out_path, maps, force=force)
-                float32_tiff_note(report, out_path, maps)  # (the single map's note; several maps went without it)
-            if rescale not in (None, "none"):  # given, and nothing done: the maps are written raw
-                report.notes.append(f"{out_path.name}: --rescale {rescale} is for one map in an image; several maps are "
-                                    "written as they are")
-    if montage_path is not None:
-        from .montage import render_montage, write_sheet
+                    write_tiff_pages(out_path, maps, force=force)
+                    float32_tiff_note(report, out_path, maps)  # (the single map's note; several maps went without it)
+                if rescale not in (None, "none"):  # given, and nothing done: the maps are written raw
+                    report.notes.append(f"{out_path.name}: --rescale {rescale} is for one map in an image; several maps are "
+                                        "written as they are")
+        if montage_path is not None:
+            from .montage import render_montage, write_sheet
 
-        sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=planes, source_shape=report.input_shape)
-        write_sheet(montage_path, sheet, force=force, encoding=encoding)
-        report.montage = str(montage_path)
-        if out_path is None and rescale is not None:  # given, and nothing done: as for several maps in a .tif
-            report.notes.append(f"{montage_path.name}: --rescale {rescale} is for the data output (--out); a montage "
-                                "stretches each map from its min to its max")
-        if report.output is None and report.matrix is None:  # the sheet is the file written: its array, as every record
-            # gives it (not the maps'); a matrix's maps went to stdout, which the record names (its `montage`: the sheet)
-            report.output = str(montage_path)
-            report.output_shape = [sheet.height, sheet.width, 3]
-            report.total = sheet.height * sheet.width * 3
+            sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=planes, source_shape=report.input_shape)
+            write_sheet(montage_path, sheet, force=force, encoding=encoding)
+            report.montage = str(montage_path)
+            if out_path is None and rescale is not None:  # given, and nothing done: as for several maps in a .tif
+                report.notes.append(f"{montage_path.name}: --rescale {rescale} is for the data output (--out); a montage "
+                                    "stretches each map from its min to its max")
+            if report.output is None and report.matrix is None:  # the sheet is the file written: its array, as every record
+                # gives it (not the maps'); a matrix's maps went to stdout, which the record names (its `montage`: the sheet)
+                report.output = str(montage_path)
+                report.output_shape = [sheet.height, sheet.width, 3]
+                report.total = sheet.height * sheet.width * 3
     if encoding is not None:  # (no file: a matrix printed as CSV text on stdout)
         written = [path for path in (out_path, montage_path) if path is not None] or [Path("stdout.csv")]
         report.notes.extend(encoding.ignored_by(*written))

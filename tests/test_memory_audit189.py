@@ -138,3 +138,55 @@ class TestTheMemoryLimitBoundsLearn:
         finally:
             tracemalloc.stop()
         assert peak <= needs[-1], (peak, needs[-1])
+
+
+def _convolve_with_a_file_size_limit(folder, limit, *args):
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    from conftest import process_env
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run([sys.executable, "-m", "kernelcli", "convolve", *args], cwd=folder, capture_output=True, text=True,
+                          env=process_env(), preexec_fn=limited if limit else None, timeout=300,
+                          check=False) if os.name == "posix" else pytest.skip("no RLIMIT_FSIZE")
+
+
+class TestMapsAndTheirSheetAreWrittenTogether:
+    """#5: under ``ulimit -f 530``, ``convolve phantom.png -k sobel_v -k sobel_h --montage m.tif -o maps.npy`` said
+    ``m.tif: write failed: File too large; the destination is untouched`` (exit 1) yet left maps.npy published, its
+    record naming it the output of a failed call, and the rerun was refused (exit 4) for it."""
+
+    def test_a_sheet_that_cannot_be_written_leaves_no_maps(self, tmp_path):
+        rng = np.random.default_rng(5)
+        Image.fromarray(rng.integers(0, 256, (256, 256), dtype=np.uint8)).save(tmp_path / "p.png")
+        args = ["p.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.tif", "-o", "maps.npy", "--json"]
+        (tmp_path / "free").mkdir()
+        (tmp_path / "free" / "p.png").write_bytes((tmp_path / "p.png").read_bytes())
+        assert _convolve_with_a_file_size_limit(tmp_path / "free", 0, *args).returncode == 0
+        sizes = {name: (tmp_path / "free" / name).stat().st_size for name in ("maps.npy", "m.tif")}
+        bigger, smaller = sorted(sizes, key=sizes.get, reverse=True)
+        assert sizes[bigger] > sizes[smaller]
+        result = _convolve_with_a_file_size_limit(tmp_path, sizes[bigger] - 1, *args)
+        assert result.returncode == 1, result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["free", "p.png"]  # neither, and no temporary left
+        line = (f"{bigger}: write failed: File too large; the destination is untouched, and {smaller} is not written "
+                "either")
+        assert result.stderr.splitlines() == [f"error: {line}"]
+        record = json.loads(result.stdout)
+        assert (record["status"], record["code"], record["error"]) == ("failed", 1, line)
+        assert _convolve_with_a_file_size_limit(tmp_path, 0, *args).returncode == 0  # the rerun is not refused
+
+    def test_with_force_a_failed_sheet_keeps_the_earlier_pair(self, tmp_path):
+        Image.fromarray(np.random.default_rng(6).integers(0, 256, (256, 256), dtype=np.uint8)).save(tmp_path / "p.png")
+        args = ["p.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.tif", "-o", "maps.npy"]
+        assert _convolve_with_a_file_size_limit(tmp_path, 0, *args).returncode == 0
+        before = {name: (tmp_path / name).read_bytes() for name in ("maps.npy", "m.tif")}
+        Image.fromarray(np.zeros((256, 256), np.uint8)).save(tmp_path / "p.png")  # another result
+        limit = min(len(data) for data in before.values()) + 1
+        assert _convolve_with_a_file_size_limit(tmp_path, limit, *args, "--force").returncode == 1
+        assert {name: (tmp_path / name).read_bytes() for name in before} == before

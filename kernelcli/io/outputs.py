@@ -119,8 +119,40 @@ def atomic_write(dest: str | os.PathLike, write: Callable[[IO[bytes]], object], 
     ``force`` it replaces ``dest``, keeping its permission bits.  On any error, on Ctrl-C,
     SIGTERM or a full disk the temporary file is removed (Pillow's ``save`` truncates its
     target before it knows it can encode, so nothing ever writes to ``dest`` itself).
+    Inside :func:`written_together` the write is held, and made with the others at its end.
     """
+    held = getattr(_TOGETHER, "held", None)
+    if held is not None:
+        held.append((dest, write, force))
+        return
     atomic_write_all([(dest, write)], force=force)
+
+
+#: the writes :func:`written_together` holds in this thread (None: none held, each write is made at once)
+_TOGETHER = threading.local()
+
+
+@contextlib.contextmanager
+def written_together() -> Iterator[None]:
+    """Hold every :func:`atomic_write` made inside, then make them all in one :func:`atomic_write_all` at the end:
+    the files of one result (``convolve --out`` and its ``--montage``) are written both or neither, and a failure
+    says the others were not written either.  Nothing is written where the block raises.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> with written_together():
+    ...     atomic_write(folder / "a.txt", lambda f: f.write(b"a")); sorted(p.name for p in folder.iterdir())
+    []
+    >>> sorted(p.name for p in folder.iterdir())
+    ['a.txt']
+    """
+    outer, held = getattr(_TOGETHER, "held", None), []
+    _TOGETHER.held = held
+    try:
+        yield
+    finally:
+        _TOGETHER.held = outer
+    if held:  # (one call writes its files with one --force)
+        atomic_write_all([(dest, write) for dest, write, _ in held], force=all(force for _, _, force in held))
 
 
 def atomic_write_all(items: Sequence[tuple[str | os.PathLike, Callable[[IO[bytes]], object]]], *, force: bool = False) -> None:
