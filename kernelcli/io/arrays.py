@@ -1,6 +1,6 @@
 """``.npy`` arrays in and out.
 
-Only the header is read first (a memory map): the dtype (numeric only, never pickles),
+Only the header is read first (a memory map, whose data is then read by ordinary reads): the dtype (numeric only, never pickles),
 the rank ((H, W) or (H, W, C)) and the memory the run would need are checked before any
 data is loaded.  A big-endian array is converted to native byte order; NaN and infinities
 are refused.
@@ -33,13 +33,52 @@ def read_npy(p: Path, max_bytes: int | None) -> Loaded:
     h, w = mapped.shape[:2]
     channels = mapped.shape[2] if mapped.ndim == 3 else 1
     check_memory(p, h, w, channels, mapped.dtype.itemsize, max_bytes)
-    arr = np.array(mapped, dtype=mapped.dtype.newbyteorder("=") if mapped.dtype.itemsize > 1 else mapped.dtype)
+    arr = read_mapped(p, mapped)
     del mapped
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         from ..ndsupport import non_finite_count, non_finite_refusal
 
         raise ImageReadError(non_finite_refusal(p, non_finite_count(arr)))
     return Loaded(path=p, data=arr, kind="array", format="NPY")
+
+
+def read_mapped(p: Path, mapped: np.memmap) -> np.ndarray:
+    """The data of the ``.npy`` file ``p`` that ``mapped`` maps (its header checked), read into memory by ordinary
+    reads, in native byte order.  The map itself is not copied: a page of it past the end of a file cut short while
+    it is read is a SIGBUS, which no Python code can catch, where a read that comes back short is an ImageReadError
+    naming the file.  The peak is the same one copy of the data that copying the map held.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "b.npy"
+    >>> np.save(p, np.arange(6, dtype=">i2").reshape(2, 3))
+    >>> read_mapped(p, np.load(p, mmap_mode="r")).tolist()
+    [[0, 1, 2], [3, 4, 5]]
+    >>> mapped = np.load(p, mmap_mode="r"); _ = p.write_bytes(p.read_bytes()[:-4])
+    >>> read_mapped(p, mapped)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: ...b.npy: the file was cut short while it was read (136 of 140 bytes)
+    """
+    order = "F" if mapped.flags.f_contiguous and not mapped.flags.c_contiguous else "C"
+    buf = np.empty(mapped.size * mapped.dtype.itemsize, dtype=np.uint8)
+    view = memoryview(buf)
+    start = int(mapped.offset)
+    done = 0
+    try:
+        with open(p, "rb", buffering=0) as f:
+            f.seek(start)
+            while done < len(view):
+                n = f.readinto(view[done : done + (16 << 20)])  # in pieces: any size reads in place, no temporary copy
+                if not n:
+                    raise ImageReadError(f"{p}: the file was cut short while it was read ({os.fstat(f.fileno()).st_size} "
+                                         f"of {start + len(view)} bytes)")
+                done += n
+    except OSError as exc:
+        raise unreadable(p, exc) or ImageReadError(f"{p}: cannot read the array data: {one_line(exc)}") from None
+    arr = buf.view(mapped.dtype).reshape(mapped.shape, order=order)
+    if not arr.dtype.isnative:
+        arr = arr.byteswap(inplace=True).view(arr.dtype.newbyteorder("="))
+    return arr
 
 
 def map_npy(p: Path) -> np.ndarray:

@@ -189,7 +189,10 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
     nib = _require("nibabel", "NIfTI")
     p = Path(path)
     with nibabel_messages(p) as told:  # nibabel's own warnings become our notes, with the file name
-        img = open_nifti(nib, p)
+        # mmap=False: the voxels are read into memory by ordinary reads (one copy, which check_volume_memory counts)
+        # and not filtered from nibabel's map of the file, where a page past the end of a file cut short meanwhile
+        # is a SIGBUS that no Python code can catch; a short read is "cannot read the voxel data" naming the file
+        img = open_nifti(nib, p, mmap=False)
     mgh = isinstance(img, nib.MGHImage)
     if not (mgh or isinstance(img, (nib.Nifti1Image, nib.Nifti2Image))):
         raise ImageReadError(f"{p}: {type(img).__name__} is not NIfTI-1, NIfTI-2 or MGH")
