@@ -205,7 +205,9 @@ def ahead(bands: Bands, each: Callable[[np.ndarray], Any] | None = None) -> Iter
             return
         put((None, None))
 
-    threading.Thread(target=produce, name="kernelcli-bands", daemon=True).start()
+    if threads.start_helper(produce, "kernelcli-bands") is None:  # no thread to be had (ulimit -v): one at a time
+        yield from bands
+        return
     try:
         while True:
             band, error = slots.get()

@@ -214,8 +214,9 @@ class _Pool:
     def grow(self, size: int) -> None:
         """At least ``size`` helper threads (the caller holds :attr:`busy`)."""
         while len(self.threads) < size:
-            t = threading.Thread(target=self._loop, name=f"kernelcli-native-{len(self.threads)}", daemon=True)
-            t.start()
+            t = python_threads.start_helper(self._loop, f"kernelcli-native-{len(self.threads)}")
+            if t is None:  # the blocks are claimed as threads come: the caller and the helpers it has run them all
+                return
             self.threads.append(t)
 
     def _loop(self) -> None:

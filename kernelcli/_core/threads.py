@@ -97,6 +97,23 @@ def count() -> int:
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
+def start_helper(target, name: str) -> threading.Thread | None:
+    """A daemon thread running ``target``, started; None when the system will not start one (``ulimit -v`` leaves
+    no room for its stack, a thread limit): the crews then run with the helpers they have, the calling thread
+    alone at worst, which computes every row as a helper would -- a slower call, the same bytes, where a
+    RuntimeError ("can't start new thread") once ended the run as a bug.  A later job tries again.
+
+    >>> t = start_helper(lambda: None, "kernelcli-example"); t.join(); t.name
+    'kernelcli-example'
+    """
+    t = threading.Thread(target=target, name=name, daemon=True)
+    try:
+        t.start()
+    except (RuntimeError, MemoryError):  # "can't start new thread", or no memory for the thread's own state
+        return None
+    return t
+
+
 _crew: _Crew | None = None
 _crew_lock = threading.Lock()
 
@@ -127,9 +144,11 @@ class _Crew:
         self.grow(size)
 
     def grow(self, size: int) -> None:
+        """At least ``size`` helpers, or as many as the system lets start (:func:`start_helper`)."""
         while len(self.threads) < size:
-            t = threading.Thread(target=self._loop, name=f"kernelcli-{len(self.threads)}", daemon=True)
-            t.start()
+            t = start_helper(self._loop, f"kernelcli-{len(self.threads)}")
+            if t is None:
+                return
             self.threads.append(t)
 
     def start(self, job) -> None:

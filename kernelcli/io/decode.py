@@ -456,7 +456,11 @@ def begin(path: str | os.PathLike, *, max_pixels: int | None) -> bool:
             else:
                 abandoned.append(True)  # the thread closes it when it is done
 
-    threading.Thread(target=work, name="kernelcli-decode", daemon=True).start()
+    from .._core.threads import start_helper
+
+    if start_helper(work, "kernelcli-decode") is None:  # no thread to be had (ulimit -v): read_image decodes it in turn
+        opened.image.close()
+        return False
     opened.wait, opened.abandon = wait, abandon
     _early = (str(p), limit, max_bytes, opened)
     return True
