@@ -79,3 +79,29 @@ def test_a_nifti_cut_short_while_it_is_filtered_is_not_read_from_the_file(tmp_pa
     r = _run_cut_short(tmp_path, "", "volume", "whole.nii", "-k", "box:3vox", "-o", "whole.nii.gz", "-q")
     assert r.returncode == 0, r.stderr
     assert np.array_equal(kept, read_nifti(tmp_path / "whole.nii.gz").data)
+
+
+def test_a_npy_cut_short_while_a_tile_is_read_is_exit_2_naming_it(tmp_path):
+    pytest.importorskip("dask")
+    np.save(tmp_path / "in_t.npy", np.random.default_rng(2).random((300, 200)))  # 480128 bytes
+    r = _run_cut_short(tmp_path, """
+        import os, sys
+        import numpy as np
+        load, cut = np.load, []
+
+        def load_then_cut(path, *args, **kw):
+            mapped = load(path, *args, **kw)
+            caller = sys._getframe(1)
+            if caller.f_code.co_name == "__getitem__" and not cut and all(
+                    k.stop is None or k.stop > (k.start or 0) for k in caller.f_locals["key"]):  # a tile (no meta read)
+                cut.append(os.truncate(path, 5000))
+            return mapped
+
+        np.load = load_then_cut
+        """, "convolve", "in_t.npy", "-k", "box:3", "-o", "t.npy", "--tiled", "--report", "r.json")
+    line = "in_t.npy: the file was cut short while it was read (5000 of 480128 bytes)"
+    assert r.returncode == 2, (r.returncode, r.stderr)  # (-7 was the SIGBUS)
+    assert r.stderr.splitlines()[-1] == f"error: {line}", r.stderr
+    record = json.loads((tmp_path / "r.json").read_text())["items"][0]
+    assert (record["code"], record["error"]) == (2, line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drive.py", "in_t.npy", "r.json"]

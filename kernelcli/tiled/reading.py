@@ -83,7 +83,8 @@ NPY_BLOCK_BYTES = 32 * 2**20
 
 
 class NpyReads:
-    """A ``.npy`` file read block by block: each read maps the file and copies the block out.
+    """A ``.npy`` file read block by block: each read maps the file for its header and reads the block
+    (:func:`read_block`).
 
     What dask keeps of the input is the path, the shape and the dtype, so a cluster's graph holds no
     pixels (a memory map was pickled whole into it: a 256 MiB image became a 256 MiB graph, received
@@ -116,11 +117,61 @@ class NpyReads:
         if data.shape != self.shape or data.dtype != self.dtype:
             raise ImageReadError(f"{self.name}: changed while it was read (now {data.dtype} {data.shape}, "
                                  f"was {self.dtype} {self.shape})")
-        return np.array(data[key])
+        return read_block(self.name, self.path, data, key)
 
     def __dask_tokenize__(self) -> Any:
         stat = os.stat(self.path)
         return "npy", self.path, stat.st_mtime_ns, stat.st_size, self.shape, str(self.dtype)
+
+
+def read_block(name: str, path: str, mapped: Any, key: Any) -> Any:
+    """The block ``key`` (a tuple of slices, as dask reads) of the ``.npy`` file ``path`` that ``mapped`` maps (its
+    header checked), read by ``preadv`` into a new array, a contiguous run of the file at a time: copying it out of
+    the map was a SIGBUS, which no Python code can catch, when the file was cut short meanwhile, where a read that
+    comes back short is an ImageReadError naming the file (``name``).  Any other key is copied from the map.
+
+    >>> import numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "f.npy"); np.save(path, np.asfortranarray(np.arange(24).reshape(4, 6)))
+    >>> read_block("f.npy", path, np.load(path, mmap_mode="r"), (slice(1, 3), slice(2, 5))).tolist()
+    [[8, 9, 10], [14, 15, 16]]
+    """
+    import itertools
+
+    import numpy as np
+
+    from ..errors import ImageReadError
+
+    key = key if isinstance(key, tuple) else (key,)
+    if len(key) != mapped.ndim or not all(isinstance(k, slice) and k.step in (None, 1) for k in key):
+        return np.array(mapped[key])
+    fortran = mapped.ndim > 1 and mapped.flags.f_contiguous and not mapped.flags.c_contiguous
+    shape = mapped.shape[::-1] if fortran else mapped.shape  # a Fortran-order file is the C order of the reversed axes
+    key = key[::-1] if fortran else key
+    spans = [k.indices(n)[:2] for k, n in zip(key, shape)]
+    out = np.empty([max(0, b - a) for a, b in spans], dtype=mapped.dtype)
+    if out.size:
+        axis = len(shape) - 1  # the run: the last axis not taken whole, and every axis after it
+        while axis > 0 and spans[axis] == (0, shape[axis]):
+            axis -= 1
+        item = mapped.dtype.itemsize
+        strides = [item * math.prod(shape[a + 1:]) for a in range(len(shape))]
+        run = (spans[axis][1] - spans[axis][0]) * strides[axis]
+        first = int(mapped.offset) + spans[axis][0] * strides[axis]
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        end = int(mapped.offset) + item * math.prod(shape)
+        with open(path, "rb", buffering=0) as f:
+            fd, at = f.fileno(), 0
+            for index in itertools.product(*(range(a, b) for a, b in spans[:axis])):
+                offset = first + sum(i * st for i, st in zip(index, strides))
+                done = 0
+                while done < run:
+                    n = os.preadv(fd, [view[at + done : at + run]], offset + done)
+                    if not n:
+                        raise ImageReadError(f"{name}: the file was cut short while it was read "
+                                             f"({os.fstat(fd).st_size} of {end} bytes)")
+                    done += n
+                at += run
+    return out.T if fortran else out
 
 
 def npy_blocks(shape: tuple[int, ...], itemsize: int, side: int = 1024) -> tuple[int, ...]:

@@ -206,7 +206,7 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
         # in blocks of about a default tile (dask's "auto" made 128 MiB ones, every tile cut from one)
         reads = NpyReads(path, data.shape, data.dtype)
         return (da.from_array(reads, chunks=npy_blocks(data.shape, data.dtype.itemsize), asarray=False, fancy=False),
-                ".npy (memory-mapped)", _nothing, None)
+                ".npy", _nothing, None)
     if suffix in TIFF_SUFFIXES:
         tifffile = require("tifffile", f"reading {path.name} tile by tile")
         zarr = require("zarr", f"reading {path.name} tile by tile")
