@@ -247,7 +247,7 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     from ..io.outputs import _publish, signals_deferred, temporary_beside, write_failure
     from ..medical.nifti import header_bytes
     from .files import finite_check
-    from .writers import _tasks
+    from .writers import _tasks, reserve_blocks
 
     dtype = np.dtype(result.dtype)
     blob = header_bytes(SimpleNamespace(shape=tuple(result.shape), dtype=dtype), vol, affine)
@@ -260,8 +260,9 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
             with os.fdopen(fd, "wb") as f:
                 f.write(blob)
                 f.truncate(len(blob) + math.prod(result.shape) * dtype.itemsize)
-        except OSError as exc:
-            raise write_failure(dest, exc, folder) from None
+                reserve_blocks(f.fileno())  # (tiles write through a map: a full disk there is a SIGBUS)
+        except OSError as exc:  # (the folder took the file: what fails now is writing it)
+            raise write_failure(dest, exc) from None
         ranges = run(_tasks(result, RawTarget(tmp, len(blob), dtype, tuple(result.shape))))
         finite_check(vol.path, label, dtype)(ranges)
         _publish(tmp, dest, force=force)

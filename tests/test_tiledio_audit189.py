@@ -1,0 +1,100 @@
+"""Audit 189: tiled outputs and inputs under a full disk, a file cut short, a folder removed, a store that would not go.
+
+#1: a tiled ``.npy`` or ``.nii`` output was filled through a memory map of a sparse temporary file, so a full disk was a
+SIGBUS (exit 135, no message, no --report, the ``.part`` left filling the disk): its blocks are now reserved up front.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import listing, run_cli, run_in_process
+
+
+@pytest.fixture()
+def u8(tmp_path):
+    np.save(tmp_path / "u8.npy", (np.random.default_rng(0).random((300, 300)) * 255).astype(np.uint8))
+    return tmp_path
+
+
+def _no_room(monkeypatch, code=errno.ENOSPC):
+    def full(fd, offset, length):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+
+
+class TestATiledFileOutputOnAFullDisk:
+    @pytest.mark.parametrize("how", [["--tiled"], ["--chunks", "128"]], ids=["tiled", "chunks"])
+    def test_a_npy_is_a_write_failure_with_its_report_and_no_part(self, u8, monkeypatch, how):
+        pytest.importorskip("dask")
+        _no_room(monkeypatch)
+        r = run_in_process("convolve", "u8.npy", "-k", "box:3", "-o", "t.npy", *how, "--report", "r.json", "-q", cwd=u8)
+        line = "t.npy: write failed: No space left on device; the destination is untouched"
+        assert (r.returncode, r.stderr) == (1, f"error: {line}\n")
+        item = json.loads((u8 / "r.json").read_text())["items"][0]
+        assert (item["code"], item["error"]) == (1, line)
+        assert listing(u8) == ["r.json", "u8.npy"]  # no .t.npy.*.part
+
+    def test_the_automatic_switch_to_tiled_alike(self, u8, monkeypatch):
+        pytest.importorskip("dask")
+        _no_room(monkeypatch)
+        r = run_in_process("convolve", "u8.npy", "-k", "box:3", "-o", "auto.npy", "-q", cwd=u8,
+                           env={"KERNELCLI_MAX_MEMORY": "200K"})
+        assert (r.returncode, r.stderr) == (1, "error: auto.npy: write failed: No space left on device; "
+                                               "the destination is untouched\n")
+        assert listing(u8) == ["u8.npy"]
+
+    def test_a_nii_alike(self, tmp_path, monkeypatch):
+        nib = pytest.importorskip("nibabel")
+        pytest.importorskip("dask")
+        nib.save(nib.Nifti1Image(np.random.default_rng(1).random((30, 30, 30)).astype(np.float32), np.eye(4)),
+                 str(tmp_path / "v.nii"))
+        _no_room(monkeypatch)
+        r = run_in_process("convolve", "v.nii", "-k", "gaussian:1mm", "-o", "vt.nii", "--tiled", "-q", cwd=tmp_path)
+        assert (r.returncode, r.stderr) == (1, "error: vt.nii: write failed: No space left on device; "
+                                               "the destination is untouched\n")
+        assert listing(tmp_path) == ["v.nii"]
+
+    def test_a_file_too_large_is_a_write_failure_not_the_folders(self, u8):
+        pytest.importorskip("dask")
+        import resource
+        import sys
+
+        def small_files():  # (Python ignores SIGXFSZ: a write past the limit fails with EFBIG)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (50 * 1024, 50 * 1024))
+
+        import kernelcli
+
+        here = os.path.dirname(os.path.dirname(os.path.abspath(kernelcli.__file__)))
+        env = {**os.environ, "KERNELCLI_WORKER": "off", "PYTHONPATH": here}
+        np.save(u8 / "big.npy", np.zeros((400, 400)))
+        r = subprocess.run([sys.executable, "-P", "-m", "kernelcli", "convolve", "big.npy", "-k", "box:3", "-o", "t.npy",
+                            "--tiled", "-q"], cwd=u8, env=env, capture_output=True, text=True, preexec_fn=small_files,
+                           timeout=120)
+        assert (r.returncode, r.stderr) == (1, "error: t.npy: write failed: File too large; the destination is untouched\n")
+        assert listing(u8) == ["big.npy", "u8.npy"]
+
+    def test_on_a_real_full_tmpfs(self, u8):
+        """Where this process may mount a tmpfs (root): the disk full for real, which was a SIGBUS (exit 135)."""
+        pytest.importorskip("dask")
+        small = u8 / "small"
+        small.mkdir()
+        if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(small)],
+                                               capture_output=True).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here")
+        try:
+            (small / "fill").write_bytes(b"\0" * 900 * 1024)
+            r = run_cli("convolve", "u8.npy", "-k", "box:3", "-o", "small/t.npy", "--tiled", "-q", cwd=u8,
+                        env={"KERNELCLI_WORKER": "off"})
+            assert (r.returncode, r.stderr) == (1, "error: small/t.npy: write failed: No space left on device; "
+                                                   "the destination is untouched\n")
+            assert listing(small) == ["fill"]
+        finally:
+            subprocess.run(["umount", str(small)], check=True)
