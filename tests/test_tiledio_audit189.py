@@ -98,3 +98,49 @@ class TestATiledFileOutputOnAFullDisk:
             assert listing(small) == ["fill"]
         finally:
             subprocess.run(["umount", str(small)], check=True)
+
+
+class TestANiiInputCutShortDuringATiledRun:
+    """#3: a ``.nii`` cut short after its header was checked was 'internal error: ValueError: mmap length is greater
+    than file size', exit 70 (report code 70), where a ``.npy`` so cut gets exit 2 naming the file."""
+
+    def test_it_is_a_bad_input_naming_the_file_with_its_report(self, tmp_path, monkeypatch):
+        nib = pytest.importorskip("nibabel")
+        pytest.importorskip("dask")
+        from kernelcli.tiled import nifti
+
+        nib.save(nib.Nifti1Image(np.random.default_rng(2).random((40, 40, 40)).astype(np.float32), np.eye(4)),
+                 str(tmp_path / "v.nii"))
+        read = nifti.NiftiVoxels.__getitem__
+
+        def cut_first(self, key):  # the file is cut short once the run has started
+            os.truncate(self.path, 30000)
+            return read(self, key)
+
+        monkeypatch.setattr(nifti.NiftiVoxels, "__getitem__", cut_first)
+        r = run_in_process("convolve", "v.nii", "-k", "gaussian:1mm", "-o", "vt.nii", "--chunks", "16",
+                           "--report", "r.json", "-q", cwd=tmp_path)
+        line = ("v.nii: cannot read the voxel data: the file has 30000 bytes, its header needs 256352 "
+                "(truncated file, or changed while it was read?)")
+        assert (r.returncode, r.stderr) == (2, f"error: {line}\n")
+        item = json.loads((tmp_path / "r.json").read_text())["items"][0]
+        assert (item["code"], item["error"]) == (2, line)
+        assert listing(tmp_path) == ["r.json", "v.nii"]
+
+    def test_a_removed_one_is_not_blamed_on_a_cluster_alone(self, tmp_path, monkeypatch):
+        nib = pytest.importorskip("nibabel")
+        pytest.importorskip("dask")
+        from kernelcli.tiled import nifti
+
+        nib.save(nib.Nifti1Image(np.zeros((20, 20, 20), np.float32), np.eye(4)), str(tmp_path / "v.nii"))
+        read = nifti.NiftiVoxels.__getitem__
+
+        def removed(self, key):
+            with __import__("contextlib").suppress(FileNotFoundError):
+                os.unlink(self.path)
+            return read(self, key)
+
+        monkeypatch.setattr(nifti.NiftiVoxels, "__getitem__", removed)
+        r = run_in_process("convolve", "v.nii", "-k", "gaussian:1mm", "-o", "vt.nii", "--tiled", "-q", cwd=tmp_path)
+        assert (r.returncode, r.stderr) == (2, "error: v.nii: not found where a tile is computed: removed while it was "
+                                               "read, or, on a cluster, not on a file system its workers share\n")

@@ -77,16 +77,39 @@ class NiftiVoxels:
 
     def __init__(self, path: Path, offset: int, dtype: np.dtype, shape_ijk: tuple[int, int, int]) -> None:
         self.path, self.offset, self.stored = os.path.abspath(path), int(offset), np.dtype(dtype)  # (workers' own folders)
+        self.name = str(path)  # (as the user gave it, for messages)
         self.shape_ijk = shape_ijk
         self.shape = shape_ijk[::-1]
         self.dtype = self.stored.newbyteorder("=")
         self.ndim = 3
 
     def __getitem__(self, key: Any) -> np.ndarray:
-        mm = np.memmap(self.path, dtype=self.stored, mode="r", offset=self.offset, shape=self.shape_ijk, order="F")
+        try:
+            mm = np.memmap(self.path, dtype=self.stored, mode="r", offset=self.offset, shape=self.shape_ijk, order="F")
+        except (OSError, ValueError) as exc:  # (cut short or removed since open_volume checked it: a bad input, exit 2)
+            raise self.unreadable(exc) from None
         block = np.array(mm.T[key], dtype=self.dtype)  # (k, j, i) as read_nifti orders it; a copy: the map is closed
         del mm
         return block
+
+    def unreadable(self, exc: Exception) -> Exception:
+        """The ImageReadError of a file that no longer holds the voxels :func:`open_volume` checked (audit 189 #3: a
+        ``.nii`` cut short during a tiled run was 'internal error: ValueError: mmap length is greater than file size')."""
+        from ..errors import ImageReadError
+
+        need = self.offset + math.prod(self.shape_ijk) * self.stored.itemsize
+        try:
+            size = os.path.getsize(self.path)
+        except FileNotFoundError:
+            return ImageReadError(f"{self.name}: not found where a tile is computed: removed while it was read, or, on a "
+                                  "cluster, not on a file system its workers share")
+        except OSError as error:
+            exc = error
+        else:
+            if size < need:
+                return ImageReadError(f"{self.name}: cannot read the voxel data: the file has {size} bytes, its header "
+                                      f"needs {need} (truncated file, or changed while it was read?)")
+        return ImageReadError(f"{self.name}: cannot read the voxel data: {getattr(exc, 'strerror', None) or exc}")
 
 
 def open_volume(path: Path, affine: str | None = None, advice: str = "leave out --tiled/--chunks") -> tuple[Any, Any]:
