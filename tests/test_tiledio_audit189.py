@@ -144,3 +144,43 @@ class TestANiiInputCutShortDuringATiledRun:
         r = run_in_process("convolve", "v.nii", "-k", "gaussian:1mm", "-o", "vt.nii", "--tiled", "-q", cwd=tmp_path)
         assert (r.returncode, r.stderr) == (2, "error: v.nii: not found where a tile is computed: removed while it was "
                                                "read, or, on a cluster, not on a file system its workers share\n")
+
+
+class TestAZarrOutputRemovedDuringALocalRun:
+    """#8: a ``.zarr`` output whose folder was removed during a run in this process was '36 of 36 tiles were not
+    written: their worker does not see /abs/dz/.o.zarr.xxxx.part (the workers of a cluster need ...)'."""
+
+    @pytest.mark.parametrize("what, words", [("folder", "the folder dz was removed"),
+                                             ("store", "its temporary store was removed")])
+    def test_it_says_what_was_removed_not_a_cluster(self, tmp_path, monkeypatch, what, words):
+        pytest.importorskip("dask")
+        pytest.importorskip("zarr")
+        import shutil
+
+        from kernelcli.tiled import writers
+
+        np.save(tmp_path / "a.npy", np.arange(64 * 64, dtype=np.float32).reshape(64, 64))
+        (tmp_path / "dz").mkdir()
+        write = writers._write_block
+
+        def removing(block, target, region, marker=None):  # (one tile: nothing else may write meanwhile)
+            shutil.rmtree(os.path.dirname(os.path.dirname(marker)) if what == "folder" else os.path.dirname(marker))
+            return write(block, target, region, marker)
+
+        monkeypatch.setattr(writers, "_write_block", removing)
+        r = run_in_process("convolve", "a.npy", "-k", "box:3", "-o", "dz/o.zarr", "--chunks", "64", "--report", "r.json",
+                           "-q", cwd=tmp_path)
+        line = f"dz/o.zarr: write failed: {words} while the result was written; the destination is untouched"
+        assert (r.returncode, r.stderr) == (1, f"error: {line}\n")
+        assert json.loads((tmp_path / "r.json").read_text())["items"][0]["error"] == line
+        assert listing(tmp_path) == (["a.npy", "r.json"] if what == "folder" else ["a.npy", "dz", "r.json"])
+
+    def test_a_store_this_process_sees_keeps_the_cluster_words(self, tmp_path):
+        from pathlib import Path
+
+        from kernelcli.errors import WriteError
+        from kernelcli.tiled.writers import UNWRITTEN, check_written
+
+        with pytest.raises(WriteError, match=r"o.zarr: 1 of 2 tiles were not written: their worker does not see .*"
+                                             r"the workers of a cluster"):
+            check_written([UNWRITTEN, (0, 1)], Path("o.zarr"), tmp_path)

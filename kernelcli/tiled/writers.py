@@ -42,6 +42,20 @@ def check_written(ranges: list[Any], dest: Any, tmp: Any) -> None:
                          "the destination is untouched")
 
 
+def removed_meanwhile(folder: Path, tmp: Path) -> OSError:
+    """The error of a temporary store removed while the result was written: its folder, or the store alone (audit 189
+    #8: a folder removed under a local run was blamed on 'the workers of a cluster').
+
+    >>> removed_meanwhile(Path("no/such"), Path("/no/such/.o.zarr.x.part")).strerror
+    'the folder no/such was removed while the result was written'
+    """
+    import errno
+
+    if not os.path.isdir(Path(tmp).parent):
+        return FileNotFoundError(errno.ENOENT, f"the folder {folder} was removed while the result was written")
+    return FileNotFoundError(errno.ENOENT, "its temporary store was removed while the result was written")
+
+
 def _write_block(block: Any, target: Any, region: tuple, marker: str | None = None) -> tuple[Any, Any] | None:
     """Write one tile into ``target`` (a Zarr array or a ``.npy`` path); return its range."""
     import numpy as np
@@ -108,6 +122,8 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
         marker = tmp / MARKER
         marker.touch()
         ranges = run(_tasks(result, target, str(marker)))
+        if not marker.exists():  # gone from this process's own view too: no cluster's file system to blame
+            raise write_failure(dest, removed_meanwhile(folder, tmp))
         check_written(ranges, dest, tmp)
         if check is not None:
             check(ranges)
@@ -117,6 +133,8 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
             published = True
         return ranges
     except OSError as exc:
+        if tmp is not None and not published and not os.path.isdir(tmp):
+            exc = removed_meanwhile(folder, tmp)
         raise write_failure(dest, exc) from None
     finally:
         if not published and tmp is not None:
