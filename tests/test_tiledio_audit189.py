@@ -184,3 +184,39 @@ class TestAZarrOutputRemovedDuringALocalRun:
         with pytest.raises(WriteError, match=r"o.zarr: 1 of 2 tiles were not written: their worker does not see .*"
                                              r"the workers of a cluster"):
             check_written([UNWRITTEN, (0, 1)], Path("o.zarr"), tmp_path)
+
+
+class TestAFailedZarrWriteLeavesNoStore:
+    """#9: under 'ulimit -n 6' a tiled ``.zarr`` write failed ('write failed: Too many open files') and left its hidden
+    ``.zn.zarr.<run>.<random>.part``: shutil.rmtree needs descriptors to list the store, it had none (zarr's event
+    loop keeps three), and its errors were swallowed."""
+
+    def test_the_store_goes_where_no_folder_can_be_listed(self, tmp_path, monkeypatch):
+        pytest.importorskip("dask")
+        pytest.importorskip("zarr")
+        import shutil
+
+        from kernelcli.tiled import writers
+
+        np.save(tmp_path / "a.npy", np.arange(64 * 64, dtype=np.float32).reshape(64, 64))
+        rmtree, write = shutil.rmtree, writers._write_block
+
+        def no_descriptors(path, ignore_errors=False, onerror=None, **kw):  # (as rmtree does with none to spare)
+            if str(path).endswith(".part"):
+                if not ignore_errors:
+                    raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+                return
+            rmtree(path, ignore_errors=ignore_errors, onerror=onerror, **kw)
+
+        def last_fails(block, target, region, marker=None):  # every tile written, the last one then fails
+            got = write(block, target, region, marker)
+            if region[0].start == 48 and region[1].start == 48:
+                raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
+            return got
+
+        monkeypatch.setattr(shutil, "rmtree", no_descriptors)
+        monkeypatch.setattr(writers, "_write_block", last_fails)
+        r = run_in_process("convolve", "a.npy", "-k", "box:3", "-o", "zn.zarr", "--chunks", "16", "-q", cwd=tmp_path)
+        assert (r.returncode, r.stderr) == (1, "error: zn.zarr: write failed: Too many open files; the destination is "
+                                               "untouched\n")
+        assert listing(tmp_path) == ["a.npy"]

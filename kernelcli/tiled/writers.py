@@ -108,7 +108,7 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
         return _write_zarr_url(result, urls.as_url(dest), force=force, run=run, check=check, attributes=attributes)
     zarr = require("zarr", f"writing {dest.name}")
     folder = dest.parent if str(dest.parent) else Path(".")
-    tmp, published = None, False
+    tmp, published, target = None, False, None
     try:
         with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
             try:
@@ -138,10 +138,26 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
         raise write_failure(dest, exc) from None
     finally:
         if not published and tmp is not None:
-            _remove_tree_whatever_comes(tmp)
+            _remove_tree_whatever_comes(tmp, lambda: chunk_names(target, result.numblocks))
 
 
-def _remove_tree_whatever_comes(path: Path) -> None:
+def chunk_names(target: Any, numblocks: tuple[int, ...]) -> list[str]:
+    """The names, in its store, of every chunk the Zarr array ``target`` may hold (none where it is None or its
+    names are not known), and of its metadata: what :func:`_remove_now` removes without listing a folder.
+
+    >>> chunk_names(None, (2, 2))
+    ['zarr.json', '.zarray', '.zgroup', '.zattrs', '.kernelcli-writing']
+    """
+    import itertools
+
+    names = [*_METADATA, MARKER]
+    encode = getattr(getattr(target, "metadata", None), "encode_chunk_key", None)
+    if encode is not None:
+        names += [encode(index) for index in itertools.product(*(range(n) for n in numblocks))]
+    return names
+
+
+def _remove_tree_whatever_comes(path: Path, names: Any = None) -> None:
     """:func:`_remove_tree`, finished even when a stop comes meanwhile, then the stop raised: after a Ctrl-C a
     stop that a callback swallowed is raised again 1 ms later (:mod:`kernelcli.stops`), and it cut the removal
     short, leaving a hidden ``.name.zarr.xxxx.part`` store (about one run in 40 interrupted at 0.9-1.3 s)."""
@@ -151,7 +167,7 @@ def _remove_tree_whatever_comes(path: Path) -> None:
     for _ in range(10):
         try:
             with signals_deferred():
-                _remove_tree(path)
+                _remove_tree(path, names)
             break
         except KeyboardInterrupt as exc:  # (Interrupted, SIGTERM's and SIGHUP's, is one too)
             stop = stop or exc
@@ -246,7 +262,7 @@ def keep_modes(old: Path, new: Path) -> None:
         os.chmod(here, folder_mode)
 
 
-def _remove_tree(path: Path) -> None:
+def _remove_tree(path: Path, names: Any = None) -> None:
     """Remove a temporary store, also while cancelled tiles (threads, or tasks on a cluster) still finish.
 
     The marker goes first, so a tile that starts now writes nothing; one already writing may
@@ -256,7 +272,7 @@ def _remove_tree(path: Path) -> None:
         (path / MARKER).unlink()
     gone = 0
     for _ in range(100):
-        shutil.rmtree(path, ignore_errors=True)
+        _remove_now(path, names)
         gone = gone + 1 if not os.path.lexists(path) else 0
         if gone >= 3:
             return
@@ -289,6 +305,34 @@ def reserve_blocks(fd: int) -> None:
     except OSError as exc:
         if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
             raise
+
+
+def _remove_now(path: Path, names: Any = None) -> None:
+    """Remove the folder ``path`` as far as it goes now, errors ignored (the caller looks whether it is gone).
+
+    :func:`shutil.rmtree` needs descriptors to list each folder; a run that failed on the open-files limit has none
+    to spare (zarr's event loop keeps three), and its store stayed, every run another (audit 189 #9).  Then what
+    ``names()`` gives (:func:`chunk_names`: paths inside ``path``) is removed by path, which takes no descriptor,
+    and the folders they were in after them.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()); (p / "c" / "0").mkdir(parents=True); (p / "c" / "0" / "1").touch()
+    >>> _remove_now(p); p.exists()
+    False
+    """
+    shutil.rmtree(path, ignore_errors=True)
+    if not os.path.lexists(path) or names is None:
+        return
+    folders = {os.fspath(path)}
+    for name in names():
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(path, name))
+        parent = os.path.dirname(name)
+        while parent:
+            folders.add(os.path.join(path, parent))
+            parent = os.path.dirname(parent)
+    for folder in sorted(folders, key=len, reverse=True):  # (a folder after those inside it)
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
 
 
 def write_npy(result: Any, dest: Path, *, force: bool, run: Any, check: Any = None) -> list[Any]:
