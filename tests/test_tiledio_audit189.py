@@ -220,3 +220,42 @@ class TestAFailedZarrWriteLeavesNoStore:
         assert (r.returncode, r.stderr) == (1, "error: zn.zarr: write failed: Too many open files; the destination is "
                                                "untouched\n")
         assert listing(tmp_path) == ["a.npy"]
+
+
+class TestAnInputRemovedDuringALocalRun:
+    """#8 for inputs: a ``.npy`` (or Zarr store) removed during a run in this process was
+    '/abs/in_rm.npy: not found where a tile is computed: the workers of a cluster need the inputs and outputs on a file
+    system they share', exit 2: the absolute path, and a cluster the run did not use."""
+
+    GONE = ("not found where a tile is computed: removed while it was read, or, on a cluster, not on a file system its "
+            "workers share")
+
+    def test_a_npy_is_named_as_given_and_the_removal_said(self, tmp_path, monkeypatch):
+        pytest.importorskip("dask")
+        from kernelcli.tiled import reading
+
+        np.save(tmp_path / "a.npy", np.zeros((64, 64), np.float32))
+        read = reading.NpyReads.__getitem__
+
+        def removed(self, key):
+            with __import__("contextlib").suppress(FileNotFoundError):
+                os.unlink(self.path)
+            return read(self, key)
+
+        monkeypatch.setattr(reading.NpyReads, "__getitem__", removed)
+        r = run_in_process("convolve", "a.npy", "-k", "box:3", "-o", "o.npy", "--tiled", "-q", cwd=tmp_path)
+        assert (r.returncode, r.stderr) == (2, f"error: a.npy: {self.GONE}\n")
+
+    def test_a_zarr_store_alike(self, tmp_path):
+        pytest.importorskip("dask")
+        zarr = pytest.importorskip("zarr")
+        import shutil
+
+        from kernelcli.errors import ImageReadError
+        from kernelcli.tiled import stores
+
+        zarr.open_array(str(tmp_path / "in.zarr"), mode="w", shape=(8, 8), chunks=(4, 4), dtype="f4")[:] = 1
+        x = stores.open_array(tmp_path / "in.zarr")[0]
+        shutil.rmtree(tmp_path / "in.zarr")
+        with pytest.raises(ImageReadError, match=f"in.zarr: {self.GONE}"):
+            x.compute()

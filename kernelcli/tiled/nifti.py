@@ -101,8 +101,9 @@ class NiftiVoxels:
         try:
             size = os.path.getsize(self.path)
         except FileNotFoundError:
-            return ImageReadError(f"{self.name}: not found where a tile is computed: removed while it was read, or, on a "
-                                  "cluster, not on a file system its workers share")
+            from .reading import gone_where_computed
+
+            return ImageReadError(gone_where_computed(self.name))
         except OSError as error:
             exc = error
         else:

@@ -33,6 +33,18 @@ from typing import Any
 DECODING_ERRORS = (ValueError, RuntimeError, OSError, EOFError, zlib.error, lzma.LZMAError)
 
 
+def gone_where_computed(name: Any) -> str:
+    """An input not found when a tile reads it: removed meanwhile, or (on a cluster) not where its workers run.
+    Not only the cluster: a run in this process whose input was removed was sent after a shared file system
+    (audit 189 #8, as an output's store was).
+
+    >>> gone_where_computed("a.npy")[:42]
+    'a.npy: not found where a tile is computed:'
+    """
+    return (f"{name}: not found where a tile is computed: removed while it was read, or, on a cluster, not on a file "
+            "system its workers share")
+
+
 class ChunkReads:
     """An input's array (Zarr, or tifffile's Zarr store of a TIFF) whose reads name the file and the chunk when
     a chunk cannot be decoded (see the module notes); ``unit`` names a chunk (``"chunk"``, ``"tile"``).
@@ -51,8 +63,7 @@ class ChunkReads:
         from ..errors import ImageReadError, KernelcliError
 
         if self.root is not None and not os.path.isdir(self.root):
-            raise ImageReadError(f"{self.root}: not found where a tile is computed: the workers of a cluster need "
-                                 "the inputs and outputs on a file system they share")
+            raise ImageReadError(gone_where_computed(self.name))
         try:
             return self.array[key]
         except DECODING_ERRORS as exc:
@@ -110,8 +121,7 @@ class NpyReads:
         try:
             data = np.load(self.path, mmap_mode="r", allow_pickle=False)
         except FileNotFoundError:
-            raise ImageReadError(f"{self.path}: not found where a tile is computed: the workers of a cluster need "
-                                 "the inputs and outputs on a file system they share") from None
+            raise ImageReadError(gone_where_computed(self.name)) from None
         except (OSError, ValueError) as exc:
             raise ImageReadError(f"{self.name}: cannot read as .npy: {exc}") from None
         if data.shape != self.shape or data.dtype != self.dtype:
