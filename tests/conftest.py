@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
+
+# A shell starts a background job (`bash .ci/run &`, `nohup`) with SIGINT and SIGQUIT ignored, and every process the
+# tests start inherits that: Ctrl-C and Ctrl-\ tests then test the launcher, not kernelcli (three failed so).  A
+# terminal's Ctrl-C and Ctrl-\ are what they check: give the tests' processes the dispositions of a foreground job.
+for _sig, _handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGQUIT, signal.SIG_DFL)):
+    if signal.getsignal(_sig) == signal.SIG_IGN:
+        signal.signal(_sig, _handler)
 #: the documentation beyond the README: its long reference sections (README.md links each one)
 DOCS = REPO / "docs"
 
