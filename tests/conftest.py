@@ -360,6 +360,20 @@ def zarr_group(folder: Path) -> Path:
     return folder / "grp.zarr"
 
 
+#: a Zarr v3 group's metadata, all a folder needs to be a store (no zarr needed to write it)
+GROUP_METADATA = '{"zarr_format": 3, "node_type": "group", "attributes": {}}'
+
+
+def small_png(path: Path) -> Path:
+    """An 8x8 grey PNG at ``path`` (its folders made); returns ``path``."""
+    import numpy as np
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.arange(64, dtype="uint8").reshape(8, 8) * 3).save(path)
+    return path
+
+
 def listing(folder: Path) -> list[str]:
     """Every path under ``folder``, relative to it and sorted: what a refused call must leave as it was."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))

@@ -9,17 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import listing, run_cli, run_in_process
-
-GROUP = '{"zarr_format": 3, "node_type": "group", "attributes": {}}'
-
-
-def _png(path):
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray((np.arange(64, dtype="uint8").reshape(8, 8) * 3)).save(path)
-    return path
+from conftest import GROUP_METADATA, listing, run_cli, run_in_process, small_png
 
 
 class TestMetadataIsARegularFile:
@@ -29,8 +19,8 @@ class TestMetadataIsARegularFile:
     def tree(self, tmp_path):
         if not hasattr(os, "mkfifo"):
             pytest.skip("no FIFOs here")
-        _png(tmp_path / "in" / "a.png")
-        _png(tmp_path / "in" / "sub" / "b.png")
+        small_png(tmp_path / "in" / "a.png")
+        small_png(tmp_path / "in" / "sub" / "b.png")
         os.mkfifo(tmp_path / "in" / "sub" / "zarr.json")
         (tmp_path / "d").mkdir()
         os.mkfifo(tmp_path / "d" / "zarr.json")
@@ -87,7 +77,7 @@ class TestMetadataIsARegularFile:
         from kernelcli.io.store_paths import enclosing_store
 
         (tmp_path / "grp").mkdir()
-        (tmp_path / "grp" / "zarr.json").write_text(GROUP)
+        (tmp_path / "grp" / "zarr.json").write_text(GROUP_METADATA)
         assert enclosing_store(tmp_path / "grp" / "x.npy") == tmp_path / "grp"
 
 
@@ -99,9 +89,9 @@ class TestAPlainFolderInsideAStoreIsAFolderInput:
     @pytest.fixture()
     def scans(self, tmp_path):
         (tmp_path / "scans.zarr").mkdir()
-        (tmp_path / "scans.zarr" / "zarr.json").write_text(GROUP)
-        _png(tmp_path / "scans.zarr" / "pngs" / "a.png")
-        _png(tmp_path / "scans.zarr" / "pngs" / "day2" / "b.png")
+        (tmp_path / "scans.zarr" / "zarr.json").write_text(GROUP_METADATA)
+        small_png(tmp_path / "scans.zarr" / "pngs" / "a.png")
+        small_png(tmp_path / "scans.zarr" / "pngs" / "day2" / "b.png")
         return tmp_path
 
     def test_the_folder_is_read_as_its_pattern_is(self, scans):
@@ -114,16 +104,16 @@ class TestAPlainFolderInsideAStoreIsAFolderInput:
         assert r.returncode == 2 and "use --out-dir" in r.stderr and "Zarr" not in r.stderr, r.stderr
 
     def test_a_link_in_a_walk_to_a_folder_inside_a_group_is_read(self, scans):
-        _png(scans / "in2" / "d.png")
+        small_png(scans / "in2" / "d.png")
         (scans / "in2" / "lnk").symlink_to("../scans.zarr/pngs")
         r = run_in_process("convolve", "in2", "-r", "-k", "box:3", "--out-dir", "o", "-q", cwd=scans)
         assert r.returncode == 0 and "not read" not in r.stderr, r.stderr
         assert (scans / "o" / "lnk" / "a_box_3.png").is_file() and (scans / "o" / "d_box_3.png").is_file()
 
     def test_a_group_named_otherwise_and_an_array_of_it_are_still_one_input(self, scans):
-        _png(scans / "in3" / "d.png")
+        small_png(scans / "in3" / "d.png")
         (scans / "in3" / "grp").mkdir()
-        (scans / "in3" / "grp" / "zarr.json").write_text(GROUP)
+        (scans / "in3" / "grp" / "zarr.json").write_text(GROUP_METADATA)
         r = run_in_process("convolve", "in3", "-r", "-k", "box:3", "--out-dir", "o", cwd=scans)
         assert r.returncode == 0 and "not read: in3/grp, a Zarr store is one input" in r.stderr, r.stderr
         r = run_in_process("convolve", "in3/grp", "-k", "box:3", "--out-dir", "o4", "-q", cwd=scans)
@@ -138,9 +128,9 @@ class TestABatchReportGoesInNoStore:
     def stores(self, tmp_path):
         for name in ("scans.zarr", "other.zarr"):
             (tmp_path / name).mkdir()
-            (tmp_path / name / "zarr.json").write_text(GROUP)
-        _png(tmp_path / "scans.zarr" / "pngs" / "a.png")
-        _png(tmp_path / "scans.zarr" / "pngs" / "day2" / "b.png")
+            (tmp_path / name / "zarr.json").write_text(GROUP_METADATA)
+        small_png(tmp_path / "scans.zarr" / "pngs" / "a.png")
+        small_png(tmp_path / "scans.zarr" / "pngs" / "day2" / "b.png")
         return tmp_path
 
     @pytest.mark.parametrize("args, report", [
@@ -192,10 +182,10 @@ class TestAnOutputFolderInAStoreIsRefusedInThePlan:
     while the batch ran: the others written, exit 1, an empty ``o/foo.zarr`` left, and the error said "give --out"."""
 
     def test_a_link_to_a_group_below_out_dir(self, tmp_path):
-        _png(tmp_path / "in" / "a.png")
-        _png(tmp_path / "in" / "sub" / "b.png")
+        small_png(tmp_path / "in" / "a.png")
+        small_png(tmp_path / "in" / "sub" / "b.png")
         (tmp_path / "ext.zarr").mkdir()
-        (tmp_path / "ext.zarr" / "zarr.json").write_text(GROUP)
+        (tmp_path / "ext.zarr" / "zarr.json").write_text(GROUP_METADATA)
         (tmp_path / "o").mkdir()
         (tmp_path / "o" / "sub").symlink_to("../ext.zarr")
         r = run_in_process("convolve", "in", "-r", "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
@@ -204,8 +194,8 @@ class TestAnOutputFolderInAStoreIsRefusedInThePlan:
         assert "--out " not in r.stderr and listing(tmp_path / "o") == ["sub"] and listing(tmp_path / "ext.zarr") == ["zarr.json"]
 
     def test_a_pattern_through_a_folder_named_as_a_store_makes_no_folder(self, tmp_path):
-        _png(tmp_path / "in" / "a.png")
-        _png(tmp_path / "in" / "foo.zarr" / "x.png")
+        small_png(tmp_path / "in" / "a.png")
+        small_png(tmp_path / "in" / "foo.zarr" / "x.png")
         r = run_in_process("convolve", "in/**/*.png", "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
         assert r.returncode == 2 and "the output of in/foo.zarr/x.png would go in o/foo.zarr, a folder named as a Zarr store is" in r.stderr, r.stderr
         assert not (tmp_path / "o").exists()
@@ -219,7 +209,7 @@ class TestEachFolderIsLookedAtOncePerCall:
 
         for i in range(4):
             for j in range(3):
-                _png(tmp_path / "in" / f"d{i}" / f"s{j}.png")
+                small_png(tmp_path / "in" / f"d{i}" / f"s{j}.png")
         looked: list[str] = []
         real = store_paths._looks_like_metadata
         monkeypatch.setattr(store_paths, "_looks_like_metadata", lambda folder: looked.append(os.path.abspath(folder)) or real(folder))
@@ -228,6 +218,6 @@ class TestEachFolderIsLookedAtOncePerCall:
         assert looked and len(looked) == len(set(looked)), sorted(f for f in set(looked) if looked.count(f) > 1)
         (tmp_path / "o" / "d0").rename(tmp_path / "o" / "d0.old")
         (tmp_path / "o" / "d0").mkdir()
-        (tmp_path / "o" / "d0" / "zarr.json").write_text(GROUP)  # (made between calls: the next call sees it)
+        (tmp_path / "o" / "d0" / "zarr.json").write_text(GROUP_METADATA)  # (made between calls: the next call sees it)
         r = run_in_process("convolve", "in", "-r", "-k", "box:3", "--out-dir", "o", "--force", "-q", "-j", "1", cwd=tmp_path)
         assert r.returncode == 2 and "its folder o/d0 for the output of in/d0/s0.png is the Zarr store o/d0" in r.stderr, r.stderr

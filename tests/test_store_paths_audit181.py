@@ -9,17 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import listing, run_in_process
-
-GROUP = '{"zarr_format": 3, "node_type": "group", "attributes": {}}'
-
-
-def _png(path):
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray((np.arange(64, dtype="uint8").reshape(8, 8) * 3)).save(path)
-    return path
+from conftest import GROUP_METADATA, listing, run_in_process, small_png
 
 
 class TestALargeGroupIsAStore:
@@ -28,12 +18,12 @@ class TestALargeGroupIsAStore:
 
     @pytest.fixture()
     def big(self, tmp_path):
-        _png(tmp_path / "a.png")
+        small_png(tmp_path / "a.png")
         (tmp_path / "big").mkdir()
         # (as zarr writes it: the attributes first, "zarr_format" after a megabyte of them)
         document = {"attributes": {"note": "x" * 1_100_000}, "zarr_format": 3, "node_type": "group"}
         (tmp_path / "big" / "zarr.json").write_text(json.dumps(document, indent=2))
-        _png(tmp_path / "big" / "img" / "b.png")
+        small_png(tmp_path / "big" / "img" / "b.png")
         return tmp_path
 
     def test_an_output_inside_it_is_refused(self, big):
@@ -96,8 +86,8 @@ class TestTheLookUpCacheKeysARealFolder:
     @pytest.fixture()
     def poison(self, tmp_path, monkeypatch):
         (tmp_path / "plaingrp").mkdir()
-        (tmp_path / "plaingrp" / "zarr.json").write_text(GROUP)
-        _png(tmp_path / "plaingrp" / "pngs" / "a.png")
+        (tmp_path / "plaingrp" / "zarr.json").write_text(GROUP_METADATA)
+        small_png(tmp_path / "plaingrp" / "pngs" / "a.png")
         (tmp_path / "lnk").symlink_to("plaingrp/pngs")
         return tmp_path
 
@@ -130,7 +120,7 @@ class TestAStoreByAnotherNameIsAStoreInput:
         for name in ("plaingrp", "grp.zarr"):
             zarr.open_group(str(tmp_path / name), mode="w").create_array("img", data=np.ones((20, 20), "float32"))
         (tmp_path / "linkgrp").symlink_to("grp.zarr")
-        _png(tmp_path / "a.png")
+        small_png(tmp_path / "a.png")
         return tmp_path
 
     @pytest.mark.parametrize("store", ["plaingrp", "linkgrp"])
@@ -180,7 +170,7 @@ class TestNoStoreLookUpOutlivesItsCall:
         from kernelcli.io import store_paths
 
         monkeypatch.chdir(tmp_path)
-        _png(tmp_path / "a.png")
+        small_png(tmp_path / "a.png")
         (tmp_path / "d").mkdir()
         yield tmp_path
         store_paths.forget_store_lookups(remember=False)
@@ -192,7 +182,7 @@ class TestNoStoreLookUpOutlivesItsCall:
 
         assert getattr(cli, entry)(["convolve", "a.png", "-k", "box:3", "-o", "d/x.png", "-q"]) == 0
         assert store_paths._ANSWERS is None
-        (folder / "d" / "zarr.json").write_text(GROUP)
+        (folder / "d" / "zarr.json").write_text(GROUP_METADATA)
         assert str(store_paths.enclosing_store("d/z.npy")) == "d"
         r = invoke("convolve", "a.png", "-k", "box:3", "-o", "d/y.png", "-q")
         assert r.exit_code == 2 and "d/y.png: is inside the Zarr store d" in r.output, r.output
@@ -202,7 +192,7 @@ class TestNoStoreLookUpOutlivesItsCall:
         from kernelcli.io import store_paths
 
         for i in range(3):
-            _png(folder / "in" / f"d{i}" / "s.png")
+            small_png(folder / "in" / f"d{i}" / "s.png")
         looked: list[str] = []
         real = store_paths._looks_like_metadata
         monkeypatch.setattr(store_paths, "_looks_like_metadata", lambda f: looked.append(str(f)) or real(f))
@@ -219,9 +209,9 @@ class TestABatchFolderNamedAsAStore:
     @pytest.fixture()
     def scans(self, tmp_path):
         (tmp_path / "x" / "scans.zarr").mkdir(parents=True)
-        (tmp_path / "x" / "scans.zarr" / "zarr.json").write_text(GROUP)
-        _png(tmp_path / "x" / "scans.zarr" / "pngs" / "a.png")
-        _png(tmp_path / "x" / "scans.zarr" / "pngs" / "day2" / "b.png")
+        (tmp_path / "x" / "scans.zarr" / "zarr.json").write_text(GROUP_METADATA)
+        small_png(tmp_path / "x" / "scans.zarr" / "pngs" / "a.png")
+        small_png(tmp_path / "x" / "scans.zarr" / "pngs" / "day2" / "b.png")
         return tmp_path
 
     def test_one_true_line_per_input_exit_2_and_advice_that_works(self, scans):

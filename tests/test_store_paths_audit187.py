@@ -4,28 +4,18 @@ group found in store StorePath(...)": it is now said to be a folder named as a s
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from conftest import listing, run_in_process
+from conftest import GROUP_METADATA, listing, run_in_process, small_png
 
-GROUP = '{"zarr_format": 3, "node_type": "group", "attributes": {}}'
 NAMED_ONLY = ("a folder named as a Zarr store is (it holds no Zarr metadata), which kernelcli reads as one and does "
               "not look into: give its images by a pattern ('x/scans.zarr/**/*.png')")
 
 
-def _png(path):
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray((np.arange(64, dtype="uint8").reshape(8, 8) * 3)).save(path)
-    return path
-
-
 @pytest.fixture()
 def scans(tmp_path):
-    _png(tmp_path / "x" / "scans.zarr" / "pngs" / "a.png")
-    _png(tmp_path / "x" / "scans.zarr" / "pngs" / "day2" / "b.png")
+    small_png(tmp_path / "x" / "scans.zarr" / "pngs" / "a.png")
+    small_png(tmp_path / "x" / "scans.zarr" / "pngs" / "day2" / "b.png")
     return tmp_path
 
 
@@ -45,7 +35,7 @@ class TestAFolderOnlyNamedAsAStore:
         assert not (scans / "o").exists()
 
     def test_a_walk_that_reads_other_files_notes_it(self, scans):
-        _png(scans / "x" / "top.png")
+        small_png(scans / "x" / "top.png")
         r = run_in_process("convolve", "x", "-r", "-k", "box:3", "--out-dir", "o", cwd=scans)
         assert r.returncode == 0 and f"note: not read: x/scans.zarr, {NAMED_ONLY}" in r.stderr, r.stderr
         assert listing(scans / "o") == ["top_box_3.png"]
@@ -63,7 +53,7 @@ class TestAFolderOnlyNamedAsAStore:
                                                "metadata): no store, and gallery reads one file, not a folder\n")
 
     def test_a_store_with_metadata_is_still_one_input(self, scans):
-        (scans / "x" / "scans.zarr" / "zarr.json").write_text(GROUP)
+        (scans / "x" / "scans.zarr" / "zarr.json").write_text(GROUP_METADATA)
         r = run_in_process("convolve", "x", "-r", "-k", "box:3", "--out-dir", "o8", "-q", cwd=scans)
         assert r.returncode == 2 and "not read: x/scans.zarr, a Zarr store is one input, read tile by tile: give it " \
                                      "alone" in r.stderr, r.stderr
