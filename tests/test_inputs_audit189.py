@@ -105,3 +105,41 @@ def test_a_npy_cut_short_while_a_tile_is_read_is_exit_2_naming_it(tmp_path):
     record = json.loads((tmp_path / "r.json").read_text())["items"][0]
     assert (record["code"], record["error"]) == (2, line)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["drive.py", "in_t.npy", "r.json"]
+
+
+def test_a_nii_cut_short_while_a_tiled_run_reads_a_slab_is_exit_2_naming_it(tmp_path):
+    """The tiled NIfTI reader copied each slab out of a fresh memory map: a file cut short once mapped was a SIGBUS
+    (-7).  The driver cuts the file at whichever moment the reader reaches first: its map, or its first read."""
+    nib = pytest.importorskip("nibabel")
+    pytest.importorskip("dask")
+    nib.save(nib.Nifti1Image(np.random.default_rng(3).random((40, 40, 40)).astype(np.float32), np.eye(4)),
+             str(tmp_path / "in_v.nii"))  # 256352 bytes
+    r = _run_cut_short(tmp_path, """
+        import os, sys
+        import numpy as np
+        memmap, preadv, cut = np.memmap, os.preadv, []
+
+        def cut_once(path):
+            if not cut and str(path).endswith("in_v.nii"):
+                cut.append(os.truncate(path, 30000))
+
+        class CutOnceMapped(memmap):
+            def __new__(cls, path, *args, **kw):
+                mapped = memmap.__new__(cls, path, *args, **kw)
+                key = sys._getframe(1).f_locals.get("key", ())
+                if all(k.stop is None or k.stop > (k.start or 0) for k in key):  # a slab, not dask's empty meta read
+                    cut_once(path)
+                return mapped
+
+        def read_then_cut(fd, buffers, offset):
+            cut_once(os.readlink(f"/proc/self/fd/{fd}"))
+            return preadv(fd, buffers, offset)
+
+        np.memmap, os.preadv = CutOnceMapped, read_then_cut
+        """, "convolve", "in_v.nii", "-k", "gaussian:1mm", "-o", "vt.nii", "--chunks", "16", "--report", "r.json")
+    assert r.returncode == 2, (r.returncode, r.stderr)  # (-7 was the SIGBUS)
+    line = r.stderr.splitlines()[-1]
+    assert line.startswith("error: in_v.nii: ") and "cut short" in line, r.stderr
+    record = json.loads((tmp_path / "r.json").read_text())["items"][0]
+    assert (record["code"], "error: " + record["error"]) == (2, line)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drive.py", "in_v.nii", "r.json"]

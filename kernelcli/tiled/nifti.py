@@ -1,8 +1,8 @@
-"""NIfTI volumes tile by tile: an uncompressed ``.nii`` read through nibabel's memory map.
+"""NIfTI volumes tile by tile: an uncompressed ``.nii`` read slab by slab.
 
 ``kernelcli convolve big.nii -k gaussian:1.5mm --tiled -o out.nii`` (or a ``.nii`` over the
 memory cap, or ``--chunks``) reads the voxels lazily -- the offset, type and shape come from
-nibabel (``nib.load(p, mmap=True).dataobj``), each tile maps only its own slabs -- and keeps
+nibabel (``nib.load(p, mmap=True).dataobj``), each tile reads only its own slabs -- and keeps
 the in-memory volume path's meaning exactly: (Z, Y, X) as :func:`kernelcli.medical.nifti.read_nifti`
 orders the axes (the file's (i, j, k) reversed), kernels in mm sized from the header's
 spacing, the volume pad mode (replicate by default), the same separable passes and compute
@@ -84,6 +84,11 @@ class NiftiVoxels:
         self.ndim = 3
 
     def __getitem__(self, key: Any) -> np.ndarray:
+        from .reading import plain_slices
+
+        key = key if isinstance(key, tuple) else (key,)
+        if plain_slices(key, 3):
+            return self._read(key)
         try:
             mm = np.memmap(self.path, dtype=self.stored, mode="r", offset=self.offset, shape=self.shape_ijk, order="F")
         except (OSError, ValueError) as exc:  # (cut short or removed since open_volume checked it: a bad input, exit 2)
@@ -91,6 +96,21 @@ class NiftiVoxels:
         block = np.array(mm.T[key], dtype=self.dtype)  # (k, j, i) as read_nifti orders it; a copy: the map is closed
         del mm
         return block
+
+    def _read(self, key: tuple[slice, ...]) -> np.ndarray:
+        """The slab ``key`` read from the file, not copied out of a memory map: that faults (SIGBUS, which no Python
+        code catches) on a file cut short meanwhile.  (k, j, i), as read_nifti orders the voxels, is the C order of
+        the file's Fortran-order (i, j, k)."""
+        from .reading import read_c_order_block
+
+        try:
+            short = os.path.getsize(self.path) < self.offset + math.prod(self.shape_ijk) * self.stored.itemsize
+        except OSError as exc:
+            raise self.unreadable(exc) from None
+        if short:
+            raise self.unreadable(EOFError("cut short"))
+        block = read_c_order_block(self.name, self.path, self.offset, self.stored, self.shape, key)
+        return block.astype(self.dtype, copy=False)
 
     def unreadable(self, exc: Exception) -> Exception:
         """The ImageReadError of a file that no longer holds the voxels :func:`open_volume` checked (audit 189 #3: a
@@ -415,7 +435,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
 
     start = time.perf_counter()
     spacing = list(vol.spacing) if spacing is None else spacing
-    run_notes = [f"{input_path.name}: NIfTI (memory-mapped), read tile by tile ({describe(scheduler)})"]
+    run_notes = [f"{input_path.name}: NIfTI, read tile by tile ({describe(scheduler)})"]
     with tile_runner(result, run_notes, tile, scheduler=scheduler, workers=workers, progress=progress) as run:
         suffix = out.suffix.lower()
         if suffix == ".nii":

@@ -136,14 +136,45 @@ class NpyReads:
 
 def read_block(name: str, path: str, mapped: Any, key: Any) -> Any:
     """The block ``key`` (a tuple of slices, as dask reads) of the ``.npy`` file ``path`` that ``mapped`` maps (its
-    header checked), read by ``preadv`` into a new array, a contiguous run of the file at a time: copying it out of
-    the map was a SIGBUS, which no Python code can catch, when the file was cut short meanwhile, where a read that
-    comes back short is an ImageReadError naming the file (``name``).  Any other key is copied from the map.
+    header checked), read by :func:`read_c_order_block`: copying it out of the map was a SIGBUS, which no Python
+    code can catch, when the file was cut short meanwhile.  Any other key is copied from the map.
 
     >>> import numpy as np, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "f.npy"); np.save(path, np.asfortranarray(np.arange(24).reshape(4, 6)))
     >>> read_block("f.npy", path, np.load(path, mmap_mode="r"), (slice(1, 3), slice(2, 5))).tolist()
     [[8, 9, 10], [14, 15, 16]]
+    """
+    import numpy as np
+
+    key = key if isinstance(key, tuple) else (key,)
+    if not plain_slices(key, mapped.ndim):
+        return np.array(mapped[key])
+    fortran = mapped.ndim > 1 and mapped.flags.f_contiguous and not mapped.flags.c_contiguous
+    if fortran:  # a Fortran-order file is the C order of the reversed axes
+        return read_c_order_block(name, path, int(mapped.offset), mapped.dtype, mapped.shape[::-1], key[::-1]).T
+    return read_c_order_block(name, path, int(mapped.offset), mapped.dtype, mapped.shape, key)
+
+
+def plain_slices(key: tuple[Any, ...], ndim: int) -> bool:
+    """Whether ``key`` takes a block: one slice of step 1 for each of ``ndim`` axes.
+
+    >>> plain_slices((slice(0, 4), slice(None)), 2), plain_slices((slice(0, 4, 2), slice(None)), 2)
+    (True, False)
+    """
+    return len(key) == ndim and all(isinstance(k, slice) and k.step in (None, 1) for k in key)
+
+
+def read_c_order_block(name: str, path: str, offset: int, dtype: Any, shape: tuple[int, ...],
+                       key: tuple[slice, ...]) -> Any:
+    """The block ``key`` (one slice of step 1 per axis) of the C-order array of ``shape`` and ``dtype`` stored at
+    ``offset`` in the file ``path``, read by ``preadv`` into a new array, one contiguous run of the file at a time:
+    a read that comes back short is an ImageReadError naming the file (``name``), where a copy out of a memory
+    map faults.
+
+    >>> import numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "raw"); np.arange(24, dtype=np.int16).tofile(path)
+    >>> read_c_order_block("raw", path, 4, np.int16, (2, 5), (slice(0, 2), slice(1, 3))).tolist()
+    [[3, 4], [8, 9]]
     """
     import itertools
 
@@ -151,37 +182,32 @@ def read_block(name: str, path: str, mapped: Any, key: Any) -> Any:
 
     from ..errors import ImageReadError
 
-    key = key if isinstance(key, tuple) else (key,)
-    if len(key) != mapped.ndim or not all(isinstance(k, slice) and k.step in (None, 1) for k in key):
-        return np.array(mapped[key])
-    fortran = mapped.ndim > 1 and mapped.flags.f_contiguous and not mapped.flags.c_contiguous
-    shape = mapped.shape[::-1] if fortran else mapped.shape  # a Fortran-order file is the C order of the reversed axes
-    key = key[::-1] if fortran else key
+    dtype = np.dtype(dtype)
     spans = [k.indices(n)[:2] for k, n in zip(key, shape)]
-    out = np.empty([max(0, b - a) for a, b in spans], dtype=mapped.dtype)
+    out = np.empty([max(0, b - a) for a, b in spans], dtype=dtype)
     if out.size:
         axis = len(shape) - 1  # the run: the last axis not taken whole, and every axis after it
         while axis > 0 and spans[axis] == (0, shape[axis]):
             axis -= 1
-        item = mapped.dtype.itemsize
+        item = dtype.itemsize
         strides = [item * math.prod(shape[a + 1:]) for a in range(len(shape))]
         run = (spans[axis][1] - spans[axis][0]) * strides[axis]
-        first = int(mapped.offset) + spans[axis][0] * strides[axis]
+        first = offset + spans[axis][0] * strides[axis]
         view = memoryview(out.reshape(-1).view(np.uint8))
-        end = int(mapped.offset) + item * math.prod(shape)
+        end = offset + item * math.prod(shape)
         with open(path, "rb", buffering=0) as f:
             fd, at = f.fileno(), 0
             for index in itertools.product(*(range(a, b) for a, b in spans[:axis])):
-                offset = first + sum(i * st for i, st in zip(index, strides))
+                start = first + sum(i * st for i, st in zip(index, strides))
                 done = 0
                 while done < run:
-                    n = os.preadv(fd, [view[at + done : at + run]], offset + done)
+                    n = os.preadv(fd, [view[at + done : at + run]], start + done)
                     if not n:
                         raise ImageReadError(f"{name}: the file was cut short while it was read "
                                              f"({os.fstat(fd).st_size} of {end} bytes)")
                     done += n
                 at += run
-    return out.T if fortran else out
+    return out
 
 
 def npy_blocks(shape: tuple[int, ...], itemsize: int, side: int = 1024) -> tuple[int, ...]:
