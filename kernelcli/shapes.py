@@ -182,6 +182,33 @@ POOL_SIZE_RULE = (
     "pooling here takes one window side F, an F x F window (F x F x F on a volume), as pool --size F does "
     "(PyTorch's kernel_size=(f, g) is not taken; FxG is a convolution's kernel)"
 )
+class CubeSide(int):
+    """A pooling window side typed ``FxFxF`` (``pool --size 2x2x2``): a cube, which only a pool in 3-D takes (a
+    volume, a ``zyx`` array).  A pool in 2-D, each channel alone, refuses it (:func:`refuse_cube_in_2d`) rather than
+    drop a side: PyTorch's MaxPool3d reads a (C, H, W) tensor's 2x2x2 as a cube.
+
+    >>> CubeSide(2) == 2, f"maxpool{CubeSide(2)}"
+    (True, 'maxpool2')
+    """
+
+
+def refuse_cube_in_2d(size: int, name: str) -> None:
+    """Refuse (exit 2) a :class:`CubeSide` for the input ``name``, pooled in 2-D; any other size passes.
+
+    >>> refuse_cube_in_2d(2, "rgb.png")
+    >>> refuse_cube_in_2d(CubeSide(2), "rgb.png")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: rgb.png: --size 2x2x2 is a cube, for a volume pooled in 3-D; this input is pooled in 2-D, each channel alone: give --size 2 (a 2x2 window), or --layout zyx for a (Z, Y, X) array
+    """
+    if isinstance(size, CubeSide):
+        from .errors import UsageError
+
+        f = int(size)
+        raise UsageError(f"{name}: --size {f}x{f}x{f} is a cube, for a volume pooled in 3-D; this input is pooled in 2-D, "
+                         f"each channel alone: give --size {f} (a {f}x{f} window), or --layout zyx for a (Z, Y, X) array")
+
+
 #: Why ``shape --pool`` takes no dilation: pool has none (its loops step one cell), so shape does not compute one.
 POOL_DILATION_RULE = (
     "pooling here takes an undilated window, as pool does (it has no --dilation; PyTorch's MaxPool2d(dilation=d) "

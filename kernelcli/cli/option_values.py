@@ -286,7 +286,7 @@ def square_side(text: Any, *, max_len: int, forms: str, rule: str) -> Any:
     if not isinstance(text, str):  # the default
         return text
     from .. import numtext
-    from ..shapes import parse_dims
+    from ..shapes import CubeSide, parse_dims
     from ..whole_numbers import BadValue
     from ._click import click
 
@@ -296,7 +296,7 @@ def square_side(text: Any, *, max_len: int, forms: str, rule: str) -> Any:
         raise click.exceptions.BadParameter(exc.detail) from None
     if len(set(sides)) > 1:
         raise click.exceptions.BadParameter(f"{numtext.quoted(text)}: {rule}")
-    return sides[0]
+    return CubeSide(sides[0]) if len(sides) == 3 else sides[0]  # (a cube: refused where the pool is 2-D)
 
 
 def checked_scheduler(text: Any) -> Any:

@@ -124,8 +124,10 @@ def pool(
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
         def build(x, tile):
+            from ..shapes import refuse_cube_in_2d
             from ..tiled import arrays
 
+            refuse_cube_in_2d(size, str(big))
             return arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil,
                                  count_include_pad=not exclude_pad, chunks=tile, paths=cli_paths(), screened=True)
 
