@@ -52,6 +52,10 @@ _GEOMETRY = re.compile(r"\s*(?P<w>[0-9]+)(?:[xX](?P<h>[0-9]+))?(?P<origin>[-+][0
 #: ImageMagick's old style: only numbers (a square count of them)
 _BARE_VALUES = re.compile(r"[\s,]*[-+0-9.eEnaN]+(?:[\s,]+[-+0-9.eEnaN]+)+[\s,]*")  # (commas first or last: refused by _values)
 _SCALE = re.compile(rf"(?P<number>{numtext.DECIMAL})?(?P<marks>[%!^]*)")
+#: where an inline kernel's and a JSON list's matrix came from (``Kernel.source``), in no option's words: ``kernels show``
+#: takes its spec as an argument and a Python caller of ``load_kernel`` has no options (it said ``--kernel`` to both)
+GIVEN_INLINE = "given inline (ImageMagick's syntax)"
+GIVEN_AS_LIST = "given as a JSON list"
 #: largest .npy kernel file read (a C x 255 x 255 float64 layer kernel is about 0.5 MiB per channel)
 MAX_NPY_BYTES = 64 * 1024 * 1024
 
@@ -257,7 +261,7 @@ def _make(name: str, values: list[float], w: int, h: int, spec: str) -> Any:
     matrix = tuple(tuple(values[r * w:(r + 1) * w]) for r in range(h))
     rows = _rows_of(h, w)
     how = "ImageMagick syntax" + (f", width x height: {rows}" if rows else "")
-    return Kernel(name=name, matrix=matrix, description=f"inline kernel {w}x{h} ({how})", source="--kernel")
+    return Kernel(name=name, matrix=matrix, description=f"inline kernel {w}x{h} ({how})", source=GIVEN_INLINE)
 
 
 def _rows_of(rows: int, columns: int) -> str:
@@ -286,7 +290,7 @@ def _json_list(spec: str, max_ndim: int) -> Any:
             raise
         raise KernelTextRefused(spec, str(exc)[len(label) + 2:]) from None
     return replace(kernel, name="list_" + "x".join(map(str, kernel.shape[::-1] if len(kernel.shape) == 2 else kernel.shape)),
-                   description=_list_description(kernel.shape), source="--kernel")
+                   description=_list_description(kernel.shape), source=GIVEN_AS_LIST)
 
 
 def _list_description(shape: tuple[int, ...]) -> str:
