@@ -122,6 +122,29 @@ def refuse_volume_input(path: str | os.PathLike, command: str, instead: str = VO
         raise UsageError(f"{path}: a volume (NIfTI, DICOM or a DICOM series folder); {command} takes images and arrays ({instead})")
 
 
+#: convolve's options for images and arrays alone, by parameter name: a volume refuses each one given, in
+#: :func:`refuse_image_options`' words (``stride``, ``dilation`` and ``padding`` set away from 1, 1 and same:
+#: ``check_volume_call``'s own arguments), and ``volume --help`` marks each so (the one list: they drifted apart)
+IMAGE_ONLY_OPTIONS = ("weights", "bias_file", "bias", "activation", "combine", "montage", "rescale", "max_pixels",
+                      "kernel_scale", "then", "quality", "compress", "stride", "dilation", "padding")
+#: those of :data:`IMAGE_ONLY_OPTIONS` that always have a value, refused where it is not their default
+_REFUSED_AWAY_FROM_DEFAULT = ("stride", "dilation", "padding")
+
+
+def image_only_given(values: dict[str, object]) -> dict[str, object]:
+    """The options of :data:`IMAGE_ONLY_OPTIONS` that have no default, as :func:`refuse_image_options` takes them
+    (``--name``: the value, None where not given), from ``values`` (convolve's parameters by name).
+
+    >>> image_only_given({"kernel_scale": "2", "then": [], "axis": "z"})["--kernel-scale"], image_only_given({})["--then"]
+    ('2', None)
+    """
+    def given(value: object) -> object:
+        return None if isinstance(value, (list, tuple)) and not value else value  # (no --then: an empty list)
+
+    return {"--" + name.replace("_", "-"): given(values.get(name)) for name in IMAGE_ONLY_OPTIONS
+            if name not in _REFUSED_AWAY_FROM_DEFAULT}
+
+
 def refuse_image_options(input_path: str | os.PathLike, given: dict[str, object], *, command: str | None = None) -> None:
     """Refuse the options in ``given`` (name: value, None or False when not given) that a volume input
     was given: they work on images and arrays, and a volume job would pass over them in silence.

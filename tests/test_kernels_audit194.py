@@ -2,12 +2,14 @@
 
 #1: an inline kernel's and a JSON list's ``source`` said ``--kernel`` in ``kernels show`` (and its --json) and on the
 API's ``Kernel.source``, where no ``--kernel`` was given.
+#2: ``volume --help`` marked 4 options "(images; not volumes)" where a volume refused 15 in the same words.
 """
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from conftest import run_in_process
@@ -29,3 +31,39 @@ class TestTheSourceOfAKernelGivenInline:
         assert shown.returncode == 0 and "source: given inline" in shown.stdout and "--kernel" not in shown.stdout, shown.stdout
         record = json.loads(show("[[1,2],[3,4]]", "--json").stdout)
         assert record["source"] == "given as a JSON list", record
+
+
+class TestVolumeHelpMarksWhatAVolumeRefuses:
+    #: a value for each option a volume refuses (by parameter name)
+    GIVEN = {"weights": "w.npy", "bias_file": "b.npy", "bias": "1", "activation": "relu", "combine": "sum",
+             "montage": "m.png", "rescale": "abs", "max_pixels": "9", "kernel_scale": "2", "then": "box:3",
+             "quality": "80", "compress": "fast", "stride": "2", "dilation": "2", "padding": "valid"}
+
+    def test_every_option_marked_is_refused_for_a_volume_and_only_those_are_marked(self, invoke, tmp_path):
+        from conftest import write_nifti
+
+        pytest.importorskip("nibabel")
+        write_nifti(tmp_path / "v.nii.gz")
+        np.save(tmp_path / "w.npy", np.ones((1, 1, 3, 3)))
+        np.save(tmp_path / "b.npy", np.zeros(1))
+        help_text = invoke("volume", "--help").stdout
+        assert " ".join(help_text.split()).count("(images; not volumes)") == len(self.GIVEN), help_text
+        for name, value in self.GIVEN.items():
+            option = "--" + name.replace("_", "-")
+            r = invoke("volume", "v.nii.gz", "-k", "box:3vox", option, value, "-o", "o.nii.gz")
+            assert r.exit_code == 2 and f"{option} not supported for volumes" in r.stderr, (option, r.stderr)
+            assert "(images; not volumes)" in self._help_of(help_text, option), option
+        assert not (tmp_path / "o.nii.gz").exists()
+        from kernelcli.volume_inputs import IMAGE_ONLY_OPTIONS  # (the one list the refusal and the help read)
+
+        assert set(IMAGE_ONLY_OPTIONS) == set(self.GIVEN)
+
+    @staticmethod
+    def _help_of(text: str, option: str) -> str:
+        """``option``'s help in a --help ``text``: the line that declares it (options start at the third column) and the
+        lines that continue it (further in)."""
+        lines = text.splitlines()
+        declares = lambda line: option in line.strip().split("  ")[0].replace(",", " ").split()
+        start = next(i for i, line in enumerate(lines) if line.startswith("  -") and declares(line))
+        end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("   ")), len(lines))
+        return " ".join(line.strip() for line in lines[start:end])

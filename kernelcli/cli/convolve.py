@@ -142,10 +142,11 @@ def convolve(
     image's channels. Several maps go to .npy (H', W', maps), a multi-page .tif, and/or
     a --montage picture (without --out, only the montage is written).
     """
+    passed = dict(locals())  # (the parameters by name, before any local: a volume refuses those IMAGE_ONLY_OPTIONS names)
     from ..errors import UsageError
     from ..io.image_writing import Encoding
     from ..jobs_common import ConvolveOptions
-    from ..volume_inputs import refuse_volume_options
+    from ..volume_inputs import image_only_given, refuse_volume_options
     from ..layout import canonical_layout
     from ..modes import check_fill_reading, unused_border, unused_fill
 
@@ -159,9 +160,7 @@ def convolve(
         check_volume_layout(layout, str(input[0]))
         if said := unused_fill(pad_value, pad_mode, "replicate"):
             call_note(said, quiet=quiet)
-        given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
-                 "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels,
-                 "--kernel-scale": kernel_scale, "--then": then or None, "--quality": quality, "--compress": compress}
+        given = image_only_given(passed)
         run = partial(convolve_volume_for_cli,
             input[0], kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
             pad_value=fill, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
@@ -216,9 +215,7 @@ def convolve(
 
             note_input(mask)
         # as for one volume: what a volume cannot take fails each volume alone, naming the option
-        given = {"--bias": bias, "--activation": activation, "--combine": combine, "--rescale": rescale,
-                 "--max-pixels": max_pixels, "--kernel-scale": kernel_scale, "--tiled": tiled or None, "--chunks": chunks,
-                 "--quality": quality, "--compress": compress}
+        given = {**image_only_given(passed), "--tiled": tiled or None, "--chunks": chunks}  # (one volume tiles; a batch's do not)
         volume_job = partial(convolve_volume_for_cli, kernels=kernel, stride=stride, padding=padding, dilation=dilation,
                              pad_mode=pad_mode, pad_value=fill, flip=flip, force=force, axis=axis, window=window,
                              keep_dtype=keep_dtype, truncate=truncate, mask=mask, volume=volume_index, series=series,

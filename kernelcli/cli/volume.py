@@ -15,6 +15,8 @@ from typing import Any
 
 import typer
 
+from ..volume_inputs import IMAGE_ONLY_OPTIONS
+
 EPILOG = """\b
 Examples:
   kernelcli volume samples/phantom3d.nii.gz --kernel gaussian:1.5mm --out smooth.nii.gz
@@ -34,8 +36,9 @@ the volume is only converted or windowed.
 """
 
 
-#: convolve's options a volume refuses: the shared help says what they do to images; volume's help says so
-IMAGE_ONLY = ("rescale", "quality", "compress", "max_pixels")
+#: convolve's options a volume refuses (the list the refusal reads): the shared help says what they do to images;
+#: volume's help says so
+IMAGE_ONLY = IMAGE_ONLY_OPTIONS
 IMAGE_ONLY_MARK = "(images; not volumes)"
 
 
