@@ -114,7 +114,7 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     if volume_only:
         raise InvalidKernel(f"{numtext.clipped(spec, 120)}: {volume_only} for a volume input (NIfTI, DICOM or a DICOM series folder); an image "
                             "or array takes a 2-D kernel, e.g. gaussian:1.5 (sigma in pixels) or box:3")
-    if re.fullmatch(r"(fwhm|log):.*", spec, re.IGNORECASE | re.DOTALL):  # (was "'fwhm:2' is not a kernel name")
+    if re.fullmatch(r"(fwhm|log)\s*:.*", spec, re.IGNORECASE | re.DOTALL):  # (was "'fwhm:2' is not a kernel name")
         raise InvalidKernel(f"{numtext.quoted(spec, 120)}: expected a size in mm or voxels such as fwhm:4mm or log:2mm, for a "
                             "volume input (NIfTI, DICOM or a DICOM series folder); an image or array takes a 2-D kernel, e.g. "
                             "gaussian:1.5 (sigma in pixels) or box:3")

@@ -44,7 +44,8 @@ _ZERO_SUM_RTOL = 1e-12
 _KERNEL_KEYS = ("name", "matrix", "scale", "description", "source")
 _SINGLE_FILE_KEYS = ("$schema", *_KERNEL_KEYS)
 _FAMILY_FILE_KEYS = ("$schema", "family", "description", "kernels")
-_PARAMETRIC = re.compile(r"(gaussian|box):(.*)", re.IGNORECASE | re.DOTALL)
+#: blanks before the colon too, as ImageMagick's ``Gaussian : 0x1`` and the volume sizes (``box : 3`` was "not a kernel name")
+_PARAMETRIC = re.compile(r"(gaussian|box)\s*:(.*)", re.IGNORECASE | re.DOTALL)
 _FILE_SELECTOR = re.compile(r"(.+\.json):([^:/]*)", re.IGNORECASE | re.DOTALL)  # (a malformed NAME: refused as a name)
 
 

@@ -5,7 +5,7 @@ and ``--kernel-scale``, ImageMagick's ``-define convolve:scale``.
 
 * ImageMagick's user-defined kernel, ``"WxH[+X+Y][@><]:num, num, ..."`` as its ``AcquireKernelInfo``
   documents it (https://imagemagick.org/api/morphology.php), ``'WxH: v,v,v ...'`` (values row by row, separated by
-  commas and/or spaces, an empty cell ``1,,2`` refused; ``W:`` alone is square; without a geometry the number of values
+  commas and/or spaces, an empty cell ``1,,2`` refused; ``W:`` or ``Wx:`` alone is square; without a geometry the number of values
   must be a square, ``'1,2,1,2,4,2,1,2,1'``).  ``nan`` or ``-`` marks a cell outside the
   neighbourhood, which for a convolution is a weight of 0.  The origin ``+X+Y`` is accepted
   only where kernelcli puts it, at ``((W-1)//2, (H-1)//2)`` (ImageMagick's default); rotated
@@ -46,9 +46,9 @@ from . import numtext
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .records import record, replace
 
-#: ``WxH+X+Y@:`` then values (``3X3:`` too, as ImageMagick reads it); the geometry is digits, so names and ``gaussian:2``
-#: never match
-_GEOMETRY = re.compile(r"\s*(?P<w>[0-9]+)(?:[xX](?P<h>[0-9]+))?(?P<origin>[-+][0-9]+[-+][0-9]+)?(?P<flags>[@<>]*)\s*:(?P<values>.*)", re.DOTALL)
+#: ``WxH+X+Y@:`` then values (``3X3:`` too, and ``3x:`` square as ``3:``, as ImageMagick reads them: it was "not a kernel
+#: name"); the geometry is digits, so names and ``gaussian:2`` never match
+_GEOMETRY = re.compile(r"\s*(?P<w>[0-9]+)(?:[xX](?P<h>[0-9]+)?)?(?P<origin>[-+][0-9]+[-+][0-9]+)?(?P<flags>[@<>]*)\s*:(?P<values>.*)", re.DOTALL)
 #: ImageMagick's old style: only numbers (a square count of them)
 _BARE_VALUES = re.compile(r"[\s,]*[-+0-9.eEnaN]+(?:[\s,]+[-+0-9.eEnaN]+)+[\s,]*")  # (commas first or last: refused by _values)
 _SCALE = re.compile(rf"(?P<number>{numtext.DECIMAL})?(?P<marks>[%!^]*)")

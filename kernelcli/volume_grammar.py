@@ -183,7 +183,8 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
     if key in KERNELS_3D:
         k3 = KERNELS_3D[key]
         return VolumeKernel(name=k3.name if key != "sobel_3d_x" else key, kind="3d", kernel=k3)
-    if re.fullmatch(r"(gaussian|box|fwhm|log):.*", text, re.IGNORECASE) and not re.fullmatch(r"(gaussian|box):[0-9.e+-]+", text, re.IGNORECASE):
+    # (blanks about the colon as an image's gaussian:SIGMA takes them: 'box: 3' was "expected a size in mm or voxels")
+    if re.fullmatch(r"(gaussian|box|fwhm|log)\s*:.*", text, re.IGNORECASE) and not re.fullmatch(r"(gaussian|box)\s*:\s*[0-9.e+-]+", text, re.IGNORECASE):
         raise InvalidKernel(
             f"{numtext.quoted(text, 120)}: expected a size in mm or voxels such as gaussian:1.5mm, fwhm:4mm, box:5mm, log:2mm or gaussian:2vox"
         )
@@ -198,7 +199,7 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
     shape = tuple(int(n) for n in found.shape)
     if any(n % 2 == 0 for n in shape):  # 'same' pads an even side's extra tap after: the result moves half a voxel
         what = "(z, y, x)" if len(shape) == 3 else "(applied to each slice)"
-        odd = re.fullmatch(r"box:([0-9]+)", text, re.IGNORECASE)
+        odd = re.fullmatch(r"box\s*:\s*([0-9]+)", text, re.IGNORECASE)
         instead = (f"give box:{int(odd.group(1)) - 1} or box:{int(odd.group(1)) + 1}" if odd else "give a kernel of odd sides")
         raise InvalidKernel(f"{text}: a {'x'.join(map(str, shape))} kernel {what}; a volume's kernel needs an odd size on "
                             f"every axis, a centre voxel: an even side's result sits half a voxel off the grid; {instead}")

@@ -3,6 +3,9 @@
 #1: an inline kernel's and a JSON list's ``source`` said ``--kernel`` in ``kernels show`` (and its --json) and on the
 API's ``Kernel.source``, where no ``--kernel`` was given.
 #2: ``volume --help`` marked 4 options "(images; not volumes)" where a volume refused 15 in the same words.
+#3: ImageMagick's ``3x:`` (square, as ``3:``) and ``box : 3`` (a blank before the colon) were "not a kernel name"; on a
+volume, ``box: 3`` was "expected a size in mm or voxels" though ``box:3`` is taken there.  Oracle: ImageMagick's
+``convert xc: -define morphology:showKernel=1 -morphology Convolve '3x: 1 2 3 4 5 6 7 8 9' null:`` (a 3x3 kernel).
 """
 
 from __future__ import annotations
@@ -67,3 +70,32 @@ class TestVolumeHelpMarksWhatAVolumeRefuses:
         start = next(i for i, line in enumerate(lines) if line.startswith("  -") and declares(line))
         end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("   ")), len(lines))
         return " ".join(line.strip() for line in lines[start:end])
+
+
+class TestTheSpellingsImageMagickTakes:
+    @pytest.mark.parametrize("spec, same_as", [("3x: 1 2 3 4 5 6 7 8 9", "3x3: 1 2 3 4 5 6 7 8 9"),
+                                                ("2X+0+0: 1 2 3 4", "2x2: 1 2 3 4"), ("box : 3", "box:3"),
+                                                ("gaussian :2", "gaussian:2"), ("Box : 3", "box:3")])
+    def test_read_as_the_spelling_without_the_blank_or_with_the_height(self, spec, same_as):
+        assert load_kernel(spec).matrix == load_kernel(same_as).matrix
+        assert show(spec, "-q").stdout == show(same_as, "-q").stdout
+
+    def test_a_size_without_a_height_counts_its_values_as_a_square(self):
+        shown = show("2x: 1 2 3")
+        assert shown.returncode == 3 and "2x2 needs 4 values (row by row), got 3" in shown.stderr, shown.stderr
+        assert "not a kernel name" not in shown.stderr
+
+    def test_fwhm_with_a_blank_before_the_colon_asks_for_a_size_in_mm(self):
+        shown = show("fwhm : 2")
+        assert shown.returncode == 3 and "expected a size in mm or voxels" in shown.stderr, shown.stderr
+
+    @pytest.mark.parametrize("spec", ["box: 3", "box : 3", "Gaussian : 1"])
+    def test_a_volume_takes_a_blank_about_the_colon_as_an_image_does(self, invoke, tmp_path, spec):
+        from conftest import write_nifti
+
+        pytest.importorskip("nibabel")
+        write_nifti(tmp_path / "v.nii.gz")
+        r = invoke("volume", "v.nii.gz", "-k", spec, "-o", "spaced.npy", "-q")
+        assert r.exit_code == 0, r.stderr
+        assert invoke("volume", "v.nii.gz", "-k", spec.replace(" ", ""), "-o", "tight.npy", "-q").exit_code == 0
+        assert np.array_equal(np.load(tmp_path / "spaced.npy"), np.load(tmp_path / "tight.npy"))
