@@ -6,6 +6,8 @@ API's ``Kernel.source``, where no ``--kernel`` was given.
 #3: ImageMagick's ``3x:`` (square, as ``3:``) and ``box : 3`` (a blank before the colon) were "not a kernel name"; on a
 volume, ``box: 3`` was "expected a size in mm or voxels" though ``box:3`` is taken there.  Oracle: ImageMagick's
 ``convert xc: -define morphology:showKernel=1 -morphology Convolve '3x: 1 2 3 4 5 6 7 8 9' null:`` (a 3x3 kernel).
+#4: ``kernels show maxpool:2`` and ``load_kernel('maxpool:2')`` called a pooling step, which ``convolve -k`` takes, "not a
+kernel name".
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 
 from conftest import run_in_process
 from kernelcli.catalog import load_kernel
+from kernelcli.errors import EXIT_KERNEL, InvalidKernel
 
 
 def show(*args: str, cwd=None):
@@ -99,3 +102,19 @@ class TestTheSpellingsImageMagickTakes:
         assert r.exit_code == 0, r.stderr
         assert invoke("volume", "v.nii.gz", "-k", spec.replace(" ", ""), "-o", "tight.npy", "-q").exit_code == 0
         assert np.array_equal(np.load(tmp_path / "spaced.npy"), np.load(tmp_path / "tight.npy"))
+
+
+class TestAPoolingStepIsCalledOne:
+    @pytest.mark.parametrize("step", ["maxpool:2", "avgpool: 3 : 2", "MinPool:2"])
+    def test_load_kernel_says_it_is_a_pooling_step_in_the_apis_words(self, step):
+        with pytest.raises(InvalidKernel) as caught:
+            load_kernel(step)
+        said = str(caught.value)
+        assert "a pooling step, not a kernel" in said and "pool2d" in said and "not a kernel name" not in said, said
+        assert "--" not in said, said  # (a Python caller has no options)
+
+    def test_kernels_show_says_so_in_the_command_lines_words(self):
+        shown = show("maxpool:2")
+        assert shown.returncode == EXIT_KERNEL and len(shown.stderr.splitlines()) == 1, shown.stderr
+        assert "'maxpool:2': a pooling step, not a kernel: it has no matrix to show" in shown.stderr, shown.stderr
+        assert "not a kernel name" not in shown.stderr and "pool2d" not in shown.stderr
