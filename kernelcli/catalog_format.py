@@ -395,7 +395,9 @@ class _Validator:
             self.fail(field, f"{where} is {value}, {HELD_NUMBER if value.below else 'expected a finite number'}")
         if isinstance(value, float) and not math.isfinite(value):  # from Python, not JSON text
             self.fail(field, f"{where} is {value!r}, expected a finite number")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool):  # 1 and 0, as a bool .npy kernel and a list of bools are read (true was refused)
+            return float(value)
+        if not isinstance(value, (int, float)):
             hint = ""
             if isinstance(value, str):
                 try:

@@ -75,10 +75,12 @@ class TestCatalogueFiles:
         jsonschema = pytest.importorskip("jsonschema")
         validator = jsonschema.Draft202012Validator(json.loads((catalog_dir() / "kernel.schema.json").read_text()))
         assert validator.is_valid({"name": "ok", "matrix": [[1]], "scale": "sum"})
+        assert validator.is_valid({"name": "ok", "matrix": [[True, 0]]})  # (1 and 0, as a bool .npy kernel: audit 194 #5)
         for bad in (
             {"name": "ok", "matrix": [[1]], "normalise": True},
             {"name": "Bad Name", "matrix": [[1]]},
-            {"name": "ok", "matrix": [[True]]},
+            {"name": "ok", "matrix": [[None]]},
+            {"name": "ok", "matrix": [[1]], "scale": True},
             {"name": "ok", "matrix": [[1]], "scale": 0},
             {"family": "f", "kernels": []},
         ):
@@ -374,7 +376,7 @@ class TestFileFaults:
         "content, message",
         [
             # wrong types
-            (family_file(matrix=[[1, True, 3]]), r"my\.json: kernels\[0\]\.matrix: row 1, column 2 is true, expected a number$"),
+            (family_file(matrix=[[1, {}, 3]]), r"my\.json: kernels\[0\]\.matrix: row 1, column 2 is an object, expected a number$"),
             (family_file(matrix=[[1, "2", 3]]), r"kernels\[0\]\.matrix: row 1, column 2 is the string \"2\", expected a number \(write numbers without quotes\)"),
             (family_file(matrix=[[1, 2], [None, 4]]), r"kernels\[0\]\.matrix: row 2, column 1 is null, expected a number"),
             (family_file(matrix="[[1]]"), r"kernels\[0\]\.matrix: is the string .*, expected 2-D"),

@@ -315,14 +315,14 @@ class TestKernelFiles:
         ('{"name": "k", "matrix": [[1, 1e400], [1, 1]]}', ["1e400"]),
         ('{"name": "k", "matrix": [[1, 2, 3], [4]]}', ["row 2 has 1 value, expected 3"]),
         ('{"name": "k", "matrix": [[1]], "normalise": true}', ["normalise"]),
-        ('{"name": "k", "matrix": [[1, true]]}', ["true"]),
+        ('{"name": "k", "matrix": [[1, null]]}', ["null"]),
         ('{"name": "k", "matrix": []}', ["matrix"]),
         ('{"name": "k",\n "matrix": [[1, 2]\n}', ["line 3", "column"]),
         ('{"name": "k", "matrix": [[[[1]]]]}', ["4-D"]),  # 3-D (C x f x f) kernels are layers now
         ('{"name": "k", "matrix": [[1, 0, -1]], "scale": "sum"}', ["sums to 0"]),
         ('{"name": "k", "matrix": [[' + ", ".join(["1"] * 256) + ']]}', ["256", "255"]),
         ("OVERSIZED", ["1 MiB"]),
-    ], ids=["nan", "1e400", "ragged", "unknown-key", "true", "empty", "malformed", "4-D", "zero-sum", "256-wide", "oversized"])
+    ], ids=["nan", "1e400", "ragged", "unknown-key", "null", "empty", "malformed", "4-D", "zero-sum", "256-wide", "oversized"])
     def test_bad_kernel_file(self, case, text, words):
         (case.root / "bad.json").write_text(" " * (1 << 20) + "{}" if text == "OVERSIZED" else text)
         (case.root / "scan.png").write_bytes(b"garbage, never read")

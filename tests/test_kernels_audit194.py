@@ -8,6 +8,9 @@ volume, ``box: 3`` was "expected a size in mm or voxels" though ``box:3`` is tak
 ``convert xc: -define morphology:showKernel=1 -morphology Convolve '3x: 1 2 3 4 5 6 7 8 9' null:`` (a 3x3 kernel).
 #4: ``kernels show maxpool:2`` and ``load_kernel('maxpool:2')`` called a pooling step, which ``convolve -k`` takes, "not a
 kernel name".
+#5: a 0/1 kernel of booleans was taken from a bool .npy file and a Python list of bools, and refused written as JSON
+``true``/``false`` (exit 3).  One rule now: booleans are 1 and 0 (numpy's reading, and the arrays' "real numbers: bool,
+integer or float"), in a JSON list, a kernel file and a Kernel made in Python too.
 """
 
 from __future__ import annotations
@@ -118,3 +121,31 @@ class TestAPoolingStepIsCalledOne:
         assert shown.returncode == EXIT_KERNEL and len(shown.stderr.splitlines()) == 1, shown.stderr
         assert "'maxpool:2': a pooling step, not a kernel: it has no matrix to show" in shown.stderr, shown.stderr
         assert "not a kernel name" not in shown.stderr and "pool2d" not in shown.stderr
+
+
+class TestBooleanWeightsAreOneAndZeroEverywhere:
+    EXPECTED = [[1.0, 0.0], [0.0, 1.0]]
+
+    def test_a_json_list_a_kernel_file_a_npy_file_and_a_python_list_give_one_kernel(self, tmp_path):
+        from kernelcli import conv2d
+
+        (tmp_path / "b.json").write_text('{"name": "b", "matrix": [[true, false], [false, true]]}')
+        np.save(tmp_path / "b.npy", np.array([[True, False], [False, True]]))
+        kernels = [load_kernel("[[true, false], [false, true]]"), load_kernel(str(tmp_path / "b.json")),
+                   load_kernel(str(tmp_path / "b.npy"))]
+        assert [k.array().tolist() for k in kernels] == [self.EXPECTED] * 3
+        x = np.arange(16.0).reshape(4, 4)
+        from_list = conv2d(x, [[True, False], [False, True]])
+        for kernel in kernels:
+            np.testing.assert_array_equal(conv2d(x, kernel), from_list)
+
+    def test_kernels_show_takes_json_booleans_as_it_takes_a_bool_npy(self, tmp_path):
+        np.save(tmp_path / "b.npy", np.array([[True, False], [False, True]]))
+        as_json = show("[[true,false],[false,true]]", "-q")
+        assert as_json.returncode == 0, as_json.stderr
+        assert as_json.stdout == show("./b.npy", "-q", cwd=tmp_path).stdout
+
+    def test_a_scale_of_true_stays_refused(self, tmp_path):
+        (tmp_path / "s.json").write_text('{"name": "s", "matrix": [[1, 0]], "scale": true}')
+        shown = show("./s.json", cwd=tmp_path)
+        assert shown.returncode == EXIT_KERNEL and 'scale: is true, expected a number (the divisor) or "sum"' in shown.stderr
