@@ -193,7 +193,7 @@ class TestPoolSaysWhatShapeSays:
         assert refused.exit_code == 2 and f"'{size}': {POOL_SIZE_RULE}" in refused.stderr
         assert not (tmp_path / "y.npy").exists()
 
-    @pytest.mark.parametrize("size, side", [("2x2", 2), ("3X3", 3), ("2x2x2", 2), ("2.0", 2), ("+2", 2)])
+    @pytest.mark.parametrize("size, side", [("2x2", 2), ("3X3", 3), ("2.0", 2), ("+2", 2)])  # (2x2x2: a cube, audit 195)
     def test_one_side_in_any_form_is_taken(self, invoke, tmp_path, size, side):
         import numpy as np
 

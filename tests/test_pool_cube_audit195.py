@@ -57,3 +57,9 @@ def test_a_square_window_is_as_before(arrays):
         r = run_in_process("pool", "c.npy", "--layout", "chw", "-f", size, "-o", f"p{len(size)}.npy", "-q", cwd=arrays)
         assert r.returncode == 0, r.stderr
     assert np.array_equal(np.load(arrays / "p1.npy"), np.load(arrays / "p3.npy"))
+
+
+def test_a_2d_array_refuses_a_cube(tmp_path):
+    np.save(tmp_path / "x.npy", np.arange(36.0).reshape(6, 6))
+    r = run_in_process("pool", "x.npy", "-f", "2x2x2", "-o", "y.npy", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (2, f"error: x.npy: {CUBE}\n")
