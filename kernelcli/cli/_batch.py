@@ -169,8 +169,8 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
 
     shown_input = piped_stream(input) or str(input)  # (a pipe's stand-in file is "stdin", as a success's record says)
     call = _out_of_memory_named(call, shown_input)
-    stdout = not written and not any(o is NOT_CHOSEN for o in outputs)  # -o -, a matrix printed on stdout
-    record = Record(shown_input, str(written[0]) if written else "stdout" if stdout else None, "failed")
+    stdout = (not written or outputs[0] is None) and not any(o is NOT_CHOSEN for o in outputs)  # a matrix printed on stdout
+    record = Record(shown_input, "stdout" if stdout else str(written[0]) if written else None, "failed")
     start = time.perf_counter()
     if report is None:
         try:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ._common import echo, note, print_json
@@ -64,6 +65,35 @@ def printed_result(json_out: bool) -> Any:
     ('print_matrix_record', 'print_matrix')
     """
     return print_matrix_record if json_out else print_matrix
+
+
+def printed_before_sheet(call: Callable[[], Any], montage: Any, printed: Callable[[Any], None] | None) -> Callable[[], Any]:
+    """``call`` (a job that may print a matrix on stdout beside its ``--montage`` sheet) whose sheet is published only
+    once stdout has taken the matrix, printed inside the job's :func:`~kernelcli.io.outputs.written_together` (a full
+    stdout left the sheet published, unmentioned, and the rerun refused for it); ``--out -``'s bytes are sent there too.
+    The job's seconds are its own (read, compute, write), as :func:`kernelcli.cli._batch.run_reported` times them.
+    ``call`` itself where there is no sheet, or nothing printed.
+
+    >>> printed_before_sheet(print, None, print) is print
+    True
+    """
+    if montage is None or printed is None:
+        return call
+
+    def held() -> Any:
+        import time
+
+        from ..io.outputs import written_together
+
+        start = time.perf_counter()
+        with written_together():  # (the job's own block publishes inside this one: at its end, after the print)
+            result = call()
+            if getattr(result, "matrix", None) is not None:
+                result.seconds = time.perf_counter() - start
+                printed(result)
+        return result
+
+    return held
 
 
 def print_matrix_record(report: Any) -> None:

@@ -60,7 +60,7 @@ from .convolve_asks import (
 )
 from .convolve_tiled import tiled_convolve, tiled_volume
 from ._common import call_note, cli_paths, guarded, invoked_as
-from ._report import output_for, printed_result, render_report
+from ._report import output_for, printed_before_sheet, printed_result, render_report
 
 PAD_MODE_HELP = (
     "renormalise is for volumes (fslmaths -s: outside voxels dropped, the weights inside renormalised; smoothing "
@@ -366,6 +366,18 @@ def _image_job(specs, bias, options, scale, force) -> tuple[Any, str, bool]:
     return job, layer_name(options, values, bank_label([k.name for k in kernels])), len(kernels) > 1
 
 
+def _data_output(input: Path, target: Any, montage: Any) -> Any:
+    """What a call with a ``--montage`` writes its data to, for its record: ``target``; else stdout (None) for a
+    matrix, whose maps are printed there (a failed call's record named the sheet); else the sheet, the one file.
+
+    >>> _data_output(Path("m.csv"), None, Path("s.png")), _data_output(Path("g.png"), None, Path("s.png"))
+    (None, PosixPath('s.png'))
+    """
+    from ..io.naming import is_matrix_path
+
+    return target if target is not None else None if is_matrix_path(input) else montage
+
+
 def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: str, several: bool, batch: BatchOptions) -> Any:
     """Where the numbers go: --out; nothing if only --montage; else the default name
     ``<stem>_<--suffix or label>``, with the --format extension (.npy for several maps)."""
@@ -394,9 +406,10 @@ def _run_kernels(input: Path, kernels: list[Any], values: Any, options: Any, bat
                             outputs=[target], report=batch.report, force=force, printed=printed)
     label = layer_name(options, values, kernels[0].name if len(kernels) == 1 else bank_label([k.name for k in kernels]))
     target = _target(input, out, montage, label, len(kernels) > 1, batch)
+    call = partial(convolve_bank_file, input, kernels, options, bias=values, out=target, montage=montage, force=force)
     return run_reported(
-        input, lambda: convolve_bank_file(input, kernels, options, bias=values, out=target, montage=montage, force=force),
-        outputs=[target or montage, montage], report=batch.report, force=force, printed=printed,
+        input, printed_before_sheet(call, montage, printed),
+        outputs=[_data_output(input, target, montage), montage], report=batch.report, force=force, printed=printed,
     )
 
 
@@ -405,10 +418,11 @@ def _run_weights(input: Path, weights: Path, w: Any, values: Any, options: Any, 
     from ..jobs_maps import layer_file, layer_name
 
     target = _target(input, out, montage, layer_name(options, values, weights.stem), w.shape[0] > 1, batch)
+    call = partial(layer_file, input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force,
+                   bias_file=None if bias_file is None else str(bias_file))
     return run_reported(
-        input, lambda: layer_file(input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force,
-                                  bias_file=None if bias_file is None else str(bias_file)),
-        outputs=[target or montage, montage], report=batch.report, force=force, printed=printed,
+        input, printed_before_sheet(call, montage, printed),
+        outputs=[_data_output(input, target, montage), montage], report=batch.report, force=force, printed=printed,
     )
 
 

@@ -44,8 +44,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
+from .naming import piped_stream
 from .output_checks import OutputExists, descriptor_of, name_problem, output_folder, shown_path
 from .temporary import PART_SUFFIX, new_file, remove_leftovers, temp_prefix
+
+#: sends ``--out -``'s stand-in file to stdout (:func:`kernelcli.io.pipes.deliver_stdout`, registered there): the step
+#: between publishing it and the other files of its result
+SEND_STDOUT: list[Callable[[], None]] = []
 
 #: called (each, with no argument) just before an output is put in place: the warm worker's call process
 #: tells its client then that the call has an effect a second run would repeat (:mod:`kernelcli.worker.commit`)
@@ -123,12 +128,21 @@ def atomic_write(dest: str | os.PathLike, write: Callable[[IO[bytes]], object], 
     """
     held = getattr(_TOGETHER, "held", None)
     if held is not None:
-        held.append((dest, write, force))
+        held.writes.append((dest, write, force))
         return
     atomic_write_all([(dest, write)], force=force)
 
 
-#: the writes :func:`written_together` holds in this thread (None: none held, each write is made at once)
+class _Held:
+    """What one :func:`written_together` block holds: ``writes`` not made yet, and ``ready``, the temporaries a block
+    inside it wrote, published at this block's end (dest, temporary, force)."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str | os.PathLike, Callable[[IO[bytes]], object], bool]] = []
+        self.ready: list[tuple[Path, str, bool]] = []
+
+
+#: the :class:`_Held` of the innermost :func:`written_together` block in this thread (None: each write is made at once)
 _TOGETHER = threading.local()
 
 
@@ -138,6 +152,9 @@ def written_together() -> Iterator[None]:
     the files of one result (``convolve --out`` and its ``--montage``) are written both or neither, and a failure
     says the others were not written either.  Nothing is written where the block raises.
 
+    Inside another block the temporaries are written at this block's end and published at the outer one's: a result
+    printed on stdout between the two (a matrix beside its ``--montage``) is part of the "both or neither".
+
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> with written_together():
     ...     atomic_write(folder / "a.txt", lambda f: f.write(b"a")); sorted(p.name for p in folder.iterdir())
@@ -145,33 +162,60 @@ def written_together() -> Iterator[None]:
     >>> sorted(p.name for p in folder.iterdir())
     ['a.txt']
     """
-    outer, held = getattr(_TOGETHER, "held", None), []
-    _TOGETHER.held = held
+    outer, block = getattr(_TOGETHER, "held", None), _Held()
+    _TOGETHER.held = block
     try:
         yield
+    except BaseException as exc:
+        _remove_temporaries(tmp for _, tmp, _ in block.ready)
+        unwritten = [str(dest) for dest, _, _ in block.ready if piped_stream(dest) is None]
+        if unwritten and isinstance(exc, KernelcliError) and len(exc.args) == 1:  # (a stdout that did not take the result)
+            exc.args = (f"{exc}, and {' and '.join(unwritten)} {'is' if len(unwritten) == 1 else 'are'} not written either",)
+        raise
     finally:
         _TOGETHER.held = outer
-    if held:  # (one call writes its files with one --force)
-        atomic_write_all([(dest, write) for dest, write, _ in held], force=all(force for _, _, force in held))
+    if not block.writes and not block.ready:
+        return
+    force = all(f for _, _, f in block.writes) and all(f for _, _, f in block.ready)  # (one call, one --force)
+    items = [(dest, write) for dest, write, _ in block.writes]
+    ready = [(dest, tmp) for dest, tmp, _ in block.ready]
+    try:
+        ready += _write_temporaries(items, also=[dest for dest, _ in ready]) if items else []
+    except BaseException:
+        _remove_temporaries(tmp for _, tmp, _ in block.ready)
+        raise
+    if outer is not None:
+        outer.ready.extend((dest, tmp, force) for dest, tmp in ready)
+        return
+    _publish_all(ready, force=force)
 
 
 def atomic_write_all(items: Sequence[tuple[str | os.PathLike, Callable[[IO[bytes]], object]]], *, force: bool = False) -> None:
     """:func:`atomic_write` for several files that make one result (a kernel file and its loss curve): every
     temporary is written first, then all are published, so a write that fails (a full disk, a file-size limit, an
     encoder's error) leaves every destination untouched, and its message says the others were not written either.
+    Where one of them is ``--out -``'s stand-in file, stdout is sent the result before the others are published, so
+    a stdout that does not take it leaves them unwritten too (its message says so).
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp())
     >>> atomic_write_all([(folder / "a.txt", lambda f: f.write(b"a")), (folder / "b.txt", lambda f: f.write(b"b"))])
     >>> sorted(p.name for p in folder.iterdir())
     ['a.txt', 'b.txt']
     """
+    _publish_all(_write_temporaries(items), force=force)
+
+
+def _write_temporaries(items: Sequence[tuple[str | os.PathLike, Callable[[IO[bytes]], object]]],
+                       also: Sequence[Path] = ()) -> list[tuple[Path, str]]:
+    """The temporary file of each of ``items`` written, flushed and synced: (dest, temporary) each.  On any failure
+    every one is removed and the error names the destination that failed and the others (``also``: files of the
+    same result written before) as not written either."""
     dests = [Path(dest) for dest, _ in items]
     for dest in dests:
         too_long = name_problem(dest)
         if too_long:
             raise UsageError(f"{shown_path(dest)}: {too_long}")
     temps: list[str] = []
-    published: list[Path] = []
     current, f = dests[0], None
     try:
         for dest, (_, write) in zip(dests, items):
@@ -184,34 +228,81 @@ def atomic_write_all(items: Sequence[tuple[str | os.PathLike, Callable[[IO[bytes
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())
-        for dest, tmp in zip(dests, temps):
+        f = None
+        return list(zip(dests, temps))
+    except BaseException as exc:
+        if f is not None:
+            f.close()
+        _remove_temporaries(temps)
+        others = [str(d) for d in [*also, *dests] if d != current]
+        err = _failed(exc, current, f", and {' and '.join(others)} {'is' if len(others) == 1 else 'are'} not written either"
+                      if others else "")
+        if err is exc:
+            raise
+        raise err from None
+
+
+def _publish_all(ready: Sequence[tuple[Path, str]], *, force: bool) -> None:
+    """Publish each written temporary (dest, temporary) of one result; ``--out -``'s stand-in first, then stdout sent
+    its bytes (:data:`SEND_STDOUT`), then the others.  On a failure the files published without
+    ``force`` are withdrawn (stdout cannot be) and the error says what was or was not written; the temporaries are
+    always removed."""
+    streams = [item for item in ready if piped_stream(item[0]) == "stdout"]
+    ready = [*streams, *(item for item in ready if item not in streams)]
+    published: list[Path] = []
+    delivered = False
+    current = ready[0][0]
+    try:
+        for dest, tmp in ready:
             current = dest
             _publish(tmp, dest, force=force)
             published.append(dest)
+            if streams and dest == streams[-1][0] and len(ready) > len(streams):
+                for send in SEND_STDOUT:
+                    send()  # (a full disk or a closed pipe stops the call here: nothing else published)
+                delivered = True
     except BaseException as exc:
+        kept = [d for d in published if force or delivered and piped_stream(d) is not None]
         if not force:  # (files this call created a moment ago: a result is all of them or none)
             for done in published:
-                with contextlib.suppress(OSError):
-                    os.unlink(done)
-        others = [str(d) for d in dests if d != current]
-        if force and published:
-            rest = f"; {', '.join(str(d) for d in published)} {'was' if len(published) == 1 else 'were'} written"
+                if done not in kept:
+                    with contextlib.suppress(OSError):
+                        os.unlink(done)
+        others = [str(d) for d, _ in ready if d != current and d not in kept]
+        if kept:
+            rest = f"; {', '.join(str(d) for d in kept)} {'was' if len(kept) == 1 else 'were'} written"
         else:
             rest = f", and {' and '.join(others)} {'is' if len(others) == 1 else 'are'} not written either" if others else ""
-        if isinstance(exc, OutputRefused) and rest:
-            raise OutputRefused(f"{exc}{rest}") from None
-        if isinstance(exc, KernelcliError) or not isinstance(exc, Exception):
-            raise  # our own errors, Ctrl-C, signals and exit requests pass through unchanged
-        if isinstance(exc, OSError):
-            raise write_failure(current, exc, rest=rest) from None
-        raise WriteError(f"{current}: cannot encode as {current.suffix.lstrip('.').upper() or 'this format'}: {_one_line(exc)}{rest}") from None
+        err = _failed(exc, current, rest)
+        if err is exc:
+            raise
+        raise err from None
     finally:
-        if f is not None:
-            f.close()
-        for tmp in temps:
-            if os.path.lexists(tmp):
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        _remove_temporaries(tmp for _, tmp in ready)
+
+
+def _failed(exc: BaseException, current: Path, rest: str) -> BaseException:
+    """The error to raise for ``exc``, which stopped the write of ``current``, with ``rest`` (what else was or was not
+    written) added: our own errors keep their class and attributes; Ctrl-C, signals, exit requests and a closed pipe
+    pass unchanged; the file system's refusal is :func:`write_failure`, an encoder's a WriteError."""
+    if isinstance(exc, OutputRefused) and rest:
+        return OutputRefused(f"{exc}{rest}")
+    if isinstance(exc, KernelcliError):
+        if rest and len(exc.args) == 1:  # (a stdout that did not take the result: its cut_short mark is kept)
+            exc.args = (f"{exc}{rest}",)
+        return exc
+    if not isinstance(exc, Exception) or isinstance(exc, BrokenPipeError):
+        return exc  # Ctrl-C, signals, exit requests, and a reader that closed stdout (a silent exit 1) pass through
+    if isinstance(exc, OSError):
+        return write_failure(current, exc, rest=rest)
+    return WriteError(f"{current}: cannot encode as {current.suffix.lstrip('.').upper() or 'this format'}: {_one_line(exc)}{rest}")
+
+
+def _remove_temporaries(temps: Iterator[str] | Sequence[str]) -> None:
+    for tmp in temps:
+        if os.path.lexists(tmp):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 #: the signals that unwind a call (Ctrl-C, and SIGTERM/SIGHUP as cli._common installs them)

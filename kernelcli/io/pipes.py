@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from ..errors import KernelcliError, UsageError, writing_stdout
 from .naming import PIPE_FOLDER, stand_in
+from .outputs import SEND_STDOUT
 from .pipe_formats import _IMAGE_FORMATS, csv_may_hold, stdout_format_names, stdout_formats  # noqa: F401 - their former home
 
 #: what ``-`` means for an input or an output
@@ -368,6 +369,9 @@ def deliver_stdout() -> None:
     """The innermost open :class:`Pipes`' result copied to stdout now (:meth:`Pipes.deliver`); nothing outside one."""
     if _OPEN:
         _OPEN[-1].deliver()
+
+
+SEND_STDOUT.append(deliver_stdout)  # (io.outputs sends a result's stdout between its stand-in and its other files)
 
 
 def read_up_to(stream: Any, size: int) -> bytes:

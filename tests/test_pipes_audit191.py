@@ -1,0 +1,70 @@
+"""Audit 191 (pipes, chains, batch runs): a ``--montage`` sheet is published only once stdout has taken the result
+(#1)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import process_env
+
+BANK = ("-k", "sobel_v", "-k", "sobel_h")
+
+
+@pytest.fixture
+def files(tmp_path):
+    """g.png (grey 24x20), m.csv (a 6x5 matrix) in ``tmp_path``."""
+    rng = np.random.default_rng(191)
+    Image.fromarray(rng.integers(0, 256, (20, 24), dtype=np.uint8)).save(tmp_path / "g.png")
+    np.savetxt(tmp_path / "m.csv", rng.integers(-9, 9, (6, 5)), fmt="%d", delimiter=",")
+    return tmp_path
+
+
+def _to_full_stdout(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([sys.executable, "-m", "kernelcli", *args], cwd=folder, env=process_env(),
+                           stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert "Traceback" not in r.stderr, r.stderr
+    return r
+
+
+# 1: -o - --montage FILE (and a matrix printed beside a sheet) on a stdout that failed left the sheet published,
+# unmentioned, and the same call repeated was refused for it (exit 4)
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("args", [
+    ["g.png", *BANK, "-o", "-", "--format", "npy"],
+    ["g.png", "-k", "sobel_v", "-o", "-", "--format", "png"],
+    ["m.csv", *BANK],  # (the maps printed on stdout, each under a '# label' line)
+    ["m.csv", *BANK, "--json"],
+], ids=["bank-npy", "one-map-png", "matrix", "matrix-json"])
+def test_a_sheet_is_not_published_when_stdout_does_not_take_the_result(files, args):
+    r = _to_full_stdout(files, "convolve", *args, "--montage", "m.png", "--report", "r.json")
+    line = "stdout: cannot write: No space left on device, and m.png is not written either"
+    assert r.returncode == 1 and r.stderr.splitlines() == [f"error: {line}"], r.stderr
+    assert not (files / "m.png").exists()
+    assert not [p.name for p in files.iterdir() if p.name.startswith(".")]  # no temporary left
+    [item] = json.loads((files / "r.json").read_text())["items"]
+    assert (item["status"], item["code"], item["error"], item["output"], item.get("montage")) == (
+        "failed", 1, line, "stdout", None), item
+    again = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", *args, "--montage", "m.png"], cwd=files,
+                           env=process_env(), stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    assert again.returncode == 0 and (files / "m.png").is_file(), again.stderr  # the rerun is not refused
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_with_force_a_failed_stdout_keeps_the_earlier_sheet(files):
+    args = ["convolve", "g.png", *BANK, "-o", "-", "--format", "npy", "--montage", "m.png"]
+    first = subprocess.run([sys.executable, "-m", "kernelcli", *args], cwd=files, env=process_env(),
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    before = (files / "m.png").read_bytes()
+    Image.fromarray(np.zeros((20, 24), np.uint8)).save(files / "g.png")  # another result
+    assert _to_full_stdout(files, *args, "--force").returncode == 1
+    assert (files / "m.png").read_bytes() == before
