@@ -61,17 +61,30 @@ def linked_folders(pattern: str) -> list[tuple[str, str]]:
     return found
 
 
-def refuse_two_readings(arg: str) -> None:
-    """Refuse an argument that names a file and is a pattern that matches other files too (``[ab].png`` with
-    a.png and b.png beside it was the one file, in silence)."""
+def refuse_two_readings(arg: str, recursive: bool = False) -> None:
+    """Refuse an argument that names a file or folder and is a pattern that matches input files too (``[ab].png`` with
+    a.png and b.png beside it was the one file, in silence).  A match the pattern's reading would not take (a folder,
+    a file of no input type) is no other reading: a folder ``d[1]`` beside a folder ``d1`` is the folder (it was
+    refused with advice that was refused too).  For a folder the advice is a pattern of its files (``recursive``:
+    of the files below it too), as its name escaped alone matches the folder, which a pattern does not read."""
     if not has_glob(arg):
         return
-    others = sorted(m for m in expand(arg) if os.path.normpath(m) != os.path.normpath(arg))
-    if others:
-        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    from .io.input_files import input_suffixes, is_input_file
+
+    others = sorted(m for m in expand(arg) if os.path.normpath(m) != os.path.normpath(arg) and is_input_file(Path(m), hidden=True))
+    if not others:
+        return
+    shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    if not os.path.isdir(arg):
         raise UsageError(f"{arg}: reads two ways: the file of that name, or the pattern that also matches {shown}; "
                          f"give {glob.escape(arg)!r} with --out-dir for the file alone (a pattern is a batch), or "
                          "rename it; or give the files by name")
+    wildcard = "**/*" if recursive else "*"
+    patterns = " ".join(repr(f"{glob.escape(arg.rstrip('/'))}/{wildcard}{suffix}")
+                           for suffix in input_suffixes(Path(arg), below=recursive))
+    advice = f"give {patterns} with --out-dir for its files (a pattern is a batch: their outputs go in DIR/{arg.rstrip('/')}), or " if patterns else ""
+    raise UsageError(f"{arg}: reads two ways: the folder of that name, or the pattern that also matches {shown}; "
+                     f"{advice}rename it; or give the files by name")
 
 
 def refuse_caret_classes(pattern: str) -> None:

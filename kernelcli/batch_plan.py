@@ -121,7 +121,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
         arg = os.fspath(raw)
         p = Path(arg)
         if os.path.lexists(arg):
-            refuse_two_readings(arg)
+            refuse_two_readings(arg, recursive)
             if p.is_dir() and _zarr_store(p):  # (it was "no supported input files in this folder")
                 raise UsageError(f"{arg}: {_store_why(p, recursive)}")
             if p.is_dir():

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import process_env
+from conftest import listing, process_env, run_in_process
 
 BANK = ("-k", "sobel_v", "-k", "sobel_h")
 
@@ -68,3 +68,34 @@ def test_with_force_a_failed_stdout_keeps_the_earlier_sheet(files):
     Image.fromarray(np.zeros((20, 24), np.uint8)).save(files / "g.png")  # another result
     assert _to_full_stdout(files, *args, "--force").returncode == 1
     assert (files / "m.png").read_bytes() == before
+
+
+# 2: a folder named like a pattern (d[1] beside the folder d1) was refused as reading two ways, "the file of that name",
+# with advice ('d[[]1]') that was refused in turn: the pattern's reading matched only a folder, which it does not read
+
+def _png(path: Path, value: int = 7) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((6, 6), value, np.uint8)).save(path)
+
+
+class TestAFolderNamedLikeAPattern:
+    @pytest.mark.parametrize("recursive", [[], ["-r"]], ids=["flat", "recursive"])
+    def test_beside_a_folder_it_matches_it_is_the_folder(self, tmp_path, recursive):
+        _png(tmp_path / "d[1]" / "a.png")
+        _png(tmp_path / "d1" / "b.png")
+        r = run_in_process("convolve", "d[1]", *recursive, "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert listing(tmp_path / "o") == ["a_box_3.png"]
+
+    @pytest.mark.parametrize("recursive, wildcard", [([], "*"), (["-r"], "**/*")], ids=["flat", "recursive"])
+    def test_beside_a_file_it_matches_it_reads_two_ways_with_advice_that_runs(self, tmp_path, recursive, wildcard):
+        _png(tmp_path / "in" / "f*" / "a.png")
+        _png(tmp_path / "in" / "f1.png")
+        r = run_in_process("convolve", "f*", *recursive, "-k", "box:3", "--out-dir", "../o", cwd=tmp_path / "in")
+        assert r.returncode == 2
+        assert r.stderr == (f"error: f*: reads two ways: the folder of that name, or the pattern that also matches f1.png; "
+                            f"give 'f[*]/{wildcard}.png' with --out-dir for its files (a pattern is a batch: their outputs go "
+                            "in DIR/f*), or rename it; or give the files by name\n")
+        advised = run_in_process("convolve", f"f[*]/{wildcard}.png", "-k", "box:3", "--out-dir", "../o", "-q", cwd=tmp_path / "in")
+        assert advised.returncode == 0, advised.stderr
+        assert listing(tmp_path / "o") == ["f*", "f*/a_box_3.png"]

@@ -50,17 +50,17 @@ def named_only_words(path: Any, recursive: bool = True, *, out_dir: bool = False
     what = ("a folder named as a Zarr store is (it holds no Zarr metadata{}), which kernelcli reads as one and does "
             "not look into")
     base = glob.escape(os.fspath(path).rstrip("/") or "/")
-    found = _input_suffixes(Path(path), below=False) if not recursive else {}
+    found = input_suffixes(Path(path), below=False) if not recursive else {}
     wildcard = "*"
     if not found:
-        found, wildcard = _input_suffixes(Path(path), below=True), "**/*"
+        found, wildcard = input_suffixes(Path(path), below=True), "**/*"
     if not found:
         return what.format(", nor any input file")
     patterns = " ".join(f"'{base}/{wildcard}{suffix}'" for suffix in found)
     return f"{what.format('')}: give its images by a pattern ({patterns})" + (" with --out-dir DIR" if out_dir else "")
 
 
-def _input_suffixes(folder: Path, *, below: bool) -> dict[str, None]:
+def input_suffixes(folder: Path, *, below: bool) -> dict[str, None]:
     """The suffixes, as spelt, of the input files in ``folder`` (``below``: and in its folders, as a ``**`` pattern
     reaches them: not hidden ones, through links, each real folder once), in order of first sight."""
     from ..volume_inputs import volume_suffix
