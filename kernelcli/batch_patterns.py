@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import UsageError
-from .io.naming import has_glob
+from .io.naming import has_glob, pasted_pattern
 
 
 def folders_reached(pattern: str) -> str | None:
@@ -77,12 +77,12 @@ def refuse_two_readings(arg: str, recursive: bool = False) -> None:
     shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
     if not os.path.isdir(arg):
         raise UsageError(f"{arg}: reads two ways: the file of that name, or the pattern that also matches {shown}; "
-                         f"give {glob.escape(arg)!r} with --out-dir for the file alone (a pattern is a batch), or "
+                         f"give {pasted_pattern(arg)} with --out-dir for the file alone (a pattern is a batch), or "
                          "rename it; or give the files by name")
     wildcard = "**/*" if recursive else "*"
-    patterns = " ".join(repr(f"{glob.escape(arg.rstrip('/'))}/{wildcard}{suffix}")
+    patterns = " ".join(pasted_pattern(arg.rstrip("/"), f"/{wildcard}{glob.escape(suffix)}")
                            for suffix in input_suffixes(Path(arg), below=recursive))
-    advice = f"give {patterns} with --out-dir for its files (a pattern is a batch: their outputs go in DIR/{arg.rstrip('/')}), or " if patterns else ""
+    advice = f"give {patterns} with --out-dir for its files (a pattern is a batch), or " if patterns else ""
     raise UsageError(f"{arg}: reads two ways: the folder of that name, or the pattern that also matches {shown}; "
                      f"{advice}rename it; or give the files by name")
 
@@ -224,18 +224,24 @@ def caret_classes(pattern: str) -> list[str]:
 
 
 def glob_root(pattern: str) -> Path:
-    """The leading folders of a pattern, up to the first part with a wildcard.
+    """The leading folders of a pattern, up to the first part with a wildcard; a part whose wildcards are all escaped
+    (``d[[]1].zarr``, as :func:`glob.escape` and kernelcli's advice write ``d[1].zarr``) is the folder it names (the
+    advised pattern mirrored the folder under ``--out-dir`` again, and was refused as the pattern it replaced was).
 
-    >>> glob_root("scans/2024/**/*.png"), glob_root("*.png")
-    (PosixPath('scans/2024'), PosixPath('.'))
+    >>> glob_root("scans/2024/**/*.png"), glob_root("*.png"), glob_root("x/d[[]1].zarr/**/*.png")
+    (PosixPath('scans/2024'), PosixPath('.'), PosixPath('x/d[1].zarr'))
     """
     parts = Path(pattern).parts
     root: list[str] = []
     for part in parts[:-1]:
-        if has_glob(part):
+        if has_glob(_ESCAPED.sub("", part)):
             break
-        root.append(part)
+        root.append(_ESCAPED.sub(r"\1", part))
     return Path(*root) if root else Path(".")
+
+
+#: a wildcard character escaped in brackets, as :func:`glob.escape` writes it
+_ESCAPED = re.compile(r"\[([*?[])\]")
 
 
 def refuse_unmatched(args: Sequence[str | os.PathLike], *, one_file: str | None = None) -> None:

@@ -12,6 +12,7 @@ PosixPath('out/a/ct_sobel_v.png')
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 from collections.abc import Collection, Sequence
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from .batch_plan import MAX_LISTED, Discovery, Scanned, Source
 from .errors import KernelcliError, OutputRefused, UsageError, WriteError
-from .io.naming import batch_output, refuse_inside_store
+from .io.naming import batch_output, pasted_pattern, refuse_inside_store
 from .io.output_checks import (exists_message, folder_writable, name_problem, no_folder, output_folder, output_problem, same_file,
                                 store_problem)
 from .io.reads import input_identities
@@ -191,7 +192,8 @@ def _folder_in_store(source: Source, folder: Path, out: Path) -> str | None:
     if source.root is not None and Path(store).is_relative_to(out):
         mirrored = Path(source.root) / Path(store).relative_to(out)
     named = "a folder" if store == folder else f"inside {store}, a folder"
-    advice = (f"give the inputs from inside {mirrored} ('{mirrored}/**/*{source.path.suffix}'): their output folders "
+    pattern = pasted_pattern(mirrored, "/**/*" + glob.escape(source.path.suffix)) if mirrored is not None else ""
+    advice = (f"give the inputs from inside {mirrored} ({pattern}): their output folders "
               "mirror only what is below it" if mirrored is not None and os.path.isdir(mirrored) else
               "give the inputs so that no folder mirrored below --out-dir is named *.zarr")
     return (f"--out-dir {out}: the output of {source.path} would go in {folder}, {named} named as a Zarr store is, which "

@@ -94,8 +94,37 @@ class TestAFolderNamedLikeAPattern:
         r = run_in_process("convolve", "f*", *recursive, "-k", "box:3", "--out-dir", "../o", cwd=tmp_path / "in")
         assert r.returncode == 2
         assert r.stderr == (f"error: f*: reads two ways: the folder of that name, or the pattern that also matches f1.png; "
-                            f"give 'f[*]/{wildcard}.png' with --out-dir for its files (a pattern is a batch: their outputs go "
-                            "in DIR/f*), or rename it; or give the files by name\n")
+                            f"give 'f[*]/{wildcard}.png' with --out-dir for its files (a pattern is a batch), or "
+                            "rename it; or give the files by name\n")
         advised = run_in_process("convolve", f"f[*]/{wildcard}.png", "-k", "box:3", "--out-dir", "../o", "-q", cwd=tmp_path / "in")
         assert advised.returncode == 0, advised.stderr
-        assert listing(tmp_path / "o") == ["f*", "f*/a_box_3.png"]
+        assert listing(tmp_path / "o") == ["a_box_3.png"]  # (its outputs go where the folder input's go: #3)
+
+
+# 3: the advice for a folder named as a Zarr store that a batch would mirror under --out-dir gave its name unescaped
+# ('x/d[1].zarr/**/*.png', which glob reads as x/d1.zarr: no match), and neither advice quoted a "'" in a name
+
+class TestAdvisedPatternsRun:
+    @pytest.mark.parametrize("name", ["d[1].zarr", "it's.zarr", "a*b.zarr"])
+    def test_the_mirrored_stores_advice_runs(self, tmp_path, name):
+        import shlex
+
+        _png(tmp_path / "x" / name / "pngs" / "a.png")
+        r = run_in_process("convolve", "x/**/*.png", "-k", "box:3", "--out-dir", "o", cwd=tmp_path)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        advised = r.stderr.split(f"give the inputs from inside x/{name} (")[1].split("): their output folders")[0]
+        [pattern] = shlex.split(advised)  # (as a shell reads the advice pasted)
+        again = run_in_process("convolve", pattern, "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert listing(tmp_path / "o") == ["pngs", "pngs/a_box_3.png"]
+
+    @pytest.mark.parametrize("name", ["d[1].zarr", "it's.zarr"])
+    def test_the_folder_walks_advice_is_quoted_for_a_shell(self, tmp_path, name):
+        import shlex
+
+        _png(tmp_path / "x" / name / "pngs" / "a.png")
+        r = run_in_process("convolve", "x", "-r", "-k", "box:3", "--out-dir", "o", cwd=tmp_path)
+        assert r.returncode == 2, r.stderr
+        [pattern] = shlex.split(r.stderr.split("give its images by a pattern (")[1].split(")")[0])
+        again = run_in_process("convolve", pattern, "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
+        assert again.returncode == 0, again.stderr

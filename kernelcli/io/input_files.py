@@ -47,16 +47,18 @@ def named_only_words(path: Any, recursive: bool = True, *, out_dir: bool = False
     >>> named_only_words("/nonexistent.zarr")
     'a folder named as a Zarr store is (it holds no Zarr metadata, nor any input file), which kernelcli reads as one and does not look into'
     """
+    from .naming import pasted_pattern
+
     what = ("a folder named as a Zarr store is (it holds no Zarr metadata{}), which kernelcli reads as one and does "
             "not look into")
-    base = glob.escape(os.fspath(path).rstrip("/") or "/")
+    base = os.fspath(path).rstrip("/") or "/"
     found = input_suffixes(Path(path), below=False) if not recursive else {}
     wildcard = "*"
     if not found:
         found, wildcard = input_suffixes(Path(path), below=True), "**/*"
     if not found:
         return what.format(", nor any input file")
-    patterns = " ".join(f"'{base}/{wildcard}{suffix}'" for suffix in found)
+    patterns = " ".join(pasted_pattern(base, f"/{wildcard}{glob.escape(suffix)}") for suffix in found)
     return f"{what.format('')}: give its images by a pattern ({patterns})" + (" with --out-dir DIR" if out_dir else "")
 
 

@@ -241,6 +241,19 @@ def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | 
                      f"but writes a store of its own, never inside another; give {option} a path outside {store}")
 
 
+def pasted_pattern(path: str | os.PathLike, tail: str = "") -> str:
+    """A glob pattern, as advice gives it for a user to paste: ``path`` escaped so that it matches itself alone (its
+    ``*``, ``?`` and ``[`` in brackets, :func:`glob.escape`), then ``tail``, all quoted as a shell needs (a ``'`` in a
+    name closed the quotes).  The one spelling of every such advice.
+
+    >>> print(pasted_pattern("x/d[1].zarr", "/**/*.png"), pasted_pattern("[ab].png"), pasted_pattern("it's", "/*.png"))
+    'x/d[[]1].zarr/**/*.png' '[[]ab].png' 'it'"'"'s/*.png'
+    """
+    import glob
+
+    return "'" + (glob.escape(os.fspath(path)) + tail).replace("'", "'\"'\"'") + "'"
+
+
 def has_glob(text: str) -> bool:
     """True when ``text`` holds glob metacharacters (here, not in the batch planner: a single input's check asks too,
     without loading the planner).
