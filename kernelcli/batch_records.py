@@ -73,7 +73,7 @@ class Record:
             exc = out_of_memory(name)
         if isinstance(exc, KernelcliError):
             message = str(exc)
-            self.error, self.code = message if name in message else f"{name}: {message}", exc.exit_code
+            self.error, self.code = message if names_input(message, name) else f"{name}: {message}", exc.exit_code
         elif isinstance(exc, BrokenPipeError):  # a reader that closed stdout early (| head): the call exits 1, in silence
             self.error, self.code = STDOUT_CLOSED, EXIT_ITEM_FAILED
         elif isinstance(exc, KeyboardInterrupt) or replaced_stop() is not None:  # Ctrl-C, SIGTERM, SIGHUP: stopped
@@ -88,6 +88,21 @@ class Record:
         """The JSON record of :data:`RECORD_FIELDS`: the same fields as one input's ``--json``."""
         return record_document(self.facts, input=self.input, output=self.output, status=self.status, code=self.code,
                                error=self.error, seconds=self.seconds, notes=self.notes)
+
+
+def names_input(message: str, name: str) -> bool:
+    """Whether ``message`` names the input ``name`` (a file's name or path) as a path: the whole name, from the start,
+    a space, a quote or a ``/`` to a ``:``, a space, punctuation or the end; a batch's error that does not is prefixed
+    with it.  A name inside another (``r.npy`` in ``--out-dir r.npy_out``) is not the input named (it went unprefixed).
+
+    >>> names_input("a.png: cannot decode", "a.png"), names_input("in/a.png: cannot decode", "a.png")
+    (True, True)
+    >>> names_input("r.npy_out/r_sobel_v.png: --rescale none needs a float output", "r.npy")
+    False
+    """
+    import re
+
+    return re.search(rf"(?:^|[\s/'\"(]){re.escape(name)}(?=$|[\s:,;)'\"])", message) is not None
 
 
 def stopped_by(code: int) -> str:

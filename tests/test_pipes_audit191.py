@@ -128,3 +128,17 @@ class TestAdvisedPatternsRun:
         [pattern] = shlex.split(r.stderr.split("give its images by a pattern (")[1].split(")")[0])
         again = run_in_process("convolve", pattern, "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
         assert again.returncode == 0, again.stderr
+
+
+# 6: a batch's error went unprefixed by its input where the input's bare name occurred anywhere in it (r.npy in the
+# --out-dir r.npy_out), where the same failure of another input was prefixed
+
+def test_a_batch_error_names_its_input_though_its_name_is_inside_the_out_dir(files):
+    np.save(files / "r.npy", np.random.default_rng(6).random((9, 11)))
+    r = run_in_process("convolve", "r.npy", "m.csv", "-k", "sobel_v", "--rescale", "none", "--out-dir", "r.npy_out",
+                       "--format", "png", "--report", "rep.json", cwd=files)
+    assert r.returncode == 1, r.stderr
+    why = "--rescale none needs a float output: give --format npy|tif|csv; this output is 8-bit"
+    lines = [f"r.npy: r.npy_out/r_sobel_v.png: {why}", f"m.csv: r.npy_out/m_sobel_v.png: {why}"]
+    assert [line for line in r.stderr.splitlines() if line.startswith("error:")] == [f"error: {line}" for line in lines]
+    assert [item["error"] for item in json.loads((files / "rep.json").read_text())["items"]] == lines
