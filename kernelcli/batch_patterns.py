@@ -87,6 +87,37 @@ def refuse_two_readings(arg: str, recursive: bool = False) -> None:
                      f"{advice}rename it; or give the files by name")
 
 
+def refuse_two_way_patterns(pattern: str) -> None:
+    """Refuse a pattern that a shell and glob read differently, naming both readings (exit 2): a class that starts
+    with '^' (:func:`refuse_caret_classes`), and a backslash before a wildcard (:func:`refuse_shell_escapes`)."""
+    refuse_caret_classes(pattern)
+    refuse_shell_escapes(pattern)
+
+
+#: a backslash before a wildcard: a shell's, fnmatch(3)'s and find's escape; to glob, a backslash and the wildcard
+_SHELL_ESCAPE = re.compile(r"\\([\[*?])")
+
+
+def refuse_shell_escapes(pattern: str) -> None:
+    r"""Refuse a pattern with a backslash before ``[``, ``*`` or ``?``: a shell (and fnmatch(3), ``find -name``) reads
+    the character itself, glob a backslash then the wildcard (``'scan\[1\].png'`` was 'no files match' beside
+    scan[1].png); the advice is the glob spelling of the shell's reading.
+
+    >>> refuse_shell_escapes(r"scan\[1\].png")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: scan\[1\].png: '\[' reads two ways: to glob a backslash then a class, to a shell a literal '['; write 'scan[[]1].png' to read it as a shell does
+    """
+    found = _SHELL_ESCAPE.search(pattern)
+    if found is None:
+        return
+    char = found.group(1)
+    what = {"[": "a class", "*": "any characters", "?": "any one character"}[char]
+    spelled = re.sub(r"\\([\]\[*?])", lambda m: "]" if m.group(1) == "]" else f"[{m.group(1)}]", pattern)
+    raise UsageError(f"{pattern}: '{found.group(0)}' reads two ways: to glob a backslash then {what}, to a shell a "
+                     f"literal '{char}'; write {pasted_pattern('', spelled)} to read it as a shell does")
+
+
 def refuse_caret_classes(pattern: str) -> None:
     """Refuse a pattern with a class that starts with '^', which reads two ways (see :func:`caret_classes`)."""
     carets = caret_classes(pattern)
@@ -258,7 +289,7 @@ def refuse_unmatched(args: Sequence[str | os.PathLike], *, one_file: str | None 
         arg = os.fspath(raw)
         if arg == "-" or os.path.lexists(arg) or not has_glob(arg):
             continue
-        refuse_caret_classes(arg)
+        refuse_two_way_patterns(arg)
         matches = sorted(expand(arg))
         if not matches:
             raise UsageError(f"{arg}: no files match this pattern")

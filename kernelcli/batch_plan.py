@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .batch_patterns import expand, folders_reached, glob_root, linked_folders, refuse_caret_classes, refuse_two_readings
+from .batch_patterns import expand, folders_reached, glob_root, linked_folders, refuse_two_readings, refuse_two_way_patterns
 from .errors import InputError, UsageError
 from .io.input_files import is_input_file as _is_input_file  # (its former home: batch re-exports the name)
 from .io.naming import has_glob  # noqa: F401 - has_glob re-exported (its former home)
@@ -142,7 +142,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
                     refused.records = named_records(args, refused)  # type: ignore[attr-defined]
                     raise
         elif has_glob(arg):
-            refuse_caret_classes(arg)
+            refuse_two_way_patterns(arg)
             root = glob_root(arg)
             links = []
             matches = [Path(m) for m in sorted(expand(arg, links))]

@@ -142,3 +142,23 @@ def test_a_batch_error_names_its_input_though_its_name_is_inside_the_out_dir(fil
     lines = [f"r.npy: r.npy_out/r_sobel_v.png: {why}", f"m.csv: r.npy_out/m_sobel_v.png: {why}"]
     assert [line for line in r.stderr.splitlines() if line.startswith("error:")] == [f"error: {line}" for line in lines]
     assert [item["error"] for item in json.loads((files / "rep.json").read_text())["items"]] == lines
+
+
+# 5: a shell-escaped pattern ('scan\[1\].png') was 'no files match' beside scan[1].png: glob reads the backslash as a
+# character; a shell, fnmatch(3) and find read '\[' as '[' -- two readings, refused naming both as [^a] is
+
+@pytest.mark.parametrize("pattern, char, what, spelled", [
+    (r"scan\[1\].png", "[", "a class", "scan[[]1].png"),
+    (r"*\[1\].png", "[", "a class", "*[[]1].png"),
+    (r"scan\*.png", "*", "any characters", "scan[*].png"),
+])
+@pytest.mark.parametrize("out", [["--out-dir", "o"], []], ids=["batch", "one"])
+def test_a_backslash_before_a_wildcard_reads_two_ways(tmp_path, pattern, char, what, spelled, out):
+    _png(tmp_path / "scan[1].png")
+    _png(tmp_path / "scan*.png")
+    r = run_in_process("convolve", pattern, "-k", "box:3", *out, cwd=tmp_path)
+    assert r.returncode == 2
+    assert r.stderr == (f"error: {pattern}: '\\{char}' reads two ways: to glob a backslash then {what}, to a shell a "
+                        f"literal '{char}'; write '{spelled}' to read it as a shell does\n")
+    advised = run_in_process("convolve", spelled, "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
+    assert advised.returncode == 0, advised.stderr
