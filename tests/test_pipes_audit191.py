@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,20 @@ def test_a_backslash_before_a_wildcard_reads_two_ways(tmp_path, pattern, char, w
                         f"literal '{char}'; write '{spelled}' to read it as a shell does\n")
     advised = run_in_process("convolve", spelled, "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
     assert advised.returncode == 0, advised.stderr
+
+
+# 4: a file name's escape sequence was sent raw to a terminal and stripped through a pipe (naming b14/bad.png, a file
+# that does not exist), a tab went raw and a byte that is not text was written '\udce9', where the listing writes
+# \033, \t and \351 (ls -b)
+
+def test_stderr_writes_a_names_control_characters_as_the_listing_does(tmp_path):
+    folder = tmp_path / "b14"
+    folder.mkdir()
+    (folder / "\x1b[31mbad.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (folder / "tab\tx.png").write_bytes(b"x")
+    (folder / os.fsdecode(b"bad\xe9.png")).write_bytes(b"x")
+    r = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "b14", "-k", "box:3", "--out-dir", "o"], cwd=tmp_path,
+                       env=process_env(), stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    assert r.returncode == 1, r.stderr  # (every file failed)
+    named = sorted(line.split(": ")[1] for line in r.stderr.decode().splitlines() if line.startswith("error: "))
+    assert named == ["b14/\\033[31mbad.png", "b14/bad\\351.png", "b14/tab\\tx.png"], r.stderr

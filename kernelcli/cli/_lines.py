@@ -1,6 +1,7 @@
 """What a line of stderr or of a listing holds: one line, whatever the names in it.
 
-An error or note is one line however a file name spells its line breaks (:func:`single_line`);
+An error or note is one line however a file name spells its line breaks, and its control characters are escaped as
+a listing's are (:func:`single_line`);
 a listing on stdout writes each name as ``ls -b`` does (:func:`kernelcli.numtext.path_line`); the stand-in files
 of a pipe are shown as ``stdin``/``stdout`` (:func:`shown`).  No numpy, rich or typer here.
 """
@@ -22,14 +23,18 @@ def shown(text: str) -> str:
 
 
 def single_line(message: str) -> str:
-    r"""``message`` with the line breaks a file name brought written ``\n``: an error or note stays one line (a
-    listing's own lines, indented two spaces, stay lines).
+    r"""``message`` with the control characters a file name brought written as a listing writes them
+    (:func:`path_line`, ``ls -b``: a line break ``\n``, a tab ``\t``, ESC ``\033``, a byte that is not text ``\351``):
+    an error or note stays one line, and names the file a listing names, on a terminal or through a pipe (an
+    escape sequence in a name was sent raw to a terminal, and stripped through a pipe, naming a file that does not
+    exist).  A listing's own lines, indented two spaces, stay lines; a backslash stays as written.
 
     >>> single_line("nl/c\nd.png: not a supported image"), single_line("2 problems:\n  a")
     ('nl/c\\nd.png: not a supported image', '2 problems:\n  a')
+    >>> print(single_line("b14/\x1b[31mbad.png: cannot decode"), single_line("tab\tx.png: a\\b"))
+    b14/\033[31mbad.png: cannot decode tab\tx.png: a\b
     """
-    if "\n" not in message and "\r" not in message:
+    if message.isprintable():
         return message
-    import re
-
-    return re.sub(r"\r|\n(?!  )", lambda found: "\\r" if found.group() == "\r" else "\\n", message)
+    return "".join(c if c.isprintable() or c == "\n" and message.startswith("  ", at + 1) else path_line(c)
+                   for at, c in enumerate(message))
