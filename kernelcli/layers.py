@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import api, conv_args, layer_jit, ndsupport, shapes
+from . import api, conv_args, layer_jit, ndsupport, out_buffers, shapes
 from . import whole_numbers
 from ._core.policy import as_paths
 from .errors import ShapeError, UsageError
@@ -187,7 +187,7 @@ def conv_layer(
     dtype = api.compute_dtype(arr.dtype)
     ndsupport.check_whole(arr, dtype, dtype_arg=False)  # (no dtype= here: "give it as float64" is the advice)
     if out is not None:
-        _check_out(out, (oh, ow, filters), dtype, (("input", x), ("weights", weights), ("bias", bias)))
+        _check_out(out, (oh, ow, filters), dtype, (("input", arr), ("weights", weights), ("bias", bias)))
     pad_value = ndsupport.check_fill(pad_value, dtype, "pad_value") if mode == "constant" else 0.0
     wider = "give the input as float64 (the layer computes in the input's float type)"
     ndsupport.check_fits(wts, dtype, "weights", wider)  # beyond it a weight becomes inf, and 0 * inf NaN
@@ -280,9 +280,8 @@ def _check_out(out: Any, shape: tuple[int, int, int], dtype: np.dtype, sources) 
         raise ShapeError(f"out: expected shape {shape} and dtype {np.dtype(dtype).name}, got shape {out.shape} and dtype {got}")
     if not (out.flags.c_contiguous and out.flags.writeable):
         raise UsageError("out: expected a C-contiguous, writeable array")
-    for name, value in sources:
-        if isinstance(value, np.ndarray) and np.shares_memory(out, value):
-            raise UsageError(f"out: overlaps the {name}; pass a separate buffer")
+    # the input as converted (a torch tensor or memoryview of out is out's memory); the weights and bias are copied
+    out_buffers.refuse_overlap(out, sources)
 
 
 def _source_map(n: int, before: int, length: int, mode: str) -> np.ndarray:
