@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ndsupport, shapes
+from . import ndsupport, out_buffers, shapes
 from ._core import numpy_impl
 from ._core.policy import as_paths
 from .api import as_kernel_array
@@ -180,7 +180,8 @@ def correlate_separable(
     box or Sobel), for about ``(len(kz)+len(ky)+len(kx))`` instead of their product
     multiply-adds per voxel.  ``None`` (or ``[1]``) skips an axis.  The first pass reads
     the input and writes ``out`` (a new array in the compute dtype, or the one given, which
-    may be ``vol`` itself when it has that dtype); later passes work in place, so memory
+    may be ``vol`` itself when it has that dtype: the same memory, by any view or tensor of it,
+    is filtered in place); later passes work in place, so memory
     stays at the input plus one volume.
 
     With ``pad_mode="constant"`` and a non-zero ``pad_value`` the volume is padded with the value
@@ -204,7 +205,7 @@ def correlate_separable(
         ndsupport.check_fits(k1, np.dtype(cdt), f"kernel along {AXES[axis]}", ndsupport.WIDER_FOR_WEIGHTS)
     want = cdt if rounded is None else rounded
     if out is not None:
-        _check_separable_out(out, arr, vol, want)
+        _check_separable_out(out, arr, want)
     if rounded is not None:  # computed as by default, then rounded (into ``out`` when given)
         result = numpy_impl.rounded(correlate_separable(arr, factors_of(passes), pad_mode=pad_mode, pad_value=pad_value, paths=paths), rounded)
         if out is None:
@@ -214,7 +215,7 @@ def correlate_separable(
     if out is None:
         out = np.empty(arr.shape, dtype=cdt)
     if not passes:
-        if out is not arr:
+        if not out_buffers.same_elements(out, arr):
             out[...] = arr
         if out.dtype.kind == "f":  # conv3d's zero (its sums start at +0.0): a -0.0 of the input was kept here
             out += 0
@@ -238,8 +239,11 @@ def correlate_separable(
     from ._core import dispatch
     from ._core.conv3d import correlate_axis
 
-    keep = arr.copy() if out is arr and dispatch.may_overflow(arr, factors, cdt) else arr  # the input, to sum a window again
-    src = arr if out is arr else _loop_readable(arr, cdt)
+    # In place whenever out is the volume's memory, by whatever object (vols[1] twice is two views of one buffer):
+    # the passes overwrite it, and the input is kept to sum an overflowed window again
+    in_place = out_buffers.same_elements(out, arr)
+    keep = arr.copy() if in_place and dispatch.may_overflow(arr, factors, cdt) else arr
+    src = arr if in_place else _loop_readable(arr, cdt)
     for (axis, _), f in zip(passes, factors):
         correlate_axis(src, f, axis, code, value, out, announce)
         src = out
@@ -281,7 +285,7 @@ def _loop_readable(arr: np.ndarray, cdt: np.dtype) -> np.ndarray:
     return arr.astype(cdt) if arr.dtype.kind == "f" and arr.dtype.itemsize < 4 else arr
 
 
-def _check_separable_out(out: Any, arr: np.ndarray, vol: Any, want: np.dtype) -> None:
+def _check_separable_out(out: Any, arr: np.ndarray, want: np.dtype) -> None:
     """Refuse an ``out`` :func:`correlate_separable` cannot write into: not an array, another shape or dtype,
     not C-contiguous and writeable, or overlapping the input without being it (the passes would read
     values they had already written: a view shifted by 8 values gave errors of 100, silently)."""
@@ -290,9 +294,7 @@ def _check_separable_out(out: Any, arr: np.ndarray, vol: Any, want: np.dtype) ->
     if out.shape != arr.shape or out.dtype != want or not (out.flags.c_contiguous and out.flags.writeable):
         raise UsageError(f"out: expected a C-contiguous, writeable {want} array of shape {arr.shape}, got {out.dtype} {out.shape}"
                          + ("" if out.flags.writeable else ", read-only"))
-    same = out is vol or out is arr or (isinstance(vol, np.ndarray) and out.__array_interface__["data"][0] == vol.__array_interface__["data"][0]
-                                        and out.strides == vol.strides and out.shape == vol.shape)
-    if not same and np.shares_memory(out, arr):
+    if not out_buffers.same_elements(out, arr) and np.shares_memory(out, arr):
         raise UsageError("out: overlaps the volume without being it; pass the volume itself (in place) or a separate buffer")
 
 
