@@ -63,6 +63,7 @@ class Record:
         """
         from .errors import KernelcliError, interrupt_exit_code
         from .io.output_checks import too_long_error
+        from .kernel_syntax import VolumeKernelRefused
         from .stops import replaced_stop
 
         from .limits import out_of_memory
@@ -71,6 +72,8 @@ class Record:
         exc = too_long_error(exc) or exc  # a path the user gave: not a bug
         if isinstance(exc, MemoryError):  # not a bug: the input alone says so, in these words and with this code
             exc = out_of_memory(name)
+        if isinstance(exc, VolumeKernelRefused):  # (load_kernel's words are the API's; an item's, the command line's)
+            exc = exc.worded("")
         if isinstance(exc, KernelcliError):
             message = str(exc)
             self.error, self.code = message if names_input(message, name) else f"{name}: {message}", exc.exit_code

@@ -112,12 +112,10 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
         return _load_from_path(spec, max_ndim)
     volume_only = _volume_kernel(spec)
     if volume_only:
-        raise InvalidKernel(f"{numtext.clipped(spec, 120)}: {volume_only} for a volume input (NIfTI, DICOM or a DICOM series folder); an image "
-                            "or array takes a 2-D kernel, e.g. gaussian:1.5 (sigma in pixels) or box:3")
+        raise _volume_refusal(spec, f"{volume_only} for a volume", numtext.clipped(spec, 120))
     if re.fullmatch(r"(fwhm|log)\s*:.*", spec, re.IGNORECASE | re.DOTALL):  # (was "'fwhm:2' is not a kernel name")
-        raise InvalidKernel(f"{numtext.quoted(spec, 120)}: expected a size in mm or voxels such as fwhm:4mm or log:2mm, for a "
-                            "volume input (NIfTI, DICOM or a DICOM series folder); an image or array takes a 2-D kernel, e.g. "
-                            "gaussian:1.5 (sigma in pixels) or box:3")
+        raise _volume_refusal(spec, "expected a size in mm or voxels such as fwhm:4mm or log:2mm, for a volume",
+                              numtext.quoted(spec, 120))
     parametric = _PARAMETRIC.fullmatch(spec)
     if parametric:
         kind, argument = parametric.group(1).lower(), parametric.group(2)
@@ -418,6 +416,27 @@ def is_volume_kernel(spec: str) -> bool:
     (True, False)
     """
     return bool(_volume_kernel(spec))
+
+
+_TWO_D = "an image or array takes a 2-D kernel, e.g. gaussian:1.5 (sigma in pixels) or box:3"
+
+
+def _volume_refusal(spec: str, what: str, named: str) -> Exception:
+    """The refusal of a volume's kernel by :func:`load_kernel`, which builds 2-D kernels: to a Python caller, where
+    the API builds it for a (Z, Y, X) array (:func:`kernelcli.volume_grammar.volume_kernel_advice`); on the command line (``worded``), that
+    the input must be a volume file.
+
+    >>> str(_volume_refusal("sobel_3d", "a named 3-D kernel is for a volume", "sobel_3d")).split(";")[0]
+    "sobel_3d: a named 3-D kernel is for a volume: a (Z, Y, X) array takes kernel_3d('sobel_3d') (conv3d"
+    >>> str(_volume_refusal("sobel_3d", "a named 3-D kernel is for a volume", "sobel_3d").worded(""))[:60]
+    'sobel_3d: a named 3-D kernel is for a volume input (NIfTI, D'
+    """
+    from .kernel_syntax import VolumeKernelRefused
+    from .volume_grammar import volume_kernel_advice
+
+    cli = f"{what} input (NIfTI, DICOM or a DICOM series folder); {_TWO_D}"
+    return VolumeKernelRefused(spec, f"{what}: a (Z, Y, X) array takes {volume_kernel_advice(spec)}; {_TWO_D}",
+                             on_command_line=cli, named=named)
 
 
 def _volume_kernel(spec: str) -> str:

@@ -159,6 +159,19 @@ class KernelTextRefused(InvalidKernel):
         return KernelTextRefused(self.spec, why.replace("{option}", option or "kernel"), option=option, named=self.named)
 
 
+class VolumeKernelRefused(KernelTextRefused):
+    """A volume's kernel (``sobel_3d``, ``gaussian:2mm``) refused by :func:`kernelcli.catalog.load_kernel`, which
+    builds 2-D kernels: ``why`` says where the Python API builds it for an array; :meth:`worded` is the command
+    line's ``on_command_line`` (the input must be a volume file), the spec named alone whatever the option, as before.
+
+    >>> str(VolumeKernelRefused("k3", "a (Z, Y, X) array takes kernel_3d('k3')", on_command_line="for a volume file").worded("--then"))
+    "'k3': for a volume file"
+    """
+
+    def worded(self, option: str) -> InvalidKernel:
+        return InvalidKernel(f"{self.named if self.named is not None else _said(self.spec)}: {self.on_command_line}")
+
+
 def _side(digits: str) -> int | None:
     """A size or origin typed as digits, or None past 4 digits (every kernel side is at most 255; ``int()`` stops at
     4300 digits, which was exit 70)."""

@@ -146,6 +146,32 @@ def volume_kernel_names() -> frozenset[str]:
     return frozenset(KERNELS_3D) | frozenset(GRADIENT_NAMES) | frozenset(SOBEL_MM_NAMES)
 
 
+def volume_kernel_advice(spec: str) -> str:
+    """Where the Python API builds (or applies) the volume kernel ``spec`` names, from :mod:`kernelcli.volumes`
+    (``kernel_3d``, ``gaussian_mm``...) or :mod:`kernelcli.volume_filters` (the gradient and LoG filters).
+
+    >>> volume_kernel_advice("fwhm:4mm"), volume_kernel_advice("box:3vox")
+    ('gaussian_mm(4, spacing, fwhm=True) (correlate_separable; from kernelcli.volumes)', 'box_vox(3) (correlate_separable; from kernelcli.kernel_build)')
+    """
+    key = spec.strip().lower().replace("-", "_")
+    if key in GRADIENT_NAMES or key in SOBEL_MM_NAMES:
+        name = "gradient_magnitude" if key in GRADIENT_NAMES else "sobel_magnitude"
+        return f"{name}(vol, spacing) (from kernelcli.volume_filters)"
+    sized = re.fullmatch(r"(gaussian|box|fwhm|log)\s*:\s*([0-9.eE+-]+)\s*(mm|vox)", key)
+    if sized is None:
+        return f"kernel_3d({key!r}) (conv3d; from kernelcli.volumes)" if key in volume_kernel_names() else \
+            "gaussian_mm(SIGMA, spacing) (fwhm=True for a FWHM) or box_mm(WIDTH, spacing) (correlate_separable; from kernelcli.volumes)"
+    family, size, unit = sized.groups()
+    if family == "log":
+        return f"laplacian_of_gaussian(vol, {size}, {'spacing' if unit == 'mm' else 'None'}) (from kernelcli.volume_filters)"
+    if family == "box":
+        return f"box_mm({size}, spacing) (correlate_separable; from kernelcli.volumes)" if unit == "mm" else \
+            f"box_vox({size}) (correlate_separable; from kernelcli.kernel_build)"
+    fwhm = ", fwhm=True" if family == "fwhm" else ""
+    built = f"gaussian_mm({size}, spacing{fwhm})" if unit == "mm" else f"gaussian_vox({size}{fwhm})"
+    return f"{built} (correlate_separable; from kernelcli.volumes)"
+
+
 def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = None) -> VolumeKernel:
     """Turn a volume ``--kernel`` spec into a :class:`VolumeKernel`; errors are InvalidKernel (a pooling step: UsageError).
 

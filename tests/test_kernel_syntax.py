@@ -91,8 +91,8 @@ class TestInlineSyntax:
                                            ("box_3d", "a named 3-D kernel is"), ("sobel_3d_z", "a named 3-D kernel is")])
     def test_a_volume_kernel_on_an_image_says_so(self, spec, what, tmp_path):
         # it read "sigma '1mm' is not a number; write e.g. gaussian:1.5" or "unknown kernel 'box_3d'"
-        with pytest.raises(InvalidKernel, match=f"^{spec}: {what} for a volume input .*e.g. gaussian:1.5"):
-            load_kernel(spec)
+        with pytest.raises(InvalidKernel, match=f"^{spec}: {what} for a volume: a \\(Z, Y, X\\) array takes .*e.g. gaussian:1.5"):
+            load_kernel(spec)  # (the API's words: where it builds the kernel for an array; audit 196 #3)
         r = run_in_process("convolve", str(SAMPLES / "phantom.png"), "-k", spec, "-o", "x.png", cwd=tmp_path)
         assert r.returncode == 3 and r.stderr.count("\n") == 1 and f"{what} for a volume input" in r.stderr
 

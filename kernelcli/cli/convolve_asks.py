@@ -183,6 +183,10 @@ def volume_kernel_refused(input: Any, exc: Exception) -> Exception:
     from ..errors import InvalidKernel
     from ..io.pipes import VOLUMES_NOT_PIPED, is_stdio
 
+    from ..kernel_syntax import KernelTextRefused
+
+    if isinstance(exc, KernelTextRefused):  # (load_kernel's words are the API's)
+        exc = exc.worded("")
     if is_stdio(input):
         return InvalidKernel(f"stdin: {exc}; {VOLUMES_NOT_PIPED}: give the volume's path")
     refuse_unsupported(Path(input))

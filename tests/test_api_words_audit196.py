@@ -1,0 +1,47 @@
+"""Audit 196: refusals of the Python API in its own words (findings 3...).
+
+3. ``load_kernel('sobel_3d', max_ndim=3)`` told a Python caller the kernel was "for a volume input (NIfTI, DICOM or a
+   DICOM series folder)" and pointed at 2-D kernels, never at ``kernel_3d('sobel_3d')``; alike ``gaussian:2mm``,
+   ``fwhm:4mm``, ``log:2mm``, ``box:3vox``.  It now names where the API builds each for a (Z, Y, X) array; the
+   command line keeps its words (the input must be a volume file).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import SAMPLES, run_in_process
+from kernelcli import load_kernel
+from kernelcli.errors import InvalidKernel
+
+
+class TestLoadKernelOfAVolumeKernelNamesTheApi:
+    @pytest.mark.parametrize("spec, advice", [
+        ("sobel_3d", "kernel_3d('sobel_3d') (conv3d; from kernelcli.volumes)"),
+        ("Box-3D", "kernel_3d('box_3d')"),
+        ("gaussian:2mm", "gaussian_mm(2, spacing) (correlate_separable; from kernelcli.volumes)"),
+        ("fwhm:4mm", "gaussian_mm(4, spacing, fwhm=True)"),
+        ("gaussian:1.5vox", "gaussian_vox(1.5)"),
+        ("box:3mm", "box_mm(3, spacing)"),
+        ("box:3vox", "box_vox(3) (correlate_separable; from kernelcli.kernel_build)"),
+        ("log:2mm", "laplacian_of_gaussian(vol, 2, spacing) (from kernelcli.volume_filters)"),
+        ("gradient", "gradient_magnitude(vol, spacing)"),
+        ("sobel_mm", "sobel_magnitude(vol, spacing)"),
+        ("fwhm:2", "gaussian_mm(SIGMA, spacing) (fwhm=True for a FWHM)"),
+    ])
+    @pytest.mark.parametrize("max_ndim", [2, 3])
+    def test_the_refusal_names_where_the_api_builds_it(self, spec, advice, max_ndim):
+        with pytest.raises(InvalidKernel) as info:
+            load_kernel(spec, max_ndim=max_ndim)
+        message = str(info.value)
+        assert f"a (Z, Y, X) array takes {advice}" in message
+        assert "NIfTI" not in message and "--" not in message
+
+    @pytest.mark.parametrize("args, line", [
+        (("-k", "sobel_3d"), "phantom.png: sobel_3d: a named 3-D kernel is for a volume input (NIfTI, DICOM or a DICOM series folder)"),
+        (("-k", "box_3x3", "--then", "gaussian:2mm"), "phantom.png: gaussian:2mm: a size in mm is for a volume input (NIfTI"),
+        (("-k", "fwhm:2"), "error: 'fwhm:2': expected a size in mm or voxels such as fwhm:4mm or log:2mm, for a volume input"),
+    ])
+    def test_the_command_line_keeps_its_words(self, args, line, tmp_path):
+        r = run_in_process("convolve", str(SAMPLES / "phantom.png"), *args, "-o", "x.png", cwd=tmp_path)
+        assert r.returncode == 3 and line in r.stderr and "kernel_3d" not in r.stderr and "gaussian_mm" not in r.stderr, r.stderr
