@@ -61,13 +61,21 @@ def pass_kernels(kernels: Any) -> list[tuple[int, np.ndarray]]:
     """``(axis, 1-D float64 weights)`` of each separable pass in ``kernels``: three 1-D kernels (z, y, x), ``None``
     for an axis not passed, each checked by :func:`kernel_1d`.
 
+    A :class:`kernelcli.kernel_build.Kernel3D` (``kernel_3d('sobel_3d')``, which :func:`conv3d` takes as it is) is
+    its three factors.
+
     >>> pass_kernels([None, [1, 2, 1], None])
     [(1, array([1., 2., 1.]))]
     """
+    from .kernel_build import Kernel3D
+    from .numtext import clipped
+
+    if isinstance(kernels, Kernel3D):  # (refused with its whole repr, some 600 characters)
+        kernels = kernels.factors
     try:
         given = tuple(kernels)  # (a generator is read once, here)
     except TypeError:  # None was Python's "object of type 'NoneType' has no len()"
-        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {kernels!r}") from None
+        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {clipped(repr(kernels), 80)}") from None
     if len(given) != 3:
         raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {len(given)}")
     return [(axis, kernel_1d(k, AXES[axis])) for axis, k in enumerate(given) if k is not None]

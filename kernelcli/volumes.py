@@ -178,7 +178,8 @@ def correlate_separable(
 
     The result is the correlation with the outer product ``kz x ky x kx`` (a Gaussian,
     box or Sobel), for about ``(len(kz)+len(ky)+len(kx))`` instead of their product
-    multiply-adds per voxel.  ``None`` (or ``[1]``) skips an axis.  The first pass reads
+    multiply-adds per voxel.  ``None`` (or ``[1]``) skips an axis; a :class:`Kernel3D`
+    (``kernel_3d('sobel_3d')``) is its three factors.  The first pass reads
     the input and writes ``out`` (a new array in the compute dtype, or the one given, which
     may be ``vol`` itself when it has that dtype: the same memory, by any view or tensor of it,
     is filtered in place); later passes work in place, so memory

@@ -4,10 +4,13 @@
    DICOM series folder)" and pointed at 2-D kernels, never at ``kernel_3d('sobel_3d')``; alike ``gaussian:2mm``,
    ``fwhm:4mm``, ``log:2mm``, ``box:3vox``.  It now names where the API builds each for a (Z, Y, X) array; the
    command line keeps its words (the input must be a volume file).
+9. ``correlate_separable(vol, kernel_3d("sobel_3d"))`` was refused with the Kernel3D's whole repr (~600 characters),
+   where conv3d takes it as it is: a Kernel3D is now its three factors, and a refused value's repr is clipped.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import SAMPLES, run_in_process
@@ -45,3 +48,22 @@ class TestLoadKernelOfAVolumeKernelNamesTheApi:
     def test_the_command_line_keeps_its_words(self, args, line, tmp_path):
         r = run_in_process("convolve", str(SAMPLES / "phantom.png"), *args, "-o", "x.png", cwd=tmp_path)
         assert r.returncode == 3 and line in r.stderr and "kernel_3d" not in r.stderr and "gaussian_mm" not in r.stderr, r.stderr
+
+
+class TestCorrelateSeparableTakesAKernel3D:
+    @pytest.mark.parametrize("name", ["sobel_3d", "gaussian_3d", "box_3d"])
+    def test_a_kernel_3d_is_its_factors(self, name):
+        from kernelcli import volumes
+
+        vol = np.random.default_rng(3).random((6, 7, 8))
+        k = volumes.kernel_3d(name)
+        np.testing.assert_array_equal(volumes.correlate_separable(vol, k), volumes.correlate_separable(vol, k.factors))
+        np.testing.assert_allclose(volumes.correlate_separable(vol, k), volumes.conv3d(vol, k), atol=1e-12)
+
+    def test_a_refused_value_is_shown_short(self):
+        from kernelcli import volumes
+        from kernelcli.errors import UsageError
+
+        with pytest.raises(UsageError) as info:
+            volumes.correlate_separable(np.ones((3, 3, 3)), object.__new__(type("Long", (), {"__repr__": lambda self: "x" * 600})))
+        assert len(str(info.value)) < 160 and "(600 characters)" in str(info.value)
