@@ -95,7 +95,9 @@ def conv3d(
     padding : "same", "valid", P, (pz, py, px) or (z0, z1, y0, y1, x0, x1)
         "same" keeps the shape (see the module notes for even sides).
     pad_mode, pad_value : str, float
-        As :func:`kernelcli.api.pad2d`: constant, replicate, reflect, symmetric, circular.
+        As :func:`kernelcli.api.pad2d`: constant, replicate, reflect, symmetric, circular.  The default,
+        constant 0, is PyTorch's Conv3d's; ``kernelcli volume`` (and the volume filters here) default to
+        replicate: give ``pad_mode="replicate"`` to match a command-line result at the border.
     flip : bool
         True convolution (the kernel reversed on all three axes, as scipy.ndimage.convolve; an image's
         (C, f, f) kernel in :func:`kernelcli.banks.filter_bank` is flipped along y and x alone).
@@ -188,7 +190,8 @@ def correlate_separable(
     With ``pad_mode="constant"`` and a non-zero ``pad_value`` the volume is padded with the value
     first, as far as the kernels reach, as :func:`conv3d` pads it (passes that padded their partial
     results with it gave another answer for kernels that do not sum to 1 per axis: a derivative's);
-    that costs a padded copy of the volume.
+    that costs a padded copy of the volume.  The default, constant 0, is :func:`conv3d`'s; ``kernelcli volume``
+    defaults to replicate (``pad_mode="replicate"`` matches its border voxels).
 
     An output a pass overflowed on the way is summed again as :func:`conv3d` sums it (the factors of a float
     input balanced, then the window's dense sum, then a wider type): sobel_3d's factors over 1e38 give 0.
@@ -306,7 +309,8 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
     ``axis="z"`` filters each (Y, X) slice (the usual axial slices of a CT), ``"y"`` each
     (Z, X) slice, ``"x"`` each (Z, Y) slice; the slices stay along the same axis of the
     result.  ``conv2d_kwargs`` (stride, padding, pad_mode, pad_value, dilation, flip) are
-    passed on unchanged, so each result slice is exactly ``conv2d`` of that slice.
+    passed on unchanged, so each result slice is exactly ``conv2d`` of that slice (its ``pad_mode``
+    defaults to constant, conv2d's; ``kernelcli volume --axis`` defaults to replicate).
 
     Parameters
     ----------
