@@ -4,6 +4,9 @@
    DICOM series folder)" and pointed at 2-D kernels, never at ``kernel_3d('sobel_3d')``; alike ``gaussian:2mm``,
    ``fwhm:4mm``, ``log:2mm``, ``box:3vox``.  It now names where the API builds each for a (Z, Y, X) array; the
    command line keeps its words (the input must be a volume file).
+6. ``write_output(path, data, encoding={"quality": 80})`` (or ``encoding=80``) raised AttributeError ('own_png'), and
+   ``Encoding(quality=500)`` said "--quality", ``Encoding(quality="high")`` was int()'s ValueError: ``encoding`` is
+   checked and Encoding's refusals name ``quality``.
 9. ``correlate_separable(vol, kernel_3d("sobel_3d"))`` was refused with the Kernel3D's whole repr (~600 characters),
    where conv3d takes it as it is: a Kernel3D is now its three factors, and a refused value's repr is clipped.
 """
@@ -67,3 +70,29 @@ class TestCorrelateSeparableTakesAKernel3D:
         with pytest.raises(UsageError) as info:
             volumes.correlate_separable(np.ones((3, 3, 3)), object.__new__(type("Long", (), {"__repr__": lambda self: "x" * 600})))
         assert len(str(info.value)) < 160 and "(600 characters)" in str(info.value)
+
+
+class TestWriteOutputEncoding:
+    @pytest.mark.parametrize("encoding, words", [({"quality": 80}, "got dict: pass Encoding(**that)"), (80, "got int")])
+    def test_an_encoding_that_is_not_one_is_refused_naming_it(self, encoding, words, tmp_path):
+        from kernelcli import write_output
+        from kernelcli.errors import UsageError
+
+        with pytest.raises(UsageError, match=r"^encoding: expected None or kernelcli\.io\.Encoding\(quality=\.\.\., compress=\.\.\.\), " + words.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
+            write_output(tmp_path / "q.jpg", np.zeros((4, 4), np.uint8), encoding=encoding)
+        assert not list(tmp_path.iterdir())
+
+    @pytest.mark.parametrize("quality", [0, 500, "high", 2.5, True, None.__class__])
+    def test_a_quality_is_refused_in_the_keywords_words(self, quality):
+        from kernelcli.errors import UsageError
+        from kernelcli.io import Encoding
+
+        with pytest.raises(UsageError, match="^quality: expected a JPEG quality, a whole number from 1 to 100, got "):
+            Encoding(quality=quality)
+
+    def test_a_numpy_integer_quality_is_taken(self, tmp_path):
+        from kernelcli import write_output
+        from kernelcli.io import Encoding
+
+        assert Encoding(quality=np.int64(80)).quality == 80
+        write_output(tmp_path / "q.jpg", np.zeros((4, 4), np.uint8), encoding=Encoding(quality=np.int64(80)))

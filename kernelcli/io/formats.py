@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImageReadError, InputError, KernelcliError
+from ..errors import ImageReadError, InputError, KernelcliError, UsageError
 from ..given_values import as_numpy, refuse_masked
 from ..limits import default_max_bytes
 from ..modes import canonical_rescale
@@ -164,7 +164,9 @@ def write_output(
     infinity is refused in every format, as :func:`read_input` refuses such a file.
     ``out`` that is ``like``'s own file is refused (OutputRefused), ``force`` or not: as the CLI refuses it.
     An existing ``out`` is replaced only with ``force=True`` (True or False: ``"no"`` is refused, not read as
-    true); without it the refusal says ``force=True``.
+    true); without it the refusal says ``force=True``.  ``encoding``: None (JPEG quality 95, fast PNG) or a
+    ``kernelcli.io.Encoding(quality=1..100, compress="none"|"fast"|"default"|"best")``, as ``--quality`` and
+    ``--compress``; anything else is refused.
 
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "m.npy"
@@ -173,6 +175,9 @@ def write_output(
     ...
     kernelcli.io.output_checks.OutputExists: .../m.npy: already exists; use force=True to overwrite it
     """
+    if encoding is not None and not isinstance(encoding, Encoding):  # (a dict or 80 was an AttributeError, 'own_png')
+        raise UsageError(f"encoding: expected None or kernelcli.io.Encoding(quality=..., compress=...), got {type(encoding).__name__}"
+                         + (": pass Encoding(**that)" if isinstance(encoding, dict) else ""))
     try:
         return write_result(out, result, like=like, rescale=rescale, force=force, encoding=encoding)
     except OutputExists as exc:

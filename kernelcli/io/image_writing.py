@@ -34,10 +34,12 @@ kernelcli.io.not_held.KeepAdvised: ...a.jpg: JPEG cannot hold 16-bit data: write
 
 from __future__ import annotations
 
+import operator
 from pathlib import Path
 
 import numpy as np
 
+from .. import numtext
 from ..errors import UsageError
 from ..given_values import not_real_words
 from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression, canonical_rescale
@@ -73,8 +75,15 @@ class Encoding:
     compress: str | None = None
 
     def __post_init__(self) -> None:
-        if self.quality is not None and not 1 <= int(self.quality) <= 100:
-            raise UsageError(f"--quality: expected a JPEG quality from 1 to 100, got {self.quality}")
+        # (the command line's --quality is checked by its parser: only a Python caller's reaches here, in its words)
+        if self.quality is not None:
+            try:
+                quality = operator.index(self.quality) if not isinstance(self.quality, bool) else None
+            except TypeError:  # ('high' was int()'s ValueError, 2.5 taken as 2, True as 1)
+                quality = None
+            if quality is None or not 1 <= quality <= 100:
+                raise UsageError(f"quality: expected a JPEG quality, a whole number from 1 to 100, got {numtext.clipped(repr(self.quality), 60)}")
+            object.__setattr__(self, "quality", int(quality))
         if self.compress is not None:
             object.__setattr__(self, "compress", canonical_compression(self.compress))
 
