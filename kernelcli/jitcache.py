@@ -13,14 +13,31 @@ from pathlib import Path
 #: the command line sets it under ``-q`` ("no notes"): the compiling note is one
 QUIET = False
 
+#: the command line sets it: its note is printed on stderr, as every command's notes are
+ON_COMMAND_LINE = False
+
+#: the logger a library call's note goes through (a child of ``kernelcli``, whose notes the command line takes)
+LOGGER = "kernelcli.compiling"
+
 
 def announce_compiling(what: str) -> None:
-    """Say on stderr that ``what`` ("the numeric core") is being compiled, unless :data:`QUIET`."""
+    """Say that ``what`` ("the numeric core") is being compiled (a first call pauses for seconds), unless :data:`QUIET`.
+
+    On the command line, on stderr.  From a library call, as a WARNING of the logger :data:`LOGGER`: with no logging
+    set up, Python prints it on stderr alone, as the command line does; ``logging.getLogger("kernelcli").setLevel(
+    logging.ERROR)`` (or ``logging.disable``) silences it, and a handler routes it (docs/python-api.md).
+    """
     if QUIET:
         return
-    import sys
+    message = f"kernelcli: compiling {what} (first run only; cached afterwards)..."
+    if ON_COMMAND_LINE:
+        import sys
 
-    print(f"kernelcli: compiling {what} (first run only; cached afterwards)...", file=sys.stderr)
+        print(message, file=sys.stderr)
+        return
+    import logging
+
+    logging.getLogger(LOGGER).warning(message)
 
 
 def index_path(dispatcher) -> Path | None:

@@ -217,6 +217,7 @@ def guarded(func: F) -> F:
         from .. import jitcache
 
         jitcache.QUIET = bool(kwargs.get("quiet"))  # -q: no notes, the "compiling" one too
+        jitcache.ON_COMMAND_LINE = True  # (printed on stderr; a library call logs it)
         _notes_from_logging(quiet=jitcache.QUIET)
         try:
             # every file this call reads is an input of its output checks; numpy's
