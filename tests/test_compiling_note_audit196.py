@@ -34,6 +34,9 @@ class TestALibraryCallsCompilingNote:
     def test_it_is_a_warning_of_the_kernelcli_compiling_logger(self, caplog, monkeypatch):
         monkeypatch.setattr(jitcache, "ON_COMMAND_LINE", False)
         monkeypatch.setattr(jitcache, "QUIET", False)
+        package = logging.getLogger("kernelcli")  # (as a command run in this process before leaves it: its notes' handler)
+        monkeypatch.setattr(package, "propagate", True)
+        monkeypatch.setattr(package, "handlers", [])
         with caplog.at_level(logging.WARNING, logger="kernelcli.compiling"):
             jitcache.announce_compiling("the numeric core")
         assert [(r.name, r.levelno, r.getMessage()) for r in caplog.records] == [("kernelcli.compiling", logging.WARNING, NOTE)]
