@@ -19,6 +19,7 @@ from .errors import (
     EXIT_OK,
     EXIT_REFUSED,
 )
+from .limits import out_of_memory, ran_out_of_memory
 from .records import field, record
 
 
@@ -60,17 +61,17 @@ class Record:
         (1, 'stdout: closed by the reader (broken pipe)')
         >>> r.failed(MemoryError(), "a.png"); (r.code, r.error.split(";")[0])
         (2, 'a.png: not enough memory for this operation')
+        >>> r.failed(ImportError("m.so: failed to map segment from shared object"), "a.png"); (r.code, r.internal)
+        (2, False)
         """
         from .errors import KernelcliError, interrupt_exit_code
         from .io.output_checks import too_long_error
         from .kernel_syntax import VolumeKernelRefused
         from .stops import replaced_stop
 
-        from .limits import out_of_memory
-
         self.status = "failed"
         exc = too_long_error(exc) or exc  # a path the user gave: not a bug
-        if isinstance(exc, MemoryError):  # not a bug: the input alone says so, in these words and with this code
+        if ran_out_of_memory(exc):  # not a bug: the input alone says so, in these words and with this code
             exc = out_of_memory(name)
         if isinstance(exc, VolumeKernelRefused):  # (load_kernel's words are the API's; an item's, the command line's)
             exc = exc.worded("")

@@ -26,6 +26,7 @@ kernelcli.limits.ResourceLimit: pad g.png would need about 10.0 GiB of memory, m
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
@@ -76,6 +77,19 @@ def out_of_memory(name: str | None = None) -> OutOfMemory:
     2
     """
     return OutOfMemory(f"{name + ': ' if name else ''}not enough memory for this operation; {MEMORY_HINT}")
+
+
+def ran_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is the system having no memory to give: a MemoryError, an OSError ENOMEM, or an extension
+    module whose library could not be mapped (``ImportError: ... failed to map segment from shared object``: the
+    ENOMEM of mapping it, under ``ulimit -v``), never a bug: :func:`out_of_memory` says it.
+
+    >>> ran_out_of_memory(ImportError("/x/cmath.so: failed to map segment from shared object")), ran_out_of_memory(ImportError("no module"))
+    (True, False)
+    """
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOMEM
+    return isinstance(exc, MemoryError) or (isinstance(exc, ImportError) and "failed to map segment" in str(exc))
 
 
 def parse_bytes(text: str) -> int:

@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from ._common import _click_control, echo, error, error_line, exit_with, internal_error_message, note, print_json, write_report
 from ._batch_call import BatchOptions, is_batch, one_volume, refuse_missing_input, refuse_one_input_options  # noqa: F401 - (the commands import them from here)
+from ..limits import out_of_memory
 from ._lines import path_line
 from ._report import output_for, printed_result, render_report
 
@@ -224,12 +225,11 @@ def _out_of_memory_named(call: Callable[[], Any], name: str) -> Callable[[], Any
     its ``--json`` record and its ``--report`` record are one (a batch's record says the same)."""
 
     def named() -> Any:
-        from ..limits import out_of_memory
-
         try:
             return call()
         except MemoryError:
-            raise out_of_memory(name) from None
+            pass  # raised below, once the call's frames (and the arrays they hold) are freed: its report needs memory
+        raise out_of_memory(name)
 
     return named
 

@@ -25,6 +25,7 @@ from ..errors import (
     StdoutError,
     interrupt_exit_code,
 )
+from ..limits import OutOfMemory, out_of_memory, ran_out_of_memory
 from ..stops import stop_replaced_by
 from ._json_text import json_text, printed_json
 from ._lines import shown, single_line
@@ -235,12 +236,8 @@ def guarded(func: F) -> F:
             _fail_known(exc, as_json, kwargs, func.__name__)
         except KeyboardInterrupt as exc:
             _stopped(exc, as_json, kwargs)
-        except MemoryError:
-            # a limit should have refused it first (kernelcli.limits); never a bug: the input's error, as its records say
-            from ..limits import out_of_memory
-
-            inputs = [("stdin" if str(i) == "-" else str(i)) for i in given_inputs(kwargs)]
-            _fail_known(out_of_memory(inputs[0] if len(inputs) == 1 else None), as_json, kwargs)
+        except MemoryError:  # reported below, once the failed call's frames (and the arrays they hold) are freed
+            _traceback_if_debug()  # (--debug only: it may need memory the call still holds)
         except BrokenPipeError:
             # stdout was closed early (`kernelcli ... | head`): not a bug, nothing more to say
             _silence_stdout()
@@ -248,20 +245,38 @@ def guarded(func: F) -> F:
         except Exception as exc:  # an exception we did not expect is a bug
             if _click_control(exc):
                 raise  # Click's own usage errors (exit 2) and deliberate exits
-            from ..io.output_checks import gone_folder_error, too_long_error
-
-            known = too_long_error(exc) or gone_folder_error(exc)  # a path the user gave, a folder removed: not a bug
-            if known is not None:
-                _fail_known(known, as_json, kwargs)
-            _traceback_if_debug()
-            stop = stop_replaced_by(exc)
-            if stop is not None:  # not a bug: a stop that an extension turned into its own error
-                _stopped(stop, as_json, kwargs)
-            error(internal_error_message(exc))
-            _failure_json(as_json, kwargs, EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}")
-            raise exit_with(EXIT_INTERNAL) from None
+            if not ran_out_of_memory(exc):  # (an extension that could not be mapped, ENOMEM: reported below)
+                _unexpected(exc, as_json, kwargs)
+        _out_of_memory(as_json, kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _unexpected(exc: Exception, as_json: bool, kwargs: dict) -> NoReturn:
+    """End a call that failed with an exception we did not expect: a bug (exit 70), unless known after all."""
+    from ..io.output_checks import gone_folder_error, too_long_error
+
+    known = too_long_error(exc) or gone_folder_error(exc)  # a path the user gave, a folder removed: not a bug
+    if known is not None:
+        _fail_known(known, as_json, kwargs)
+    _traceback_if_debug()
+    stop = stop_replaced_by(exc)
+    if stop is not None:  # not a bug: a stop that an extension turned into its own error
+        _stopped(stop, as_json, kwargs)
+    error(internal_error_message(exc))
+    _failure_json(as_json, kwargs, EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}")
+    raise exit_with(EXIT_INTERNAL) from None
+
+
+def _out_of_memory(as_json: bool, kwargs: dict) -> NoReturn:
+    """End a call that ran out of memory (a limit should have refused it first): the input's error, never a bug;
+    called once the failed call's frames and their arrays are freed (reporting while they were held failed too)."""
+    inputs = [("stdin" if str(i) == "-" else str(i)) for i in given_inputs(kwargs)]
+    _fail_known(out_of_memory(inputs[0] if len(inputs) == 1 else None), as_json, kwargs)
+
+
+#: the line of an error that cannot be reported for want of memory (:func:`_fail_known`), made before it is wanted
+_OUT_OF_MEMORY_LINE = f"error: {out_of_memory()}\n".encode()
 
 
 def _stopped(exc: BaseException, as_json: bool, kwargs: dict) -> NoReturn:
@@ -298,7 +313,16 @@ def _notes_from_logging(*, quiet: bool) -> None:
 
 
 def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict, command: str = "") -> NoReturn:
-    """Print our own error (and its ``--json`` record) and exit with its code."""
+    """Print our own error (and its ``--json`` record) and exit with its code (out of memory even for that: a line)."""
+    try:
+        _report_known(exc, as_json, kwargs, command)
+    except MemoryError:
+        with contextlib.suppress(OSError):
+            os.write(2, _OUT_OF_MEMORY_LINE)
+        raise exit_with(OutOfMemory.exit_code) from None
+
+
+def _report_known(exc: KernelcliError, as_json: bool, kwargs: dict, command: str) -> NoReturn:
     _traceback_if_debug()
     if isinstance(exc, StdoutError):
         raise exit_with(stdout_failed(exc)) from None
@@ -321,13 +345,14 @@ def error_line(exc: KernelcliError, command: str | None = None) -> str:
     >>> error_line(UsageError("x.zzz: unsupported output type '.zzz'"))
     "x.zzz: unsupported output type '.zzz'"
     """
-    from ..kernel_syntax import KernelTextRefused
-    from ..whole_numbers import BadValue
-
-    if isinstance(exc, KernelTextRefused) and exc.option is None:  # (load_kernel names the spec alone: the command
-        # line, its option; --then and kernels show word it where they load it)
+    # (no import: an error of a module not loaded cannot be one of its own, and running out of memory is reported here)
+    syntax, whole_numbers = sys.modules.get("kernelcli.kernel_syntax"), sys.modules.get("kernelcli.whole_numbers")
+    if syntax is not None and isinstance(exc, syntax.KernelTextRefused) and exc.option is None:  # (load_kernel names
+        # the spec alone: the command line, its option; --then and kernels show word it where they load it)
         exc = exc.worded("--kernel")
-    return value_refused(exc, _COMMAND if command is None else command) if isinstance(exc, BadValue) else str(exc)
+    if whole_numbers is not None and isinstance(exc, whole_numbers.BadValue):
+        return value_refused(exc, _COMMAND if command is None else command)
+    return str(exc)
 
 
 def value_refused(exc: Any, command: str) -> str:
@@ -431,7 +456,7 @@ def end_call() -> None:
 
 
 def _traceback_if_debug() -> None:
-    if debug_enabled():
+    if sys.exc_info()[0] is not None and debug_enabled():  # (none: reported after its handling, as running out of memory)
         import traceback
 
         traceback.print_exc(file=sys.stderr)

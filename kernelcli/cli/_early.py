@@ -15,6 +15,9 @@ imports numpy and kernelcli's own modules (about 70 ms of a cold call):
   jitted core's helper threads would have had.  The variable is removed again when the
   command returns (a process it starts meanwhile, a batch's worker, inherits it).
 
+``learn`` uses BLAS, with a thread per core, except where the address space is capped
+(``ulimit -v``): :func:`one_blas_thread_under_memory_cap`.
+
 >>> @starts_early
 ... def command(input, out_dir=None):
 ...     return "ran"
@@ -24,10 +27,11 @@ imports numpy and kernelcli's own modules (about 70 ms of a cold call):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,20 +47,51 @@ def starts_early(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ..io import decode
 
-        one_blas = "numpy" not in sys.modules and not any(name in os.environ for name in BLAS_THREADS)
-        if one_blas:
-            os.environ["OPENBLAS_NUM_THREADS"] = "1"
-        try:
-            path = _whole_input(kwargs)
-            if path is not None:
-                decode.begin(path, max_pixels=kwargs.get("max_pixels"))
-            return func(*args, **kwargs)
-        finally:
-            decode.discard()
-            if one_blas and os.environ.get("OPENBLAS_NUM_THREADS") == "1":
-                del os.environ["OPENBLAS_NUM_THREADS"]
+        with _one_blas_thread():
+            try:
+                path = _whole_input(kwargs)
+                if path is not None:
+                    decode.begin(path, max_pixels=kwargs.get("max_pixels"))
+                return func(*args, **kwargs)
+            finally:
+                decode.discard()
 
     return wrapper  # type: ignore[return-value]
+
+
+def one_blas_thread_under_memory_cap(func: F) -> F:
+    """Load numpy with one OpenBLAS thread around ``func`` (``learn``, which uses BLAS) where the address space is
+    capped (``ulimit -v``): there OpenBLAS's thread per core could not start (``pthread_create failed``, an abort)
+    or spun in its allocator past SIGTERM, where the one thread's failure is the one line of running out of memory."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _one_blas_thread(when=_address_space_capped()):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _one_blas_thread(when: bool = True) -> Iterator[None]:
+    """Within this block, numpy loads with one OpenBLAS thread, unless it is loaded or the environment sets a count."""
+    one_blas = when and "numpy" not in sys.modules and not any(name in os.environ for name in BLAS_THREADS)
+    if one_blas:
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        yield
+    finally:
+        if one_blas and os.environ.get("OPENBLAS_NUM_THREADS") == "1":
+            del os.environ["OPENBLAS_NUM_THREADS"]
+
+
+def _address_space_capped() -> bool:
+    """Whether this process's address space is limited (``ulimit -v``, RLIMIT_AS)."""
+    try:
+        import resource
+    except ImportError:  # (not on Windows)
+        return False
+    return resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
 
 
 def _whole_input(kwargs: dict[str, Any]) -> Any:

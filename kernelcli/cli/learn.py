@@ -11,6 +11,7 @@ import typer
 
 from ..limits import MAX_MOMENTUM
 from ._common import echo, guarded, note, print_json
+from ._early import one_blas_thread_under_memory_cap
 from .option_values import learn_side, number_in
 from .options import (
     IMAGE_FORMATS,
@@ -62,6 +63,7 @@ class Optimizer(Words):
 
 
 @guarded
+@one_blas_thread_under_memory_cap
 def learn(
     input: Annotated[Path, typer.Argument(help=f"The input: image ({IMAGE_FORMATS}), .npy array or .csv/.txt matrix.", show_default=False)],
     target: Annotated[Path, typer.Argument(help="What the input should become (same formats); keep it float (.npy, .tif) for exact answers.", show_default=False)],
