@@ -4,6 +4,9 @@ input's fault.
 #2: ``learn`` out of memory (``ulimit -v``) ended in tracebacks, exit 1: the handler imported while the failed call's
 frames still held its arrays.  An extension that could not be mapped (``ImportError: ... failed to map segment``) was
 "internal error ... a bug", exit 70.
+
+#3: a tiled run whose dask scheduler thread could not start was "internal error: RuntimeError: can't start new thread.
+This is a bug", exit 70: the tasks now run again on the calling thread, the same bytes.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import weakref
 import numpy as np
 import pytest
 from PIL import Image
+
+from conftest import run_in_process
 
 WORDS = "not enough memory for this operation; use a smaller input or option values, or set KERNELCLI_MAX_MEMORY"
 
@@ -150,3 +155,37 @@ class TestLearnUnderAnAddressSpaceCap:
                               text=True, timeout=300)
         assert f"blas threads: {['1'] if cap == 'capped' else [None]}" in done.stdout, done.stdout + done.stderr
         assert "OPENBLAS_NUM_THREADS" not in env
+
+
+class TestATiledRunWhoseSchedulerThreadCannotStart:
+    @pytest.mark.parametrize("out", ["t.zarr", "t.npy"])
+    def test_the_tasks_run_on_the_calling_thread_with_the_same_bytes(self, tmp_path, monkeypatch, out):
+        import threading
+
+        pytest.importorskip("dask")
+        np.save(tmp_path / "u8.npy", np.random.default_rng(5).integers(0, 256, (1200, 1000)).astype(np.uint8))
+        args = ("convolve", "u8.npy", "-k", "gaussian:2", "--chunks", "256", "-q")
+        env = {"KERNELCLI_WORKER": "off"}
+        r = run_in_process(*args, "-o", f"threads_{out}", cwd=tmp_path, env=env)
+        assert r.returncode == 0, r.stderr
+        start, started, refused = threading.Thread.start, [], []
+
+        def start_one_pool_thread(self):  # (the pool's first thread starts, the next cannot: tiles ran on it first)
+            if self.name.startswith("ThreadPoolExecutor"):
+                if started:
+                    refused.append(self.name)
+                    raise RuntimeError("can't start new thread")
+                started.append(self.name)
+            return start(self)
+
+        monkeypatch.setattr(threading.Thread, "start", start_one_pool_thread)
+        r = run_in_process(*args, "-o", out, "--report", "r.json", cwd=tmp_path, env=env)
+        monkeypatch.undo()
+        assert (r.returncode, r.stderr) == (0, "") and refused, r.stderr
+        assert json.loads((tmp_path / "r.json").read_text())["items"][0]["code"] == 0
+        if out.endswith(".zarr"):
+            zarr = pytest.importorskip("zarr")
+            got, want = zarr.open(str(tmp_path / out), mode="r")[...], zarr.open(str(tmp_path / f"threads_{out}"), mode="r")[...]
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+        else:
+            assert (tmp_path / out).read_bytes() == (tmp_path / f"threads_{out}").read_bytes()

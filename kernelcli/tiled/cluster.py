@@ -167,25 +167,12 @@ def _has_forkserver() -> bool:
 def compute_tasks(tasks: Sequence[Any], client: Any, progress: Callable[[int, int], None] | None = None) -> list[Any]:
     """Compute dask ``tasks`` (Delayed values, one per tile) here or on ``client``; ``progress(done, total)`` per tile.
 
-    Ctrl-C cancels what is still running on the cluster before it propagates.
+    Ctrl-C cancels what is still running on the cluster before it propagates.  Here, where the threaded scheduler
+    cannot start a thread (``ulimit -v``), the tasks run again on this thread alone (:func:`_compute_here`).
     """
     total = len(tasks)
     if client is None:
-        import dask
-        from dask.callbacks import Callback
-
-        keys = {t.key for t in tasks}
-        done = 0
-
-        def posttask(key, result, dsk, state, worker_id) -> None:
-            nonlocal done
-            if key in keys:
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-
-        with Callback(posttask=posttask):
-            return list(dask.compute(*tasks, scheduler="threads"))
+        return _compute_here(tasks, progress)
     distributed = require("distributed", "--scheduler")
     futures = client.compute(list(tasks))
     try:
@@ -202,6 +189,38 @@ def compute_tasks(tasks: Sequence[Any], client: Any, progress: Callable[[int, in
                              "workers run another kernelcli (or other packages) than this one; restart them from this "
                              "environment") from None
         raise
+
+
+def _compute_here(tasks: Sequence[Any], progress: Callable[[int, int], None] | None) -> list[Any]:
+    """Compute ``tasks`` in this process on dask's threads; where one cannot start (``can't start new thread``: the
+    system will not, as kernelcli's own crews meet it), the tiles the pool is still running are waited for and every
+    task runs again on this thread (dask's synchronous scheduler): the same bytes, slower, never 'a bug' (audit 190 #3).
+    A tile written twice is written the same; the progress counts each tile once.
+    """
+    import dask
+    from dask.callbacks import Callback
+    from dask.threaded import CPU_COUNT, ContextAwareThreadPoolExecutor
+
+    keys, done = {t.key for t in tasks}, set()
+
+    def posttask(key, result, dsk, state, worker_id) -> None:
+        if key in keys and key not in done:
+            done.add(key)
+            if progress is not None:
+                progress(len(done), len(keys))
+
+    pool = ContextAwareThreadPoolExecutor(dask.config.get("num_workers", None) or CPU_COUNT)
+    try:
+        with Callback(posttask=posttask):
+            return list(dask.compute(*tasks, scheduler="threads", pool=pool))
+    except RuntimeError as exc:
+        if "can't start new thread" not in str(exc):
+            raise
+        pool.shutdown(wait=True, cancel_futures=True)  # (its tiles end before they are written again)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    with Callback(posttask=posttask):
+        return list(dask.compute(*tasks, scheduler="synchronous"))
 
 
 def run_items(items: Sequence[Any], run: Callable[[Any], Any], client: Any, finished: Callable[[int, Any], None],
