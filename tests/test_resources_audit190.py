@@ -7,6 +7,9 @@ frames still held its arrays.  An extension that could not be mapped (``ImportEr
 
 #3: a tiled run whose dask scheduler thread could not start was "internal error: RuntimeError: can't start new thread.
 This is a bug", exit 70: the tasks now run again on the calling thread, the same bytes.
+
+#4: the open-files limit (or no memory) met while a tile opened its .npy was "u8.npy: cannot read as .npy: [Errno 24]
+Too many open files", blaming the file: now the in-memory reader's words.
 """
 
 from __future__ import annotations
@@ -189,3 +192,43 @@ class TestATiledRunWhoseSchedulerThreadCannotStart:
             assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
         else:
             assert (tmp_path / out).read_bytes() == (tmp_path / f"threads_{out}").read_bytes()
+
+
+class TestASystemRefusalWhileATileReadsIsNotTheFiles:
+    @pytest.fixture
+    def npy(self, tmp_path):
+        path = tmp_path / "u8.npy"
+        np.save(path, np.arange(48, dtype=np.uint8).reshape(6, 8))
+        return path
+
+    @pytest.mark.parametrize("where", ["np.load", "open", "preadv"])
+    @pytest.mark.parametrize("errno_name", ["EMFILE", "ENFILE", "ENOMEM"])
+    def test_the_tile_says_the_systems_refusal(self, npy, monkeypatch, where, errno_name):
+        import builtins
+        import errno
+        import os
+
+        from kernelcli.errors import InputError
+        from kernelcli.limits import OutOfMemory
+        from kernelcli.tiled.reading import NpyReads
+
+        code = getattr(errno, errno_name)
+
+        def refuse(*args, **kwargs):
+            raise OSError(code, os.strerror(code))
+
+        reads = NpyReads(npy, (6, 8), np.dtype(np.uint8))
+        real_open = builtins.open
+        if where == "np.load":
+            monkeypatch.setattr(np, "load", refuse)
+        elif where == "open":
+            monkeypatch.setattr(builtins, "open", lambda f, *a, **k: refuse() if str(f) == reads.path else real_open(f, *a, **k))
+        else:
+            monkeypatch.setattr(os, "preadv", refuse)
+        with pytest.raises((InputError, OutOfMemory)) as caught:
+            reads[0:3, 2:6]
+        if errno_name == "ENOMEM":
+            assert isinstance(caught.value, OutOfMemory) and str(caught.value).startswith(f"{reads.name}: {WORDS}")
+        else:
+            assert str(caught.value) == f"{reads.name}: cannot read: {os.strerror(code)}"
+            assert "as .npy" not in str(caught.value)

@@ -120,10 +120,8 @@ class NpyReads:
 
         try:
             data = np.load(self.path, mmap_mode="r", allow_pickle=False)
-        except FileNotFoundError:
-            raise ImageReadError(gone_where_computed(self.name)) from None
-        except (OSError, ValueError) as exc:
-            raise ImageReadError(f"{self.name}: cannot read as .npy: {exc}") from None
+        except (OSError, ValueError) as exc:  # (the system's refusal, no descriptor or memory left, is not the file's)
+            raise refused_read(self.name, exc) or ImageReadError(f"{self.name}: cannot read as .npy: {exc}") from None
         if data.shape != self.shape or data.dtype != self.dtype:
             raise ImageReadError(f"{self.name}: changed while it was read (now {data.dtype} {data.shape}, "
                                  f"was {self.dtype} {self.shape})")
@@ -195,19 +193,44 @@ def read_c_order_block(name: str, path: str, offset: int, dtype: Any, shape: tup
         first = offset + spans[axis][0] * strides[axis]
         view = memoryview(out.reshape(-1).view(np.uint8))
         end = offset + item * math.prod(shape)
-        with open(path, "rb", buffering=0) as f:
-            fd, at = f.fileno(), 0
-            for index in itertools.product(*(range(a, b) for a, b in spans[:axis])):
-                start = first + sum(i * st for i, st in zip(index, strides))
-                done = 0
-                while done < run:
-                    n = os.preadv(fd, [view[at + done : at + run]], start + done)
-                    if not n:
-                        raise ImageReadError(f"{name}: the file was cut short while it was read "
-                                             f"({os.fstat(fd).st_size} of {end} bytes)")
-                    done += n
-                at += run
+        try:
+            with open(path, "rb", buffering=0) as f:
+                fd, at = f.fileno(), 0
+                for index in itertools.product(*(range(a, b) for a, b in spans[:axis])):
+                    start = first + sum(i * st for i, st in zip(index, strides))
+                    done = 0
+                    while done < run:
+                        n = os.preadv(fd, [view[at + done : at + run]], start + done)
+                        if not n:
+                            raise ImageReadError(f"{name}: the file was cut short while it was read "
+                                                 f"({os.fstat(fd).st_size} of {end} bytes)")
+                        done += n
+                    at += run
+        except OSError as exc:
+            raise refused_read(name, exc) or ImageReadError(f"{name}: cannot read: {exc}") from None
     return out
+
+
+def refused_read(name: str, exc: BaseException) -> Exception | None:
+    """The error of a read the system refused (an OSError with an errno), in the in-memory reader's words
+    (:func:`kernelcli.io.common.unreadable`): no descriptor left (EMFILE, ENFILE, ``ulimit -n``) is 'cannot read: Too
+    many open files', not the file's fault (audit 190 #4, 'cannot read as .npy'); no memory (ENOMEM) the one line of
+    running out of it (:func:`kernelcli.limits.out_of_memory`); a file gone, :func:`gone_where_computed`.  None for
+    anything else (a complaint about the content).
+
+    >>> str(refused_read("a.npy", OSError(24, "Too many open files"))), refused_read("a.npy", ValueError("bad"))
+    ('a.npy: cannot read: Too many open files', None)
+    """
+    from ..errors import ImageReadError, InputError
+    from ..limits import out_of_memory, ran_out_of_memory
+
+    if ran_out_of_memory(exc):
+        return out_of_memory(name)
+    if isinstance(exc, FileNotFoundError):
+        return ImageReadError(gone_where_computed(name))
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return InputError(f"{name}: cannot read: {exc.strerror or exc}")
+    return None
 
 
 def npy_blocks(shape: tuple[int, ...], itemsize: int, side: int = 1024) -> tuple[int, ...]:
