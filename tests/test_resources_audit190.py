@@ -232,3 +232,44 @@ class TestASystemRefusalWhileATileReadsIsNotTheFiles:
         else:
             assert str(caught.value) == f"{reads.name}: cannot read: {os.strerror(code)}"
             assert "as .npy" not in str(caught.value)
+
+
+class TestOneReaderOfANpysData:
+    """#5: the in-memory read and a tile's read were two functions; running out of memory reading a .npy had words of
+    its own ('not enough memory to read it', 'cannot read: Cannot allocate memory')."""
+
+    @pytest.fixture
+    def npy(self, tmp_path):
+        path = tmp_path / "n.npy"
+        np.save(path, np.asfortranarray(np.arange(600, dtype=">f8").reshape(20, 30)))
+        return path
+
+    def test_the_in_memory_read_is_the_tiles_read(self, npy, monkeypatch):
+        from kernelcli.io import arrays
+        from kernelcli.tiled import reading
+
+        asked = []
+        real = reading.read_block
+        monkeypatch.setattr(reading, "read_block", lambda *args: asked.append(args[-1]) or real(*args))
+        loaded = arrays.read_npy(npy, None)
+        assert asked == [(slice(None), slice(None))]
+        assert loaded.data.dtype.isnative and loaded.data.flags.f_contiguous
+        assert loaded.data.tolist() == np.arange(600.0).reshape(20, 30).tolist()
+
+    @pytest.mark.parametrize("where", ["map", "read"])
+    def test_running_out_of_memory_reading_it_is_the_one_line(self, npy, monkeypatch, where):
+        import errno
+        import os
+
+        from kernelcli.io import arrays
+        from kernelcli.limits import OutOfMemory
+
+        def refuse(*args, **kwargs):
+            if where == "map":
+                raise MemoryError()
+            raise OSError(errno.ENOMEM, os.strerror(errno.ENOMEM))
+
+        monkeypatch.setattr(np, "load", refuse) if where == "map" else monkeypatch.setattr(os, "preadv", refuse)
+        with pytest.raises(OutOfMemory) as caught:
+            arrays.read_npy(npy, None)
+        assert str(caught.value).startswith(f"{npy}: {WORDS}")

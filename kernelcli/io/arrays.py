@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ImageReadError, KernelcliError
+from ..limits import out_of_memory
 from .common import Loaded, check_memory, one_line, unreadable
 from .outputs import WholeWrites, atomic_write
 
@@ -44,9 +45,10 @@ def read_npy(p: Path, max_bytes: int | None) -> Loaded:
 
 def read_mapped(p: Path, mapped: np.memmap) -> np.ndarray:
     """The data of the ``.npy`` file ``p`` that ``mapped`` maps (its header checked), read into memory by ordinary
-    reads, in native byte order.  The map itself is not copied: a page of it past the end of a file cut short while
-    it is read is a SIGBUS, which no Python code can catch, where a read that comes back short is an ImageReadError
-    naming the file.  The peak is the same one copy of the data that copying the map held.
+    reads (:func:`kernelcli.tiled.reading.read_block`, which reads a tile's block too), in native byte order.  The
+    map itself is not copied: a page of it past the end of a file cut short while it is read is a SIGBUS, which no
+    Python code can catch, where a read that comes back short is an ImageReadError naming the file.  The peak is the
+    same one copy of the data that copying the map held.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "b.npy"
@@ -59,23 +61,9 @@ def read_mapped(p: Path, mapped: np.memmap) -> np.ndarray:
     ...
     kernelcli.errors.ImageReadError: ...b.npy: the file was cut short while it was read (136 of 140 bytes)
     """
-    order = "F" if mapped.flags.f_contiguous and not mapped.flags.c_contiguous else "C"
-    buf = np.empty(mapped.size * mapped.dtype.itemsize, dtype=np.uint8)
-    view = memoryview(buf)
-    start = int(mapped.offset)
-    done = 0
-    try:
-        with open(p, "rb", buffering=0) as f:
-            f.seek(start)
-            while done < len(view):
-                n = f.readinto(view[done : done + (16 << 20)])  # in pieces: any size reads in place, no temporary copy
-                if not n:
-                    raise ImageReadError(f"{p}: the file was cut short while it was read ({os.fstat(f.fileno()).st_size} "
-                                         f"of {start + len(view)} bytes)")
-                done += n
-    except OSError as exc:
-        raise unreadable(p, exc) or ImageReadError(f"{p}: cannot read the array data: {one_line(exc)}") from None
-    arr = buf.view(mapped.dtype).reshape(mapped.shape, order=order)
+    from ..tiled.reading import read_block
+
+    arr = read_block(str(p), str(p), mapped, (slice(None),) * mapped.ndim)  # (the one reader: tiled blocks read so too)
     if not arr.dtype.isnative:
         arr = arr.byteswap(inplace=True).view(arr.dtype.newbyteorder("="))
     return arr
@@ -99,7 +87,7 @@ def map_npy(p: Path) -> np.ndarray:
         # file size and the memory limit before any data is loaded.
         mapped = np.load(p, mmap_mode="r", allow_pickle=False)
     except MemoryError:
-        raise ImageReadError(f"{p}: not enough memory to read the .npy header") from None
+        raise out_of_memory(str(p)) from None
     except Exception as exc:  # numpy's header parser fails in many ways (even tokenize errors)
         raise unreadable(p, exc) or ImageReadError(f"{p}: not a valid .npy array ({one_line(exc)})") from None
     if not isinstance(mapped, np.ndarray):

@@ -87,6 +87,10 @@ def unreadable(p: Path, exc: BaseException, kind: type[Exception] = InputError) 
     >>> str(unreadable(Path("x.png"), PermissionError(13, "Permission denied"))), unreadable(Path("x.png"), OSError("truncated"))
     ('x.png: cannot read: Permission denied', None)
     """
+    from ..limits import out_of_memory, ran_out_of_memory
+
+    if ran_out_of_memory(exc):  # (ENOMEM: the one line of running out of memory, as a tile's read says it)
+        return out_of_memory(str(p))
     if isinstance(exc, OSError) and exc.errno is not None:
         return kind(f"{p}: cannot read: {exc.strerror or one_line(exc)}")
     return None

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import ImageReadError, InputError, KernelcliError, UsageError
 from ..given_values import as_numpy, refuse_masked
-from ..limits import default_max_bytes
+from ..limits import default_max_bytes, out_of_memory, ran_out_of_memory
 from ..modes import canonical_rescale
 from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
@@ -97,8 +97,10 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
     except KernelcliError:
         raise
     except MemoryError:
-        raise ImageReadError(f"{p}: not enough memory to read it") from None
+        raise out_of_memory(str(p)) from None
     except OSError as exc:
+        if ran_out_of_memory(exc):
+            raise out_of_memory(str(p)) from None
         raise InputError(f"{p}: cannot read: {exc.strerror or one_line(exc)}") from None
 
 

@@ -89,6 +89,8 @@ class ChunkReads:
         return f"[{at}]"
 
 
+#: the bytes one read takes at most (:func:`read_c_order_block`)
+READ_PIECE = 16 << 20
 #: a ``.npy`` block's bytes at most (:func:`npy_blocks`): a tile is cut from a few of them, not from dask's 128 MiB ones
 NPY_BLOCK_BYTES = 32 * 2**20
 
@@ -199,8 +201,8 @@ def read_c_order_block(name: str, path: str, offset: int, dtype: Any, shape: tup
                 for index in itertools.product(*(range(a, b) for a, b in spans[:axis])):
                     start = first + sum(i * st for i, st in zip(index, strides))
                     done = 0
-                    while done < run:
-                        n = os.preadv(fd, [view[at + done : at + run]], start + done)
+                    while done < run:  # (in pieces: a whole file's read is not one uninterruptible call)
+                        n = os.preadv(fd, [view[at + done : at + min(run, done + READ_PIECE)]], start + done)
                         if not n:
                             raise ImageReadError(f"{name}: the file was cut short while it was read "
                                                  f"({os.fstat(fd).st_size} of {end} bytes)")
