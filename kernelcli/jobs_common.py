@@ -205,7 +205,7 @@ def run_file_job(
     src = formats.check_input_path(input_path)
     offer = OutputOffer((src,), layout=layout, rescale=rescale)  # (what a refused output type is offered instead)
     out_path = formats.check_output_path(out, [src], force=force, offer=offer) if out is not None else None
-    loaded = formats.read_input(src, max_pixels=max_pixels, volumes=volumes)
+    loaded = formats.read_input(src, max_pixels=max_pixels, volumes=volumes, words="cli")
     if out_path is not None:
         _check_channels_before_work(out_path, loaded, layout)
     if bands is not None and BANDED and out_path is not None and loaded.kind == "image" and layout is None:

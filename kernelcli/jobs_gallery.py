@@ -152,7 +152,7 @@ def gallery_file(
     src = formats.check_input_path(input_path)
     sheet_path = check_sheet_output(out, src, force=force)
     mode = canonical_pad_mode(pad_mode)
-    loaded = formats.read_input(src, max_pixels=max_pixels)
+    loaded = formats.read_input(src, max_pixels=max_pixels, words="cli")
     from .layout import input_layout, to_hwc
 
     order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes)

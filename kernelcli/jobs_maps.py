@@ -332,7 +332,7 @@ def run_maps_job(
     offer = OutputOffer((src,), tiled=tiled and single and montage is None, maps=not single, layout=layout, rescale=rescale,
                         one_map=one_map)
     out_path, montage_path = check_maps_outputs(src, out, montage, single=single, force=force, layout=layout, offer=offer)
-    loaded = formats.read_input(src, max_pixels=max_pixels, volumes=VOLUME_SUFFIXES)  # (convolve's: it reads volumes)
+    loaded = formats.read_input(src, max_pixels=max_pixels, volumes=VOLUME_SUFFIXES, words="cli")  # (convolve's: it reads volumes)
     start = time.perf_counter()
     order, data = "hwc", loaded.data
     if loaded.kind == "array" or layout is not None:

@@ -236,10 +236,10 @@ class TestReadNifti:
         np.testing.assert_array_equal(vol.data, whole.transpose(3, 2, 1, 0))
         assert vol.frames == 2 and vol.data.dtype == np.int16
         assert vol.spacing == pytest.approx((2.2, 2.0, 2.0), rel=1e-6)
-        assert vol.notes == ["example4d.nii.gz: 4-D, 2 volumes: each is filtered (--volume N takes one)"]
+        assert vol.notes == ["example4d.nii.gz: 4-D, 2 volumes: all are read, as (T, Z, Y, X) (volume=N takes one)"]
         one = medical.read_volume(path, volume=1)
         np.testing.assert_array_equal(one.data, whole[..., 1].transpose(2, 1, 0))
-        with pytest.raises(UsageError, match="--volume 2: the file holds 2 volume"):
+        with pytest.raises(UsageError, match="volume=2: the file holds 2 volume"):
             medical.read_volume(path, volume=2)
 
     def test_nifti2(self):

@@ -231,7 +231,7 @@ class TestTwoReadingsOfTheGeometry:
     def test_refused_naming_both_readings_and_the_flag(self, tmp_path):
         two_readings(tmp_path / "two.nii.gz")
         with pytest.raises(UsageError, match=r"two\.nii\.gz: the geometry reads two ways: the sform \(code 1, scanner: LAS axes.*"
-                                              r" or the qform \(code 1, scanner: RAS axes.*give --affine sform or --affine qform"):
+                                              r" or the qform \(code 1, scanner: RAS axes.*give affine='sform' or affine='qform'"):
             medical.read_volume(tmp_path / "two.nii.gz")
 
     def test_a_file_in_metres_is_described_in_mm(self, tmp_path):
@@ -307,7 +307,7 @@ class TestTwoReadingsOfTheGeometry:
     def test_one_reading_set_is_used_and_the_other_refused(self, tmp_path):
         _, sform = two_readings(tmp_path / "s.nii.gz", qcode=0, scode=2)
         np.testing.assert_array_equal(medical.read_volume(tmp_path / "s.nii.gz").affine, sform)
-        with pytest.raises(UsageError, match=r"--affine qform: the file has no qform \(qform_code 0\)"):
+        with pytest.raises(UsageError, match=r"affine='qform': the file has no qform \(qform_code 0\)"):
             medical.read_volume(tmp_path / "s.nii.gz", affine="qform")
 
     def test_agreeing_readings_need_no_flag(self):

@@ -81,7 +81,7 @@ class TestUnevenGaps:
         # refused: both say at once that this gap is two stacks or a localizer, not a missing slice
         for resample in (False, True):
             with pytest.raises(ImageReadError, match=r"uneven slice gaps: 202\.5 mm between 17106 and 17136, where the median gap is "
-                               r"1\.25 mm; --resample-slices would fill it with 161 interpolated slices .* two stacks") as info:
+                               r"1\.25 mm; resample_slices=True would fill it with 161 interpolated slices .* two stacks") as info:
                 medical.read_volume(folder, resample_slices=resample)  # not a missing slice: nothing is invented
             assert "onto 165 slices" not in str(info.value)
 
@@ -90,7 +90,7 @@ class TestUnevenGaps:
         assert medical.read_volume(tmp_path / "ok", resample_slices=True).data.shape[0] == 8
         make_series(tmp_path / "wide", [0, 1, 2, 7, 8])  # 4 missing: refused, naming the gap
         for resample in (False, True):
-            with pytest.raises(ImageReadError, match=r"5 mm between .* median gap is 1 mm; --resample-slices would fill it with 4 interpolated slices"):
+            with pytest.raises(ImageReadError, match=r"5 mm between .* median gap is 1 mm; resample_slices=True would fill it with 4 interpolated slices"):
                 medical.read_volume(tmp_path / "wide", resample_slices=resample)
 
     def test_missing_slice_refused_then_resampled_linearly(self, tmp_path):
@@ -108,7 +108,7 @@ class TestUnevenGaps:
         """The refusal said '--resample-slices interpolates onto an even 2.5 mm grid' (the median gap) where the
         flag made 8 slices 2.643 mm apart (the first to the last, the gap nearest the median that fits)."""
         make_series(tmp_path / "s", [0, 2.5, 5, 7.5, 11, 13.5, 16, 18.5])
-        with pytest.raises(ImageReadError, match=r"median gap is 2\.5 mm.*--resample-slices interpolates linearly along "
+        with pytest.raises(ImageReadError, match=r"median gap is 2\.5 mm.*resample_slices=True interpolates linearly along "
                                                  r"the normal onto 8 slices 2\.643 mm apart"):
             medical.read_volume(tmp_path / "s")
         vol = medical.read_volume(tmp_path / "s", resample_slices=True)
@@ -192,7 +192,7 @@ class TestSeveralSeries:
             f.rename(tmp_path / "s" / f"B{f.name}")
         with pytest.raises(UsageError, match=r"(?s)holds 2 DICOM series.*\[0\] 1\.2\.3\.1.*\[1\] 1\.2\.3\.2") as info:
             medical.read_volume(tmp_path / "s")
-        assert "--series" in str(info.value)
+        assert "series=UID or series=INDEX" in str(info.value)
         np.testing.assert_array_equal(medical.read_volume(tmp_path / "s", series="1.2.3.1").data, a)
         assert medical.read_volume(tmp_path / "s", series="1").data.shape[0] == 2
         with pytest.raises(UsageError, match="no such series"):

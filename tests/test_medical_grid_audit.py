@@ -125,7 +125,7 @@ def test_gaps_that_add_up_are_refused_then_resampled(tmp_path):
     positions = np.cumsum([0] + [2.4775] * 20 + [2.5225] * 20)
     make_series(tmp_path / "s", positions.tolist())
     with pytest.raises(ImageReadError, match=r"the slices drift from an even grid: .* is 0\.45 mm from where an even spacing "
-                                             r"of 2\.5 mm .*--resample-slices interpolates linearly along the normal onto 41"):
+                                             r"of 2\.5 mm .*resample_slices=True interpolates linearly along the normal onto 41"):
         medical.read_volume(tmp_path / "s")
     vol = medical.read_volume(tmp_path / "s", resample_slices=True)
     assert vol.data.shape[0] == 41 and vol.spacing[0] == pytest.approx(2.5)

@@ -45,7 +45,7 @@ class TestAffineRefusal:
 
 def test_a_series_of_an_input_that_is_not_dicom_says_so(tmp_path):
     said = message(UsageError, lambda: kernelcli.read_volume(tmp_path / nifti(tmp_path), series=7))
-    assert said.endswith("--series picks a series of a DICOM input (a folder of DICOM files or one file); this input is not DICOM")
+    assert said.endswith("series= picks a series of a DICOM input (a folder of DICOM files or one file); this input is not DICOM")
 
 
 class TestConvLayerRefusesAsConv2d:

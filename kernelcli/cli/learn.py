@@ -149,8 +149,8 @@ def learn(
 
         call_note(f"--name {name} names the kernel in the --out file; without --out nothing is named", quiet=quiet)
 
-    x = read_input(sources[0], max_pixels=max_pixels)
-    t = read_input(sources[1], max_pixels=max_pixels)
+    x = read_input(sources[0], max_pixels=max_pixels, words="cli")
+    t = read_input(sources[1], max_pixels=max_pixels, words="cli")
     from ..layout import input_layout, plane_word, to_hwc
 
     layouts, stored = [], []

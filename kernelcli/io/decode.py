@@ -152,13 +152,30 @@ class Opened:
     key: ColourKey | None = None
 
 
-def bomb_refusal(p: Any, size: str) -> ImageReadError:
+class TooManyPixels(ImageReadError):
+    """An image over the pixel limit: ``head``, then the advice to raise it, naming the command line's ``--max-pixels``;
+    :meth:`worded` names another (:func:`~kernelcli.io.formats.read_input`'s ``max_pixels=``).
+
+    >>> str(TooManyPixels("a.png: too large; raise ").worded("max_pixels="))
+    'a.png: too large; raise max_pixels= if the image is genuine'
+    """
+
+    def __init__(self, head: str, option: str = "--max-pixels") -> None:
+        super().__init__(f"{head}{option} if the image is genuine")
+        self.head = head
+
+    def worded(self, option: str) -> TooManyPixels:
+        """The same refusal, its advice naming ``option``."""
+        return TooManyPixels(self.head, option)
+
+
+def bomb_refusal(p: Any, size: str) -> TooManyPixels:
     """The one refusal of an image over ``--max-pixels`` (in memory, and a TIFF on the tiled path).
 
     >>> str(bomb_refusal("a.tif", "20 pixels, more than the limit of 4"))
     'a.tif: refused as a decompression bomb (20 pixels, more than the limit of 4); raise --max-pixels if the image is genuine'
     """
-    return ImageReadError(f"{p}: refused as a decompression bomb ({size}); raise --max-pixels if the image is genuine")
+    return TooManyPixels(f"{p}: refused as a decompression bomb ({size}); raise ")
 
 
 def _bomb_size(exc: BaseException, limit: int) -> str:
@@ -227,10 +244,8 @@ def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
         try:
             w, h = im.size
             if w * h > limit:
-                raise ImageReadError(
-                    f"{p}: {w}x{h} = {w * h} pixels is more than the limit of {limit} "
-                    "(a decompression-bomb guard); raise it with --max-pixels if the image is genuine"
-                )
+                raise TooManyPixels(f"{p}: {w}x{h} = {w * h} pixels is more than the limit of {limit} "
+                                    "(a decompression-bomb guard); raise it with ")
             if w < 1 or h < 1:
                 raise ImageReadError(f"{p}: the image has no pixels ({w}x{h})")
             mode = im.mode

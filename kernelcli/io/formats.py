@@ -39,6 +39,8 @@ from ..limits import default_max_bytes, out_of_memory, ran_out_of_memory
 from ..modes import canonical_rescale
 from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
+from .decode import TooManyPixels
+from .read_words import CLI, ReadWords, words_for
 from .arrays import read_npy, write_npy
 from .image_writing import Encoding, check_finite_result, check_real_result, kept_in, write_image, written_types
 from .not_held import RESCALE_ARGUMENT, FloatOutputNeeded, UnsupportedOutput, ValuesNotHeld
@@ -68,15 +70,17 @@ def refuse_unsupported(path: str | os.PathLike, volumes: tuple[str, ...] = ()) -
 
 
 def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_bytes: int | None = None,
-               volumes: tuple[str, ...] = ()) -> Loaded:
+               volumes: tuple[str, ...] = (), words: str = "api") -> Loaded:
     """Read an image, ``.npy`` array or text matrix into a :class:`~kernelcli.io.common.Loaded`.
 
     ``max_pixels`` caps the decoded image size (decompression-bomb guard, default
     :data:`kernelcli.io.decode.DEFAULT_MAX_PIXELS`); ``max_bytes`` caps the memory a run may
     need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`);
     ``volumes``: the volume types the caller reads elsewhere, named where a file is of no type
-    read (:func:`refuse_unsupported`).  Raises only our own errors.
+    read (:func:`refuse_unsupported`).  Raises only our own errors.  A refusal or note names ``max_pixels=`` as typed;
+    ``words="cli"`` names the command line's ``--max-pixels`` instead.
     """
+    said = words_for(words)
     p = check_input_path(path_arg(path, "read_input"))
     suffix = p.suffix.lower()
     refuse_unsupported(p, volumes)
@@ -91,9 +95,11 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
         if suffix in MATRIX_SUFFIXES or suffix in ARRAY_SUFFIXES:
             loaded = read_matrix(p, size, limit_bytes) if suffix in MATRIX_SUFFIXES else read_npy(p, limit_bytes)
             if max_pixels is not None:  # given, and nothing to guard: say so
-                loaded.notes.append(unused_max_pixels(p.name, suffix))
+                loaded.notes.append(unused_max_pixels(p.name, suffix, words=said))
             return loaded
         return read_image(p, max_pixels=max_pixels, max_bytes=limit_bytes)
+    except TooManyPixels as exc:  # (it said --max-pixels)
+        raise exc.worded(said.name("max_pixels")) from None
     except KernelcliError:
         raise
     except MemoryError:
@@ -104,15 +110,15 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
         raise InputError(f"{p}: cannot read: {exc.strerror or one_line(exc)}") from None
 
 
-def unused_max_pixels(name: str, suffix: str, tiled: bool = False) -> str:
+def unused_max_pixels(name: str, suffix: str, tiled: bool = False, words: ReadWords = CLI) -> str:
     """The note for ``--max-pixels`` given with an input that is not a decoded image (``tiled``: read tile by
-    tile, where the memory limit does not apply either).
+    tile, where the memory limit does not apply either); ``words``: read_input's (``max_pixels=``) or the command's.
 
     >>> unused_max_pixels("m.npy", ".npy")
     'm.npy: --max-pixels guards the decoding of images; a .npy is read as it is stored (the memory limit still applies)'
     """
     why = "tile by tile" if tiled else "the memory limit still applies"
-    return f"{name}: --max-pixels guards the decoding of images; a {suffix} is read as it is stored ({why})"
+    return f"{name}: {words.name('max_pixels')} guards the decoding of images; a {suffix} is read as it is stored ({why})"
 
 
 def _check_suffix(o: Path, offer: OutputOffer | None = None) -> None:

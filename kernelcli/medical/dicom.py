@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
+from ..io.read_words import API, ReadWords, words_for
 from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap, mismatch, modality_lut,
                          ct_units, missing_slice_gap, missing_spacing, unusable_slice_spacing)
 from .geometry import DIRECTION_TOLERANCE, dicom_affine as _dicom_affine, normal_of, stack_slices
@@ -255,38 +256,38 @@ def stored_type(ds: Any) -> np.dtype:
     return np.dtype(next(f"i{n}" for n in (1, 2, 4, 8) if 8 * n >= bits or n == 8))
 
 
-def read_dicom(path: str | os.PathLike, *, series: str | None = None, resample_slices: bool = False) -> Volume:
+def read_dicom(path: str | os.PathLike, *, series: str | None = None, resample_slices: bool = False, words: Any = "api") -> Volume:
     """Read a DICOM file or a folder holding a DICOM series as a (Z, Y, X) volume in HU (for CT).
 
     A multi-frame file is placed frame by frame: an enhanced object's per-frame
     PlanePositionSequence (with its per-frame or shared orientation and pixel measures), or an
     RT Dose's GridFrameOffsetVector; the frames are sorted along the normal like the files of a
     series.  RT Dose values are multiplied by DoseGridScaling (Gy).  In a folder, files that are
-    not DICOM images are skipped with a note; several series need ``series`` (UID or index).
+    not DICOM images are skipped with a note; several series need ``series`` (UID or index); ``words`` as read_volume's.
     """
     pydicom = _require("pydicom", "DICOM")
-    p = Path(path)
+    p, said = Path(path), words_for(words)
     warned = PydicomWarnings()
     if p.is_dir():
         from .series import read_series
 
         with warned.about(p.name):
-            vol = read_series(pydicom, p, series=series, resample_slices=resample_slices, warned=warned)
+            vol = read_series(pydicom, p, series=series, resample_slices=resample_slices, warned=warned, words=said)
     else:
         with warned.about(p.name):
-            vol = _read_file(pydicom, p, resample_slices, series)
+            vol = _read_file(pydicom, p, resample_slices, series, said)
     vol.notes[:0] = warned.notes()  # what pydicom warned, first: it is about reading the files
     return vol
 
 
-def _read_file(pydicom: Any, p: Path, resample_slices: bool, series: str | None = None) -> Volume:
+def _read_file(pydicom: Any, p: Path, resample_slices: bool, series: str | None = None, words: ReadWords = API) -> Volume:
     """One DICOM file (one slice, or the frames of a multi-frame object) as a volume; see :func:`read_dicom`.
     ``series``: refused unless it names the file's own series, its UID or index 0 (it was ignored)."""
     ds = _dcmread(pydicom, p)
     if series is not None:
         from .series import pick_series
 
-        pick_series({str(ds.get("SeriesInstanceUID", "")): [(p, ds)]}, series, str(p))
+        pick_series({str(ds.get("SeriesInstanceUID", "")): [(p, ds)]}, series, str(p), words)
     raw = _pixels(ds, p)
     notes: list[str] = []
     count = raw.shape[0]
@@ -326,7 +327,7 @@ def _read_file(pydicom: Any, p: Path, resample_slices: bool, series: str | None 
         notes.append(f"{p.name}: RT Dose: stored values x DoseGridScaling {scale:g} = dose ({units or 'DoseUnits not given'})")
     vol = assemble(
         ds, p, lambda i: raw[i], names, positions, iop, pixel, _slice_gap(ds, frames[0]), rescales, resample_slices, notes,
-        keep_order=True, first_position=first_position, spacing_missing=missing_spacing(ds, frames[0]) if pixel is None else None,
+        keep_order=True, first_position=first_position, spacing_missing=missing_spacing(ds, frames[0]) if pixel is None else None, words=words,
     )
     if units:
         vol.units = units
@@ -362,7 +363,7 @@ def assemble(
     ds: Any, where: Path, read: Any, names: list[str], positions: list[np.ndarray | None], iop: np.ndarray | None,
     pixel: tuple[float, float] | None, header_gap: float | None, rescales: list[tuple[float, float, bool]],
     resample: bool, notes: list[str], fallback_order: list[int] | None = None, fallback_how: str = "", keep_order: bool = False,
-    first_position: np.ndarray | None = None, spacing_missing: str | None = None,
+    first_position: np.ndarray | None = None, spacing_missing: str | None = None, words: ReadWords = API,
 ) -> Volume:
     """Sort slices into a volume: ``read(i)`` gives slice i's stored pixels (rows, columns).
 
@@ -391,7 +392,7 @@ def assemble(
         pixel = (1.0, 1.0)
     blend = None
     if iop is not None and all(known):
-        stack = stack_slices(positions, iop, names, str(where), resample=resample, keep_order=keep_order)  # type: ignore[arg-type]
+        stack = stack_slices(positions, iop, names, str(where), resample=resample, keep_order=keep_order, words=words)  # type: ignore[arg-type]
         order, origin, step, blend = stack.order, stack.origin, stack.step, stack.blend
         notes.extend(stack.notes)
         if count == 1:

@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import ImageReadError
+from ..io.read_words import API, ReadWords
 from ..records import field, record
 
 #: slices closer than this along the normal are "at the same position" (mm)
@@ -201,14 +202,15 @@ class Stack:
 
 def stack_slices(
     positions: Sequence[np.ndarray], iop: np.ndarray, names: Sequence[str], where: str, *, resample: bool = False,
-    keep_order: bool = False,
+    keep_order: bool = False, words: ReadWords = API,
 ) -> Stack:
     """Sort slices along the normal and check they make one regular grid (see the module notes).
 
     ``positions`` are the slices' ImagePositionPatient (LPS+ mm), ``names`` name them in
     messages (file names, or "frame 3").  ``keep_order`` (the frames of one file) keeps slices stored against the
     normal in their order (the step then points against it), and advises on frames that share a position as frames.  Two slices at one position, and uneven gaps without
-    ``resample``, raise :class:`~kernelcli.errors.ImageReadError` naming the slices and the gap.
+    ``resample``, raise :class:`~kernelcli.errors.ImageReadError` naming the slices and the gap (and ``resample``, or the
+    volume to pick, in ``words``).
     """
     normal = normal_of(iop)
     pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
@@ -230,7 +232,7 @@ def stack_slices(
         if g < SAME_POSITION_MM:
             # frames of one file cannot be put in folders: the advice names what splits a 4-D object
             advice = ("the file holds more than one volume (a 4-D multi-frame object: time points, echoes or b-values?), "
-                      "which is not read as one; convert it to a 4-D NIfTI (dcm2niix) and give that, --volume N picks one"
+                      f"which is not read as one; convert it to a 4-D NIfTI (dcm2niix) and give that, {words.takes('volume', 'N')} picks one"
                       ) if keep_order else "more than one volume (time points, echoes or segments?); put each in its own folder"
             raise ImageReadError(
                 f"{where}: {names[order[n]]} and {names[order[n + 1]]} are at the same slice position ({k[n]:.3f} mm along the "
@@ -262,7 +264,7 @@ def stack_slices(
                 f"{where}: the slices drift from an even grid: {names[order[drift]]} is {placed[drift]:.4g} mm from where an even "
                 f"spacing of {(k[-1] - k[0]) / (len(k) - 1):.4g} mm from the first slice to the last puts it (its gaps, "
                 f"{gaps.min():.4g} to {gaps.max():.4g} mm, each near the median, add up); no single slice spacing is right, so "
-                f"nothing is written; --resample-slices interpolates linearly along the normal onto {count} slices "
+                f"nothing is written; {words.flag('resample_slices')} interpolates linearly along the normal onto {count} slices "
                 f"{even_gap:.4g} mm apart"
             )
         uneven = True
@@ -272,7 +274,7 @@ def stack_slices(
         made_up = int(round(gaps[worst] / median)) - 1
         raise ImageReadError(
             f"{where}: uneven slice gaps: {gaps[worst]:.4g} mm between {a} and {b}, where the median gap is {median:.4g} mm; "
-            f"--resample-slices would fill it with {made_up} interpolated slices (at most {MAX_INTERPOLATED_IN_A_ROW} in a row "
+            f"{words.flag('resample_slices')} would fill it with {made_up} interpolated slices (at most {MAX_INTERPOLATED_IN_A_ROW} in a row "
             "are made up): that is two stacks or a localizer in one series, not a missing slice; put each stack's files in a "
             "folder of its own"
         )
@@ -281,7 +283,7 @@ def stack_slices(
         raise ImageReadError(
             f"{where}: uneven slice gaps: {gaps[worst]:.4g} mm between {a} and {b}, where the median gap is {median:.4g} mm "
             f"({gaps.min():.4g} to {gaps.max():.4g} mm; a missing slice, or a localizer in the series?); no single slice "
-            f"spacing is right, so nothing is written; --resample-slices interpolates linearly along the normal onto "
+            f"spacing is right, so nothing is written; {words.flag('resample_slices')} interpolates linearly along the normal onto "
             f"{count} slices {even_gap:.4g} mm apart (the first to the last, the gap nearest the median that fits)"
         )
     blend = None
@@ -294,7 +296,7 @@ def stack_slices(
             blend.append((j, float(min(max((t - k[j]) / (k[j + 1] - k[j]), 0.0), 1.0))))
         notes.append(
             f"{where}: uneven slice gaps ({gaps.min():.4g} to {gaps.max():.4g} mm, the widest {gaps.max():.4g} mm); "
-            f"--resample-slices: {len(k)} slices interpolated linearly along the normal onto {count} slices {gap:.4g} mm apart"
+            f"{words.flag('resample_slices')}: {len(k)} slices interpolated linearly along the normal onto {count} slices {gap:.4g} mm apart"
         )
     else:
         gap = (k[-1] - k[0]) / (len(k) - 1)

@@ -32,9 +32,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra, UsageError
+from ..io.read_words import API, ReadWords, words_for
 from .geometry import stated_voxel_size
 from .itk_files import check_data_files, library_reason, library_stderr, library_warnings
-from .volume import Volume
+from .volume import Volume, every_volume_note
 
 ITK_HINT = "pip install 'kernelcli[itk]'"
 #: the formats read through SimpleITK whose header kernelcli reads too (:func:`header_geometry`), by suffix
@@ -51,13 +52,13 @@ def itk_affine(direction: Sequence[float], spacing: Sequence[float], origin: Seq
     return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
 
 
-def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
+def read_itk(path: str | os.PathLike, *, volume: int | None = None, words: ReadWords = API) -> Volume:
     """Read an NRRD or MetaImage file as a (Z, Y, X) or (T, Z, Y, X) :class:`Volume` through SimpleITK."""
     try:
         import SimpleITK as sitk
     except ImportError:
         raise MissingExtra(f"{path}: reading .nrrd/.mha/.mhd needs SimpleITK, which is not installed: {ITK_HINT}") from None
-    p = Path(path)
+    p, words = Path(path), words_for(words)
     if p.suffix.lower() in FORMATS:  # before ITK opens them: a FIFO blocked for ever, /dev/zero read as voxels
         try:
             check_data_files(p, FORMATS[p.suffix.lower()])
@@ -81,14 +82,14 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     if dim == 4:
         if volume is not None:
             if not 0 <= volume < data.shape[0]:
-                raise UsageError(f"{p}: --volume {volume}: the file holds {data.shape[0]} volume(s), indices 0 to {data.shape[0] - 1}")
+                raise UsageError(f"{p}: {words.given('volume', volume)}: the file holds {data.shape[0]} volume(s), indices 0 to {data.shape[0] - 1}")
             data = data[volume]
         elif data.shape[0] > 1:
-            notes.append(f"{p.name}: 4-D, {data.shape[0]} volumes: each is filtered (--volume N takes one)")
+            notes.append(every_volume_note(p.name, data.shape[0], words))
         else:
             data = data[0]
     elif volume is not None:
-        raise UsageError(f"{p}: --volume {volume}: the file is {dim}-D, not 4-D")
+        raise UsageError(f"{p}: {words.given('volume', volume)}: the file is {dim}-D, not 4-D")
     arr = np.array(data)
     if arr.ndim == 2:
         arr = arr[np.newaxis]

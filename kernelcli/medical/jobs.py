@@ -246,7 +246,7 @@ def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) 
     refuse_store_input(path, "--mask", "--mask reads a NIfTI or DICOM mask in memory: save it as .nii.gz (nibabel) to "
                        "give it here")  # (a folder was sent to the DICOM series reader: "no DICOM images in this folder")
     try:
-        m = read_volume(path, affine=affine if volume_suffix(Path(path)) in NIFTI_SUFFIXES else None)
+        m = read_volume(path, affine=affine if volume_suffix(Path(path)) in NIFTI_SUFFIXES else None, words="cli")
     except (UsageError, InputError) as exc:  # said of the mask, not of an input: "--mask m.nii.gz: the geometry reads two ways"
         exc.args = (f"--mask {exc}",)
         raise

@@ -31,13 +31,14 @@ import numpy as np
 
 from ..errors import ImageReadError, UsageError, WriteError
 from ..io.common import one_line
+from ..io.read_words import API, ReadWords, words_for
 from ..volume_inputs import volume_suffix
 from .nifti_geometry import (  # noqa: F401 - the geometry readers, importable from here as before
     AFFINE_TOLERANCE, VOXEL_SIZE_TOLERANCE, NiftiGeometry, nifti_affine, nifti_geometry, nifti_spacing, niftilib_image_class,
     repair_quaternion, sheared_grid_note, stored_pixdim, voxel_size_conflict,
 )
 from .nifti_open import nibabel_messages, not_a_volume, open_nifti
-from .volume import Volume, check_volume_memory, float32_holds, require as _require
+from .volume import Volume, check_volume_memory, every_volume_note, float32_holds, require as _require
 from .writers import assumed_unit_steps
 
 #: deflate level of .nii.gz outputs, chosen for speed: isal's level 1 (about 5x zlib's level 1 on a CT, at a
@@ -172,7 +173,8 @@ def _inflate(p: Path, proxy: Any) -> np.ndarray:
     return np.frombuffer(buf, dtype=dtype).reshape(shape, order="F")
 
 
-def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: str | None = None) -> Volume:
+def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: str | None = None,
+               words: ReadWords = API) -> Volume:
     """Read a NIfTI-1/2 (``.nii``, ``.nii.gz``) or MGH (``.mgz``, ``.mgh``) file.
 
     A 3-D file gives (Z, Y, X); a 4-D file gives (T, Z, Y, X), or volume ``volume`` alone as
@@ -187,7 +189,7 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
     (24, 96, 128)
     """
     nib = _require("nibabel", "NIfTI")
-    p = Path(path)
+    p, words = Path(path), words_for(words)
     with nibabel_messages(p) as told:  # nibabel's own warnings become our notes, with the file name
         # mmap=False: the voxels are read into memory by ordinary reads (one copy, which check_volume_memory counts)
         # and not filtered from nibabel's map of the file, where a page past the end of a file cut short meanwhile
@@ -198,9 +200,9 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
         raise ImageReadError(f"{p}: {type(img).__name__} is not NIfTI-1, NIfTI-2 or MGH")
     notes: list[str] = list(told)
     if mgh and affine is not None:
-        raise UsageError(f"{p}: --affine {affine} picks a NIfTI's qform or sform; an MGH file has one affine")
+        raise UsageError(f"{p}: {words.given('affine', affine)} picks a NIfTI's qform or sform; an MGH file has one affine")
     # the geometry first: a file that reads two ways is refused before its voxels are read
-    geometry = nifti_geometry(img, p, affine, notes, mgh=mgh)
+    geometry = nifti_geometry(img, p, affine, notes, mgh=mgh, words=words)
     shape = tuple(int(n) for n in img.shape)
     if len(shape) < 2:
         raise ImageReadError(f"{p}: {len(shape)}-D image (shape {shape}); expected a 3-D or 4-D volume")
@@ -210,9 +212,9 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
     index: tuple[Any, ...] = (slice(None),) * min(3, len(shape))
     if volume is not None:
         if len(shape) < 4:
-            raise UsageError(f"{p}: --volume {volume}: the file is {len(shape)}-D ({'x'.join(map(str, shape))}), not 4-D")
+            raise UsageError(f"{p}: {words.given('volume', volume)}: the file is {len(shape)}-D ({'x'.join(map(str, shape))}), not 4-D")
         if not 0 <= volume < frames:
-            raise UsageError(f"{p}: --volume {volume}: the file holds {frames} volume(s), indices 0 to {frames - 1}")
+            raise UsageError(f"{p}: {words.given('volume', volume)}: the file holds {frames} volume(s), indices 0 to {frames - 1}")
         index += (volume,)
     elif len(shape) >= 4:
         index += (slice(None) if frames > 1 else 0,)
@@ -254,7 +256,7 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
     data = raw.transpose(tuple(range(raw.ndim))[::-1])  # (i, j, k[, t]) -> ([t,] k, j, i): C-contiguous for Fortran data
     header = img.header
     if frames > 1 and volume is None:
-        notes.append(f"{p.name}: 4-D, {frames} volumes: each is filtered (--volume N takes one)")
+        notes.append(every_volume_note(p.name, frames, words))
     return Volume(
         data=data, spacing=geometry.spacing, affine=geometry.affine,
         path=p, format="MGH" if mgh else ("NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1"),

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, UsageError
+from ..io.read_words import API, ReadWords
 from ..modes import AFFINE_READINGS, canonical_affine
 from ..records import record
 from .geometry import GRID_TOLERANCE, grids_apart, sheared_pair, stated_voxel_size
@@ -221,9 +222,9 @@ def _affine_problem(affine: np.ndarray) -> str | None:
 
 
 def _check_readings(readings: dict[str, np.ndarray], codes: dict[str, int], p: Path, choice: str | None,
-                    problems: dict[str, str | None]) -> None:
+                    problems: dict[str, str | None], words: ReadWords = API) -> None:
     """Refuse a reading to be used (``choice``, or any set one without it) that places no grid (``problems``: what is
-    known to be wrong with one already), naming it; where the other reading is valid, ``--affine`` picks that one."""
+    known to be wrong with one already), naming it; where the other reading is valid, ``affine`` (in ``words``) picks that one."""
     def problem_of(name: str) -> str | None:
         return problems.get(name) or _affine_problem(readings[name])
 
@@ -232,7 +233,7 @@ def _check_readings(readings: dict[str, np.ndarray], codes: dict[str, int], p: P
         if problem is None:
             continue
         other = next((o for o in readings if o != name and problem_of(o) is None), None)
-        hint = f"; give --affine {other} to read the {other} (code {codes[other]})" if other and choice is None else (
+        hint = f"; give {words.given('affine', other)} to read the {other} (code {codes[other]})" if other and choice is None else (
             "; fix the header (or set its code to 0)")
         raise ImageReadError(f"{p}: the {name} (code {codes[name]}) is {problem}: it places no grid{hint}")
 
@@ -250,7 +251,8 @@ def _base_affine(header: Any) -> np.ndarray:
     return np.asarray(shape_zoom_affine(shape, zooms, x_flip=True), dtype=np.float64)
 
 
-def nifti_affine(header: Any, p: Path, choice: str | None = None, notes: list[str] | None = None) -> tuple[np.ndarray, str | None]:
+def nifti_affine(header: Any, p: Path, choice: str | None = None, notes: list[str] | None = None,
+                 words: ReadWords = API) -> tuple[np.ndarray, str | None]:
     """The voxel -> RAS+ affine of a NIfTI header, and why the orientation is unknown (None when it is known).
 
     * only one of qform and sform is set (its code > 0): that one; ``choice`` naming the other is refused;
@@ -258,7 +260,7 @@ def nifti_affine(header: Any, p: Path, choice: str | None = None, notes: list[st
       holds of the sform (:func:`_as_qform`: a gantry tilt's sheared sform, with a note, or a half turn in float32):
       the sform (as nibabel and FSL read it), or ``choice``;
     * both set and placing it differently: two readings; ``choice`` picks one, without it
-      :class:`~kernelcli.errors.UsageError` names both and ``--affine``;
+      :class:`~kernelcli.errors.UsageError` names both and ``affine=`` (``--affine`` in the command line's ``words``);
     * neither set: nibabel's affine from the voxel sizes (pixdim), and the orientation is unknown: a note
       in ``notes`` says so; ``choice`` is refused.
 
@@ -275,11 +277,12 @@ def nifti_affine(header: Any, p: Path, choice: str | None = None, notes: list[st
     ...
     kernelcli.errors.UsageError: a.nii: the geometry reads two ways: the sform (code 1, scanner: LAS axes, ...
     """
-    affine, unknown, _ = _nifti_reading(header, p, choice, notes)
+    affine, unknown, _ = _nifti_reading(header, p, choice, notes, words)
     return affine, unknown
 
 
-def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | None) -> tuple[np.ndarray, str | None, str]:
+def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | None,
+                   words: ReadWords = API) -> tuple[np.ndarray, str | None, str]:
     """:func:`nifti_affine`, and the name of the reading taken (``sform``, ``qform``, ``pixdim`` for codes 0)."""
     choice = canonical_affine(choice) if choice is not None else None
     codes = {name: int(header[f"{name}_code"]) for name in AFFINE_READINGS}
@@ -290,7 +293,7 @@ def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | 
         readings["qform"], problems["qform"] = _qform_read(header, p, notes)
     if not readings:
         if choice is not None:
-            raise UsageError(f"{p}: --affine {choice}: the file sets neither a qform nor an sform (both codes are 0)")
+            raise UsageError(f"{p}: {words.given('affine', choice)}: the file sets neither a qform nor an sform (both codes are 0)")
         if notes is not None:
             notes.append(f"{p.name}: qform_code and sform_code are 0: the orientation is unknown; the grid is taken from the "
                          "voxel sizes (pixdim) alone, with no claim about left and right")
@@ -298,11 +301,11 @@ def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | 
     if choice is not None:
         if choice not in readings:
             other = next(iter(readings))
-            raise UsageError(f"{p}: --affine {choice}: the file has no {choice} ({choice}_code 0); its geometry is {other}'s alone, "
-                             f"so leave out --affine or give --affine {other}")
-        _check_readings(readings, codes, p, choice, problems)
+            raise UsageError(f"{p}: {words.given('affine', choice)}: the file has no {choice} ({choice}_code 0); its geometry is {other}'s alone, "
+                             f"so leave out {words.name('affine')} or give {words.given('affine', other)}")
+        _check_readings(readings, codes, p, choice, problems, words)
         return readings[choice], None, choice
-    _check_readings(readings, codes, p, None, problems)
+    _check_readings(readings, codes, p, None, problems, words)
     if len(readings) == 1:
         name = next(iter(readings))
         return readings[name], None, name
@@ -324,7 +327,7 @@ def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | 
     raise UsageError(
         f"{p}: the geometry reads two ways: {_reading(header, 'sform', in_mm @ sform)} or {_reading(header, 'qform', in_mm @ qform)}, "
         f"which place the grid up to {apart.distance:.3g} mm apart, at voxel ({', '.join(map(str, apart.voxel))}): "
-        f"({at[0]}) or ({at[1]}) mm{'; ' + shear + ', which a qform cannot hold' if shear else ''}; give --affine sform or --affine qform"
+        f"({at[0]}) or ({at[1]}) mm{'; ' + shear + ', which a qform cannot hold' if shear else ''}; give {words.given('affine', 'sform')} or {words.given('affine', 'qform')}"
     )
 
 
@@ -418,8 +421,9 @@ class NiftiGeometry:
     assumed_axes: tuple[str, ...] = ()  # the voxel axes ("x", "y", "z": i, j, k) whose size was assumed
 
 
-def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, mgh: bool = False) -> NiftiGeometry:
-    """The geometry of a loaded NIfTI or MGH image (``choice``: ``--affine``; notes go to ``notes``), read alike by
+def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, mgh: bool = False,
+                   words: ReadWords = API) -> NiftiGeometry:
+    """The geometry of a loaded NIfTI or MGH image (``choice``: ``affine``, named in ``words``; notes go to ``notes``), read alike by
     :func:`read_nifti` and the tiled path (:func:`kernelcli.tiled.nifti.open_volume`)."""
     if mgh:
         grid, unknown, reading = np.asarray(img.affine, dtype=np.float64), None, "affine"
@@ -427,7 +431,7 @@ def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, m
         if problem is not None:
             raise ImageReadError(f"{p}: the affine (Mdc, delta and Pxyz_c of the MGH header) is {problem}: it places no grid")
     else:
-        grid, unknown, reading = _nifti_reading(img.header, p, choice, notes)
+        grid, unknown, reading = _nifti_reading(img.header, p, choice, notes, words)
     header = img.header
     stored = None if mgh else stored_pixdim(img, p)
     assumed: list[str] = []
@@ -441,5 +445,5 @@ def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, m
         unit = "mm" if mgh else header.get_xyzt_units()[0]
         conflict = voxel_size_conflict(raw, grid, reading, unit if unit in _NIFTI_UNITS_MM else "units")
         if conflict and reading == "sform" and int(header["qform_code"]) > 0:
-            conflict += " (--affine qform reads the qform, whose voxel sizes are pixdim's)"
+            conflict += f" ({words.given('affine', 'qform')} reads the qform, whose voxel sizes are pixdim's)"
     return NiftiGeometry(grid, unknown, (spacing[2], spacing[1], spacing[0]), "; ".join(assumed) or None, conflict, tuple(axes))

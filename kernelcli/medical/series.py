@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError
+from ..io.read_words import API, ReadWords
 from .dicom import _dcmread, _pixels, _read_file, assemble, stored_type
 from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch, modality_lut
 from .pydicom_notes import PydicomWarnings
@@ -140,22 +141,22 @@ def instance_order(names: list[str], numbers: list[Any], folder: Path) -> list[i
     return order
 
 
-def pick_series(series: dict[str, list[Any]], choice: str | None, where: str) -> str:
+def pick_series(series: dict[str, list[Any]], choice: str | None, where: str, words: ReadWords = API) -> str:
     """The UID of the series to read: the only one, or ``choice`` (a UID, or an index into the listing).
 
-    The listing order is the dictionary's (the caller sorts by SeriesNumber, then UID).
+    The listing order is the dictionary's (the caller sorts by SeriesNumber, then UID); ``words`` name ``series``.
     """
     uids = list(series)
     if choice is None:
         if len(uids) == 1:
             return uids[0]
-        raise UsageError(f"{where}: holds {len(uids)} DICOM series; pick one with --series UID or --series INDEX:\n" + _listing(series))
+        raise UsageError(f"{where}: holds {len(uids)} DICOM series; pick one with {words.takes('series', 'UID')} or {words.takes('series', 'INDEX')}:\n" + _listing(series))
     text = str(choice).strip()
     if text in series:
         return text
     if text.isascii() and text.isdigit() and int(text) < len(uids):
         return uids[int(text)]
-    raise UsageError(f"{where}: --series {text}: no such series (a UID, or an index from 0 to {len(uids) - 1}):\n" + _listing(series))
+    raise UsageError(f"{where}: {words.given('series', text if words.cli else choice)}: no such series (a UID, or an index from 0 to {len(uids) - 1}):\n" + _listing(series))
 
 
 def _listing(series: dict[str, list[Any]]) -> str:
@@ -197,7 +198,7 @@ def _check_rescales(headers: list[tuple[Path, Any]], rescales: list[tuple[float,
 
 
 def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resample_slices: bool = False,
-                warned: PydicomWarnings | None = None) -> Volume:
+                warned: PydicomWarnings | None = None, words: ReadWords = API) -> Volume:
     """Read one series of a folder (see :func:`~.dicom.read_dicom`).
 
     What pydicom warns while a file is read goes to ``warned`` naming that file (the caller makes
@@ -239,7 +240,7 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
             return float("inf"), uid
 
     groups = {uid: groups[uid] for uid in sorted(groups, key=number)}
-    uid = pick_series(groups, series, str(folder))
+    uid = pick_series(groups, series, str(folder), words)
     headers = groups[uid]
     if len(groups) > 1:
         notes.append(f"{folder.name}: series {uid} ({len(headers)} of {sum(len(v) for v in groups.values())} files)")
@@ -247,7 +248,7 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     frames = [_frame_count(ds) for _, ds in headers]
     if len(headers) == 1 and frames[0] > 1:  # one multi-frame file (an RT Dose, an enhanced CT): its own volume
         with warned.about(headers[0][0].name):
-            vol = _read_file(pydicom, headers[0][0], resample_slices)
+            vol = _read_file(pydicom, headers[0][0], resample_slices, words=words)
         vol.notes[:0] = notes
         return vol
     for (entry, _), count in zip(headers, frames):
@@ -297,5 +298,5 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
 
     return assemble(
         first, folder, read, [entry.name for entry, _ in headers], [position for position, *_ in facts], iop, pixel,
-        _slice_gap(first), [rescale for _, rescale, *_ in facts], resample_slices, notes, fallback, how,
+        _slice_gap(first), [rescale for _, rescale, *_ in facts], resample_slices, notes, fallback, how, words=words,
     )

@@ -193,6 +193,17 @@ def check_finite_volume(vol: Volume) -> Volume:
     return vol
 
 
+def every_volume_note(name: str, frames: int, words: Any) -> str:
+    """The note on a 4-D input read whole: the command filters each volume, a Python caller gets them all.
+
+    >>> from kernelcli.io.read_words import words_for
+    >>> every_volume_note("f.nii", 2, words_for("api"))
+    'f.nii: 4-D, 2 volumes: all are read, as (T, Z, Y, X) (volume=N takes one)'
+    """
+    read = "each is filtered" if words.cli else "all are read, as (T, Z, Y, X)"
+    return f"{name}: 4-D, {frames} volumes: {read} ({words.takes('volume', 'N')} takes one)"
+
+
 def _volume_index(volume: Any) -> int | None:
     """``read_volume``'s ``volume=`` as an int (a numpy integer too), or None; True, 1.7 and "1" are refused: True
     and 1.7 read volume 1 and "1" raised Python's TypeError.
@@ -220,7 +231,7 @@ def _volume_index(volume: Any) -> int | None:
 
 def read_volume(
     path: str | os.PathLike, *, volume: int | None = None, series: str | None = None, resample_slices: bool = False,
-    affine: str | None = None,
+    affine: str | None = None, words: str = "api",
 ) -> Volume:
     """Read a NIfTI, MGH, NRRD/MetaImage, DICOM file or DICOM series folder into a :class:`Volume`.
 
@@ -228,7 +239,8 @@ def read_volume(
     picks one series of a folder holding several; ``resample_slices`` interpolates a DICOM
     series with uneven slice gaps onto an even grid (linear along the normal) instead of
     refusing it; ``affine`` ("sform" or "qform") picks a NIfTI's geometry where its qform and
-    sform disagree (see :func:`~.nifti.nifti_affine`).  Voxels must be finite numbers.
+    sform disagree (see :func:`~.nifti.nifti_affine`).  Voxels must be finite numbers.  A refusal or note names
+    these keywords as typed (``volume=5``); ``words="cli"`` names the command line's options instead (``--volume 5``).
 
     Raises
     ------
@@ -242,6 +254,9 @@ def read_volume(
     from ..ndsupport import check_bool
     from .dicom import read_dicom
 
+    from ..io.read_words import words_for
+
+    said = words_for(words)
     p = path_arg(path, "read_volume")
     resample_slices = check_bool(resample_slices, "resample_slices", "True (interpolate uneven slice gaps) or False")
     volume = _volume_index(volume)
@@ -251,28 +266,28 @@ def read_volume(
         stat.S_ISREG(st.st_mode) and suffix not in VOLUME_SUFFIXES and _has_dicom_magic(p))
     if is_dicom:
         if volume is not None:
-            raise UsageError(f"{p}: --volume picks a volume of a 4-D NIfTI/MGH/NRRD input; a DICOM input is one volume")
+            raise UsageError(f"{p}: {said.name('volume')} picks a volume of a 4-D NIfTI/MGH/NRRD input; a DICOM input is one volume")
         if affine is not None:
-            raise UsageError(f"{p}: --affine {affine} picks a NIfTI's qform or sform; a DICOM input has neither")
-        return check_finite_volume(read_dicom(p, series=series, resample_slices=resample_slices))
+            raise UsageError(f"{p}: {said.given('affine', affine)} picks a NIfTI's qform or sform; a DICOM input has neither")
+        return check_finite_volume(read_dicom(p, series=series, resample_slices=resample_slices, words=said))
     if series is not None:
-        raise UsageError(f"{p}: --series picks a series of a DICOM input (a folder of DICOM files or one file); this input "
+        raise UsageError(f"{p}: {said.name('series')} picks a series of a DICOM input (a folder of DICOM files or one file); this input "
                          "is not DICOM")
     if resample_slices:
-        raise UsageError(f"{p}: --resample-slices interpolates a DICOM series with uneven slice gaps; this input is not "
+        raise UsageError(f"{p}: {said.flag('resample_slices')} interpolates a DICOM series with uneven slice gaps; this input is not "
                          "DICOM: its voxels are on one grid already")
     if not stat.S_ISREG(st.st_mode):
         raise InputError(f"{p}: not a regular file or folder (a device, pipe or socket)")
     if affine is not None and suffix not in NIFTI_SUFFIXES:
-        raise UsageError(f"{p}: --affine {affine} picks a NIfTI's qform or sform; this input is not NIfTI (.nii, .nii.gz)")
+        raise UsageError(f"{p}: {said.given('affine', affine)} picks a NIfTI's qform or sform; this input is not NIfTI (.nii, .nii.gz)")
     if suffix in NIFTI_SUFFIXES or suffix in MGH_SUFFIXES:
         from .nifti import read_nifti
 
-        return check_finite_volume(read_nifti(p, volume=volume, affine=affine))
+        return check_finite_volume(read_nifti(p, volume=volume, affine=affine, words=said))
     if suffix in ITK_SUFFIXES:
         from .itk import read_itk
 
-        return check_finite_volume(read_itk(p, volume=volume))
+        return check_finite_volume(read_itk(p, volume=volume, words=said))
     raise InputError(
         f"{p}: not a medical volume: expected .nii, .nii.gz, .mgz, .nrrd, .mha, .mhd, a DICOM file or a folder of DICOM files"
     )

@@ -106,4 +106,5 @@ class VolumeOptions:
 
     def read(self, path: str | os.PathLike) -> Volume:
         """Read ``path`` with this job's input options."""
-        return read_volume(path, volume=self.volume, series=self.series, resample_slices=self.resample_slices, affine=self.affine)
+        return read_volume(path, volume=self.volume, series=self.series, resample_slices=self.resample_slices, affine=self.affine,
+                           words="cli")

@@ -139,6 +139,7 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
     sform as the in-memory reader decides (:func:`kernelcli.medical.nifti.nifti_affine`; ``affine``
     is ``--affine``).  Refusals exit 2, ending with ``advice`` (:func:`advice`) where it applies."""
     from ..errors import ImageReadError, UsageError
+    from ..io.read_words import CLI
     from ..medical.nifti import nifti_geometry
     from ..medical.nifti_open import nibabel_messages, not_a_volume, open_nifti
     from ..medical.volume import Volume, require
@@ -187,7 +188,7 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
         raise ImageReadError(f"{path}: cannot read the voxel data: the file has {size} bytes, its header needs {need} (truncated file?)")
     notes = list(told)
     header = img.header
-    geometry = nifti_geometry(img, path, affine, notes)
+    geometry = nifti_geometry(img, path, affine, notes, words=CLI)  # (the command line's tiled path)
     vol = Volume(
         data=np.empty((0, 0, 0), dtype=dtype.newbyteorder("=")), spacing=geometry.spacing,
         affine=geometry.affine, path=path,
