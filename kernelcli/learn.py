@@ -61,7 +61,7 @@ from .learn_report import (
     LearnResult, channel_words, LstsqFit, _one_line, clean_values, format_kernel, format_value, format_values, kernel_document, kernel_json_text,
     kernel_name,
 )
-from .learn_checks import check_shapes, check_texture
+from .learn_checks import check_channels_first, check_shapes, check_texture
 from .learn_system import (
     clipped_target, im2col_system, negligible_bias, output_shape, padded_otherwise, predict, rounding_tolerance,
     solve_lstsq, stored_precision, window_mean_preconditioner, windows,
@@ -104,7 +104,8 @@ def learn_kernel(
     Raises
     ------
     ShapeError
-        The target does not have the shape conv2d would give (the message says which padding would fit).
+        The target does not have the shape conv2d would give (the message says which padding would fit, or, where
+        one of the two moved from (C, H, W) to (H, W, C) would fit the other, the np.moveaxis that does it).
     UsageError
         A constant input, a system too small or singular to decide the kernel, or a 64-bit integer array with
         values past 2**53 that float64 would round (named by ``input_name``/``target_name``).
@@ -125,6 +126,8 @@ def learn_kernel(
     ta = as_image_array(target, target_name)
     for arr, name in ((xa, input_name), (ta, target_name)):  # (rounded in silence, the fit then blamed the kernel size)
         ndsupport.check_whole(arr, np.dtype(np.float64), name, dtype_arg=False)
+    if not named.cli:  # (the command reads a file's axes by --layout, and says so where they are its fault)
+        check_channels_first(xa, ta, options, (input_name, target_name))
     check_shapes(xa, ta, options, input_name, target_name, plane, named)
     check_texture(xa, input_name, options, plane, ta, named)
     channels = xa.shape[2] if xa.ndim == 3 else 1

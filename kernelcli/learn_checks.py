@@ -311,6 +311,40 @@ def check_one_layout(shapes: tuple[tuple[int, ...], tuple[int, ...]], used: tupl
     raise ShapeError(text)
 
 
+def check_channels_first(x: np.ndarray, target: np.ndarray, options: LearnOptions, names: tuple[str, str]) -> None:
+    """Refuse (ShapeError) arrays given to :func:`kernelcli.learn.learn_kernel`, which reads them (H, W, C), that do not
+    fit so, where one of them moved from (C, H, W) -- PyTorch's order -- fits the other outright: the axis order, not
+    the padding :func:`check_shapes` would name, is then the cause (as :func:`check_one_layout` says ``--layout``'s).
+    ``names``: the two arrays' names in messages.
+
+    >>> check_channels_first(np.zeros((3, 32, 32)), np.zeros((32, 32, 3)), LearnOptions(size=3), ("input", "target"))
+    ...                      # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ShapeError: input (3x32x32) is read (H, W, C), as learn_kernel reads arrays: 3x32 pixels with 32
+    channels; read (C, H, W), PyTorch's order, it fits target's 32x32 pixels with 3 channels: pass np.moveaxis(x, 0, -1)
+    """
+    def fits(shapes: list[tuple[int, ...]]) -> bool:
+        try:
+            check_shapes(np.broadcast_to(0.0, shapes[0]), np.broadcast_to(0.0, shapes[1]), options, *names)
+        except (ShapeError, UsageError):
+            return False
+        return True
+
+    shapes = [tuple(x.shape), tuple(target.shape)]
+    if fits(shapes):
+        return
+    for odd, keep in ((0, 1), (1, 0)):
+        moved = list(shapes)
+        moved[odd] = _channels_last(shapes[odd], "chw")
+        if len(shapes[odd]) == 3 and fits(moved):
+            raise ShapeError(
+                f"{names[odd]} ({_dims(shapes[odd])}) is read (H, W, C), as learn_kernel reads arrays: "
+                f"{_reading(shapes[odd], 'hwc')}; read (C, H, W), PyTorch's order, it fits {names[keep]}'s "
+                f"{_reading(shapes[keep], 'hwc')}: pass {_moved(('x', 'target')[odd], 'hwc')}"
+            )
+
+
 _ORDERS = {"hwc": "(H, W, C)", "chw": "(C, H, W)", "zyx": "(Z, Y, X)"}
 
 
