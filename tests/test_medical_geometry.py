@@ -331,7 +331,7 @@ class TestNiftiGeometry:
 
     def test_a_valid_qform_beside_it_is_offered(self, tmp_path):
         nifti(tmp_path / "bad.nii", sform=np.zeros((4, 4)), qform=np.eye(4))
-        with pytest.raises(ImageReadError, match="give --affine qform"):
+        with pytest.raises(ImageReadError, match="give affine=.qform. to read the qform"):
             medical.read_volume(tmp_path / "bad.nii")
         np.testing.assert_allclose(medical.read_volume(tmp_path / "bad.nii", affine="qform").affine, np.eye(4))
 
