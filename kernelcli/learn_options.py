@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import shapes, whole_numbers
+from . import option_words, shapes, whole_numbers
 from .errors import UsageError
 from .modes import canonical_pad_mode, check_fill_reading, not_one_of
 from .ndsupport import check_bool, check_fill, check_flip
@@ -59,10 +59,10 @@ OPTION_NAMES: dict[str, tuple[str, str]] = {
 
 
 @record(frozen=True)
-class OptionWords:
+class OptionWords(option_words.OptionWords):
     """How a message names learn's options: in the command line's words (``cli``) or a Python caller's, the
-    :class:`LearnOptions` keywords.  Each message is written once, naming an option through these; :func:`words_for`
-    picks them from ``learn_kernel(..., words=)``.
+    :class:`LearnOptions` keywords (:class:`kernelcli.option_words.OptionWords`); :func:`words_for` picks them from
+    ``learn_kernel(..., words=)``.
 
     >>> api, cli = words_for("api"), words_for("cli")
     >>> api.name("size"), cli.name("size"), api.given("padding", (0, 2, 0, 0)), cli.given("padding", (0, 2, 0, 0))
@@ -71,29 +71,14 @@ class OptionWords:
     ("pad_mode='circular'", '--pad-mode circular', 'fit_bias=True', '--fit-bias')
     """
 
-    cli: bool = False
+    NAMES = OPTION_NAMES
 
-    def name(self, option: str) -> str:
-        """The option's name alone: ``--size`` or ``size=``."""
-        flag, keyword = OPTION_NAMES[option]
-        return flag if self.cli else f"{keyword}="
+    def cli_value(self, value: Any) -> str:
+        """A number as the user typed it on the command line, where that is known (:func:`_cli_text`)."""
+        return _cli_text(value)
 
-    def given(self, option: str, value: Any) -> str:
-        """The option given ``value``: ``--padding 0,2,0,0`` or ``padding=(0, 2, 0, 0)``, ``--pad-mode circular`` or
-        ``pad_mode='circular'`` (a number as the user typed it on the command line, where that is known)."""
-        flag, keyword = OPTION_NAMES[option]
-        if self.cli:
-            return f"{flag} {_cli_text(value)}"
-        return f"{keyword}={_api_text(option, value)}"
-
-    def joined(self, *given: str) -> str:
-        """Options given together: ``--size 3 --padding 1`` or ``size=3, padding=1``."""
-        return (" " if self.cli else ", ").join(given)
-
-    def flag(self, option: str) -> str:
-        """A switch turned on: ``--fit-bias`` or ``fit_bias=True``."""
-        flag, keyword = OPTION_NAMES[option]
-        return flag if self.cli else f"{keyword}=True"
+    def api_value(self, option: str, value: Any) -> str:
+        return _api_text(option, value)
 
 
 #: the words each caller takes: ``learn_kernel(..., words="cli")`` for the command line's
@@ -106,11 +91,7 @@ def words_for(words: str | OptionWords) -> OptionWords:
     >>> words_for("cli").name("lr")
     '--lr'
     """
-    if isinstance(words, OptionWords):
-        return words
-    if words not in WORDINGS:
-        raise UsageError(f"invalid words {words!r}: expected one of {', '.join(WORDINGS)}")
-    return WORDINGS[words]
+    return option_words.chosen(words, WORDINGS)
 
 
 def _cli_text(value: Any) -> str:

@@ -15,9 +15,8 @@ Python caller's.
 
 from __future__ import annotations
 
-from typing import Any
 
-from ..errors import UsageError
+from ..option_words import OptionWords, chosen
 from ..records import record
 
 #: Each option a reader's messages name, as each caller names it: (the command line's option, the keyword).
@@ -31,30 +30,10 @@ OPTION_NAMES: dict[str, tuple[str, str]] = {
 
 
 @record(frozen=True)
-class ReadWords:
-    """The command line's words (``cli``) or a Python caller's."""
+class ReadWords(OptionWords):
+    """The command line's words (``cli``) or a Python caller's (:class:`kernelcli.option_words.OptionWords`)."""
 
-    cli: bool = False
-
-    def name(self, option: str) -> str:
-        """The option's name alone: ``--volume`` or ``volume=``."""
-        flag, keyword = OPTION_NAMES[option]
-        return flag if self.cli else f"{keyword}="
-
-    def given(self, option: str, value: Any) -> str:
-        """The option given ``value``: ``--volume 5`` or ``volume=5``, ``--affine sform`` or ``affine='sform'``."""
-        flag, keyword = OPTION_NAMES[option]
-        return f"{flag} {value}" if self.cli else f"{keyword}={value!r}"
-
-    def takes(self, option: str, placeholder: str) -> str:
-        """The option with a placeholder for its value: ``--series UID`` or ``series=UID``."""
-        flag, keyword = OPTION_NAMES[option]
-        return f"{flag} {placeholder}" if self.cli else f"{keyword}={placeholder}"
-
-    def flag(self, option: str) -> str:
-        """A switch turned on: ``--resample-slices`` or ``resample_slices=True``."""
-        flag, keyword = OPTION_NAMES[option]
-        return flag if self.cli else f"{keyword}=True"
+    NAMES = OPTION_NAMES
 
 
 #: the words each caller takes: ``read_volume(..., words="cli")`` for the command line's
@@ -68,8 +47,4 @@ def words_for(words: str | ReadWords) -> ReadWords:
     >>> words_for("cli").name("series")
     '--series'
     """
-    if isinstance(words, ReadWords):
-        return words
-    if not isinstance(words, str) or words not in WORDINGS:
-        raise UsageError(f"invalid words {words!r}: expected one of {', '.join(WORDINGS)}")
-    return WORDINGS[words]
+    return chosen(words, WORDINGS)

@@ -81,10 +81,6 @@ def words_for(words: str | SummaryWords) -> SummaryWords:
     >>> words_for("cli").input_option
     '--input'
     """
-    if isinstance(words, SummaryWords):
-        return words
-    if words not in WORDINGS:
-        from ..errors import UsageError
+    from ..option_words import chosen
 
-        raise UsageError(f"invalid words {words!r}: expected one of {', '.join(WORDINGS)}")
-    return WORDINGS[words]
+    return chosen(words, WORDINGS)
