@@ -72,6 +72,20 @@ class KernelcliError(Exception):
 
     exit_code = EXIT_USAGE
 
+    def __reduce__(self) -> tuple:
+        # A batch's worker process sends its refusal back pickled.  Exception's own pickling calls the class with its
+        # message alone, which a refusal whose __init__ takes its parts (KernelTextRefused: spec, why) cannot take:
+        # the pool broke.  Rebuilt instead from the message and the attributes, as they were.
+        return _rebuilt, (type(self), self.args, self.__dict__)
+
+
+def _rebuilt(cls: type, args: tuple, state: dict) -> BaseException:
+    """An error unpickled: its message and attributes as they were, without calling its ``__init__``."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class UsageError(KernelcliError, ValueError):
     """A bad option value, parameter or combination of them."""

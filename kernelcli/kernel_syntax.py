@@ -229,7 +229,7 @@ def _values(spec: str, text: str, width: int | None = None) -> list[float]:
             where = f"cell {cell + 1}" if width is None else f"row {cell // width + 1}, column {cell % width + 1}"
             values.append(_value(spec, item, where))
     if not values:
-        raise KernelTextRefused(spec, f"no values after the size")
+        raise KernelTextRefused(spec, "no values after the size")
     return values
 
 
