@@ -711,6 +711,8 @@ def fake_worker(path: Path, *replies: dict):
     def fake() -> None:
         conn, _ = listener.accept()
         with conn:
+            protocol.receive(conn)
+            protocol.send(conn, {"stdio": True})  # the call is taken: the caller's stdio comes next
             _message, fds = protocol.receive(conn, max_fds=3)
             for fd in fds:
                 os.close(fd)

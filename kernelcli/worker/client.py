@@ -127,8 +127,11 @@ def _run(argv: list[str], socket_file) -> int:
             try:
                 sys.stdout.flush()
                 sys.stderr.flush()
-                protocol.send(sock, request, stdio)
+                protocol.send(sock, request)  # alone: a hung worker's queue must not hold the caller's stdio
                 reply = protocol.receive(sock)
+                if reply and reply.get("stdio"):  # the worker took the call: now the descriptors
+                    protocol.send(sock, {"op": "stdio"}, stdio)
+                    reply = protocol.receive(sock)
             except (OSError, protocol.ProtocolError) as exc:
                 raise _Fallback(f"the worker did not answer: {exc}") from None
             if not reply or "pid" not in reply:

@@ -31,7 +31,7 @@ import sys
 from ..switches import OFF_WORDS, ON_WORDS, SwitchError  # noqa: F401 - (KERNELCLI_WORKER's refusal is every switch's)
 
 #: Bumped whenever the messages change; part of the stamp.
-PROTOCOL = 6
+PROTOCOL = 7
 #: Environment variables read when modules are imported (by Python, Numba, the BLAS
 #: libraries or kernelcli itself): a worker started under other values cannot honour them,
 #: so a call whose values differ runs in-process.  Everything else is read per call.

@@ -252,7 +252,7 @@ class Server:
                 self.stopping = True
                 protocol.send(conn, {"stopping": os.getpid()})
             elif op == "run":
-                self._run(conn, listener, message, fds, protocol.peer_credentials(conn)[0])
+                self._run(conn, listener, message, fds, protocol.peer_credentials(conn)[0])  # (fills fds: closed below)
             else:
                 protocol.send(conn, {"refused": f"unknown request {op!r}"})
         except (OSError, protocol.ProtocolError) as exc:
@@ -319,7 +319,7 @@ class Server:
         files = (limits.get("RLIMIT_NOFILE") or [None])[0]
         if isinstance(files, int) and 0 <= files < TIGHT_OPEN_FILES:
             return "a tight open-files limit (ulimit -n)"
-        if len(fds) != 3 or not isinstance(message.get("argv"), list):
+        if fds or not isinstance(message.get("argv"), list):  # the caller's stdio comes once the call is taken
             return "malformed call"
         if peer_pid is not None:
             differs = protocol.identity_difference(self.identity, protocol.identity(peer_pid))
@@ -328,10 +328,18 @@ class Server:
         return None
 
     def _run(self, conn: socket.socket, listener: socket.socket, message: dict, fds: list[int], peer_pid: int | None = None) -> None:
+        """Take a call: the request comes alone; once it is taken, the caller sends its stdin, stdout and stderr
+        (added to ``fds``, which the caller of this method closes).  Sent with the request, they stayed in
+        flight in a hung worker's listen queue, holding the caller's pipes open after it ran the call itself."""
         reason = self._refusal(message, fds, peer_pid)
         if reason is not None:
             self.refused += 1
             protocol.send(conn, {"refused": reason})
+            return
+        protocol.send(conn, {"stdio": True})
+        _more, stdio = protocol.receive(conn, max_fds=3)
+        fds.extend(stdio)
+        if len(stdio) != 3:  # the caller went away (it ran the call itself), or sent something else
             return
         pid = self._hand_to_spare(conn, message, fds)
         if pid is None:
