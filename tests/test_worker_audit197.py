@@ -49,3 +49,59 @@ class TestAHungWorkerHoldsNoCallersStdio:
             except subprocess.TimeoutExpired:
                 pytest.fail("the caller's stdout stayed open in the hung worker's queue")
         assert r.returncode == 0 and r.stdout == "6\n", r.stderr
+
+
+def fill_backlog(path: str) -> list[socket.socket]:
+    """Non-blocking connections to ``path`` until its listen queue is full (as calls that timed out leave it)."""
+    queued = []
+    for _ in range(1000):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect(path)
+        except BlockingIOError:
+            s.close()
+            return queued
+        queued.append(s)
+    raise AssertionError("the queue never filled")
+
+
+class TestAFullQueueIsAWorkerThere:
+    """#2: a full listen queue (EAGAIN) was taken for a stale socket: under KERNELCLI_WORKER=auto each call (one a
+    minute) started a worker, which then waited forever in server._answers's connect."""
+
+    def test_auto_starts_no_worker_and_says_why(self, runtime):
+        with hung_worker(runtime) as listener:
+            queued = fill_backlog(listener.getsockname())
+            try:
+                r = run_cli("--debug", "shape", "--in", "8", "--f", "3", "-q", env={**runtime, "KERNELCLI_WORKER": "auto"})
+            finally:
+                for s in queued:
+                    s.close()
+            path = listener.getsockname()
+        assert r.returncode == 0 and r.stdout == "6\n", r.stderr
+        assert "does not answer" in r.stderr and "stale" not in r.stderr, r.stderr
+        assert not os.path.exists(f"{path}.starting") and not os.path.exists(f"{path}.log")  # no worker started
+
+    def test_a_starting_worker_leaves_a_full_queue_in_time(self, runtime):
+        import threading
+
+        from kernelcli.worker import server
+
+        with hung_worker(runtime) as listener:
+            queued = fill_backlog(listener.getsockname())
+            found = []
+            asking = threading.Thread(target=lambda: found.append(server._answers(listener.getsockname())), daemon=True)
+            asking.start()
+            asking.join(30)
+            for s in queued:
+                s.close()
+            asking.join(30)
+        assert found and "does not accept" in found[0]
+
+    def test_nobody_listening_is_no_worker(self, runtime):
+        from kernelcli.worker import server
+
+        with hung_worker(runtime) as listener:
+            path = listener.getsockname()
+        assert server._answers(path) is None  # the socket file is left, and refuses: stale

@@ -82,13 +82,16 @@ def _connect(path: str) -> _socket.socket:
         sock.connect(path)
         if protocol.peer_uid(sock) != os.getuid():
             raise _Fallback("the worker runs as another user")
-    except OSError as exc:
+    except (ConnectionRefusedError, FileNotFoundError) as exc:
         sock.close()
-        if protocol.switch() == "auto":  # a killed worker's socket: start one over it
+        if protocol.switch() == "auto":  # a killed worker's socket: nobody listens, start one over it
             from .control import spawn
 
             spawn(path)
         raise _Fallback(f"stale socket {path}: {exc.strerror or exc}") from None
+    except OSError as exc:  # a full listen queue (EAGAIN) or no accept in time: a worker is there, busy or hung
+        sock.close()
+        raise _Fallback(f"the worker at {path} does not answer: {exc.strerror or exc}") from None
     except _Fallback:
         sock.close()
         raise

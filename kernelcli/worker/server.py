@@ -477,7 +477,9 @@ def main(argv: list[str] | None = None) -> None:
     server = Server(path, float(idle))
     try:
         server.warm_up()
-        if _answers(path):  # another worker won the race: leave it be
+        there = _answers(path)
+        if there is not None:  # another worker won the race, or one holds the socket: leave it be
+            print(f"kernelcli worker {os.getpid()} not started: {there}", file=sys.stderr, flush=True)
             return
         listener = server.bind()
     finally:
@@ -489,14 +491,28 @@ def main(argv: list[str] | None = None) -> None:
     server.serve(listener)
 
 
-def _answers(path: str) -> bool:
-    """True when a worker listens on ``path`` already."""
+#: seconds a starting worker waits for one already on its socket to accept its connection
+ANSWER_TIMEOUT = 2.0
+
+
+def _answers(path: str, timeout: float = ANSWER_TIMEOUT) -> str | None:
+    """Why a worker must not take ``path``: one listens there already (a connection it accepts or queues, or a
+    full queue: a worker busy or hung); None when nobody listens (no socket, or a stale one).
+
+    Without the timeout, a full queue kept a starting worker waiting in connect for as long as the other hung.
+
+    >>> _answers("/nonexistent/w.sock") is None
+    True
+    """
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
         try:
             sock.connect(path)
-        except OSError:
-            return False
-    return True
+        except (ConnectionRefusedError, FileNotFoundError):
+            return None
+        except OSError as exc:
+            return f"a worker holds {path} but does not accept ({exc.strerror or exc})"
+    return f"a worker listens on {path} already"
 
 
 if __name__ == "__main__":
