@@ -3,10 +3,13 @@ SIGSTOPped worker's does), a full listen backlog, and a socket path too long for
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -86,12 +89,12 @@ class TestAFullQueueIsAWorkerThere:
     def test_a_starting_worker_leaves_a_full_queue_in_time(self, runtime):
         import threading
 
-        from kernelcli.worker import server
+        from kernelcli.worker import control
 
         with hung_worker(runtime) as listener:
             queued = fill_backlog(listener.getsockname())
             found = []
-            asking = threading.Thread(target=lambda: found.append(server._answers(listener.getsockname())), daemon=True)
+            asking = threading.Thread(target=lambda: found.append(control.who_holds(listener.getsockname())), daemon=True)
             asking.start()
             asking.join(30)
             for s in queued:
@@ -100,8 +103,56 @@ class TestAFullQueueIsAWorkerThere:
         assert found and "does not accept" in found[0]
 
     def test_nobody_listening_is_no_worker(self, runtime):
-        from kernelcli.worker import server
+        from kernelcli.worker import control
 
         with hung_worker(runtime) as listener:
             path = listener.getsockname()
-        assert server._answers(path) is None  # the socket file is left, and refuses: stale
+        assert control.who_holds(path) is None  # the socket file is left, and refuses: stale
+
+
+#: a process that listens on the socket and never accepts (a stopped or hung worker), killable without harm here
+HUNG = ("import socket, sys, time\n"
+        "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(64); print('ready', flush=True)\n"
+        "time.sleep(600)\n")
+
+
+@pytest.fixture
+def hung_process(runtime):
+    folder = Path(runtime["XDG_RUNTIME_DIR"]) / "kernelcli"
+    folder.mkdir(mode=0o700)
+    path = protocol.socket_path(folder)
+    with subprocess.Popen([sys.executable, "-c", HUNG, path], stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout.readline() == "ready\n"
+        yield runtime, process, path
+        process.kill()
+
+
+class TestAHungWorkerIsNamed:
+    """#4: a worker that takes connections but does not answer was "not running" to status (exit 1) and stop
+    (exit 0, left running), and start then failed with "exited with code 0 while starting" and an empty log."""
+
+    def test_status_names_it(self, hung_process):
+        env, process, path = hung_process
+        r = run_cli("worker", "status", env=env)
+        assert r.returncode == 1 and r.stderr == (f"kernelcli worker: a worker (pid {process.pid}) holds {path} but does "
+                                                  "not answer (stopped or hung); 'kernelcli worker stop' ends it\n")
+        r = run_cli("worker", "status", "--json", env=env)
+        assert r.returncode == 1 and json.loads(r.stdout)["pid"] == process.pid
+
+    def test_start_says_so_and_starts_nothing(self, hung_process):
+        env, process, path = hung_process
+        r = run_cli("worker", "start", env=env)
+        assert r.returncode == 1 and f"not started: a worker (pid {process.pid}) holds {path} but does not answer" in r.stderr
+        assert not os.path.exists(f"{path}.log")
+
+    def test_stop_ends_it(self, hung_process):
+        env, process, _path = hung_process
+        r = run_cli("worker", "stop", env=env)
+        assert r.returncode == 0 and r.stderr == f"kernelcli worker {process.pid}: did not answer; ended with SIGTERM\n"
+        assert process.wait(timeout=30) == -signal.SIGTERM
+
+    def test_a_starting_worker_asks_for_an_answer(self, hung_process):
+        from kernelcli.worker import control
+
+        _env, process, path = hung_process
+        assert control.who_holds(path, timeout=1.0).startswith(f"a worker (pid {process.pid}) holds {path} but does not answer")

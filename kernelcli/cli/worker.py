@@ -76,7 +76,14 @@ def status(
     """Say whether the worker runs: pid, socket, calls served. Exit 1 when it does not."""
     from ..worker import control
 
-    info = control.status()
+    try:
+        info = control.status()
+    except control.WorkerNotAnswering as exc:
+        if as_json:
+            print_json({"running": False, "pid": exc.pid, "error": str(exc)})
+        elif not quiet:
+            note(f"kernelcli worker: {exc}")
+        raise typer.Exit(1) from None
     if info is None:
         why = control.unusable()  # (then a worker may run, but no call reaches it: "not running" would mislead)
         if as_json:
@@ -97,11 +104,20 @@ def stop(
     from ..worker import control
 
     _refuse_unusable(control, as_json)
-    pid = control.stop()
+    try:
+        pid = control.stop()
+    except control.WorkerNotAnswering as exc:
+        if as_json:
+            print_json({"running": False, "pid": exc.pid, "error": str(exc)})
+        error(f"kernelcli worker: not stopped: {exc}")
+        raise typer.Exit(1) from None
+    ended = getattr(pid, "signal", None) if isinstance(pid, control.Ended) else None
     if as_json:  # status's record of a worker that does not run, with the pid of the one stopped
-        print_json({"running": False} if pid is None else {"running": False, "pid": pid})
+        print_json({"running": False} if pid is None else {"running": False, "pid": int(pid),
+                                                            **({"ended_with": ended} if ended else {})})
     elif not quiet:
-        note("kernelcli worker: not running" if pid is None else f"kernelcli worker {pid}: stopped")
+        note("kernelcli worker: not running" if pid is None else f"kernelcli worker {pid}: did not answer; ended with {ended}"
+             if ended else f"kernelcli worker {pid}: stopped")
 
 
 def _refuse_unusable(control: Any, as_json: bool) -> None:

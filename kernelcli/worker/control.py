@@ -6,6 +6,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -33,6 +34,26 @@ class WorkerPlaceError(WorkerError):
     exit_code = 2
 
 
+class WorkerNotAnswering(WorkerError):
+    """A worker holds the socket (it takes connections, or its queue is full) but does not answer: stopped
+    (SIGSTOP) or hung.  :attr:`pid` is the listening process (``SO_PEERCRED``), None when its queue is full."""
+
+    def __init__(self, path, pid: int | None) -> None:
+        self.path, self.pid = str(path), pid
+        if pid is None:
+            super().__init__(f"a worker holds {path} but does not answer (stopped or hung), and its queue is full "
+                             "(its pid cannot be asked): end it with kill")
+        else:
+            super().__init__(f"a worker (pid {pid}) holds {path} but does not answer (stopped or hung); "
+                             "'kernelcli worker stop' ends it")
+
+
+class Ended(int):
+    """The pid of a worker that did not answer ``stop`` and was ended by a signal, named by :attr:`signal`."""
+
+    signal = "SIGTERM"
+
+
 #: the longest path a Unix socket's address holds on Linux (108 bytes with the closing NUL)
 MAX_SOCKET_PATH = 107
 
@@ -47,8 +68,11 @@ def _socket(socket_file=None, create: bool = False) -> Path:
     return Path(protocol.socket_path(runtime))
 
 
-def _ask(path: Path, message: dict, timeout: float = 5.0) -> dict | None:
-    """Send one request to the worker at ``path``; its answer, or None when none is there."""
+def _ask(path: Path, message: dict, timeout: float = 5.0, hung: bool = False) -> dict | None:
+    """Send one request to the worker at ``path``; its answer, or None when none is there.
+
+    With ``hung``, a worker that takes the connection (or whose queue is full) but does not answer within
+    ``timeout`` raises :class:`WorkerNotAnswering`: it is there, not "not running"."""
     try:
         st = os.lstat(path)
     except OSError:
@@ -59,21 +83,33 @@ def _ask(path: Path, message: dict, timeout: float = 5.0) -> dict | None:
         sock.settimeout(timeout)
         try:
             sock.connect(str(path))
+        except (BlockingIOError, TimeoutError):  # a full queue
+            if hung:
+                raise WorkerNotAnswering(path, None) from None
+            return None
+        except OSError:
+            return None
+        try:
             if protocol.peer_uid(sock) != os.getuid():
                 return None
             protocol.send(sock, message)
             return protocol.receive(sock)
+        except TimeoutError:
+            if hung:
+                raise WorkerNotAnswering(path, protocol.peer_credentials(sock)[0]) from None
+            return None
         except (OSError, protocol.ProtocolError):
             return None
 
 
 def status(socket_file=None) -> dict | None:
-    """The running worker's status (pid, version, socket, calls, ...), or None."""
+    """The running worker's status (pid, version, socket, calls, ...), or None; :class:`WorkerNotAnswering` for
+    one that holds the socket but does not answer."""
     try:
         path = _socket(socket_file)
     except WorkerError:
         return None
-    return _ask(path, {"op": "status"})
+    return _ask(path, {"op": "status"}, hung=True)
 
 
 def unusable() -> str | None:
@@ -97,7 +133,7 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None)
     if not 0 < idle_seconds <= protocol.MAX_IDLE_SECONDS:  # nan passed "> 0" checks and never timed out
         raise UsageError(f"idle_seconds: expected seconds > 0 and at most {protocol.MAX_IDLE_SECONDS} (a year), got {idle_seconds:g}")
     path = _socket(socket_file, create=True)
-    running = _ask(path, {"op": "status"})
+    running = _ask(path, {"op": "status"}, hung=True)  # (one that does not answer is said, not replaced)
     if running is not None:
         if _same_code(path):
             return running
@@ -182,6 +218,8 @@ def _same_code(path: Path) -> bool:
 
 def stop(socket_file=None, timeout: float = 10.0) -> int | None:
     """Stop the worker; the pid it had, or None when none was running (as where the runtime folder was never made).
+    One that holds the socket but does not answer is ended with SIGTERM (and SIGCONT, were it stopped), then
+    SIGKILL after ``timeout``: an :class:`Ended` pid.
 
     >>> stop(socket_file="/nonexistent/w.sock") is None
     True
@@ -189,15 +227,81 @@ def stop(socket_file=None, timeout: float = 10.0) -> int | None:
     if socket_file is None and not os.path.lexists(protocol.runtime_folder()):  # never made: as status, not an error
         return None
     path = _socket(socket_file)
-    answer = _ask(path, {"op": "stop"})
+    try:
+        answer = _ask(path, {"op": "stop"}, hung=True)
+    except WorkerNotAnswering as exc:
+        if exc.pid is None:
+            raise
+        return _end(exc.pid, timeout)
     if answer is None:
         return None
     pid = int(answer["stopping"])
+    _wait_gone(pid, timeout)
+    return pid
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    """True once process ``pid`` is gone (or a zombie: ended, its parent not yet told), False when it is still
+    there after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            break
+            return True
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                if stat.read().rpartition(b")")[2].split()[0] == b"Z":
+                    return True
+        except (OSError, IndexError):
+            pass
         time.sleep(0.05)
-    return pid
+    return False
+
+
+def _end(pid: int, timeout: float) -> Ended:
+    """End the worker ``pid`` that does not answer: SIGTERM (continued, were it stopped), then SIGKILL."""
+    import signal
+
+    ended = Ended(pid)
+    for sent in (signal.SIGTERM, signal.SIGCONT):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sent)
+    if not _wait_gone(pid, timeout):
+        ended.signal = "SIGKILL"
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _wait_gone(pid, timeout)
+    return ended
+
+
+#: seconds a starting worker waits for one already on its socket to accept its connection
+HOLD_TIMEOUT = 2.0
+
+
+def who_holds(path: str, timeout: float = HOLD_TIMEOUT) -> str | None:
+    """Why a starting worker must not take ``path``: one listens there already (a connection it accepts or queues, or a
+    full queue: a worker busy or hung); None when nobody listens (no socket, or a stale one).
+
+    Without the timeout, a full queue kept a starting worker waiting in connect for as long as the other hung.
+
+    >>> who_holds("/nonexistent/w.sock") is None
+    True
+    """
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except (ConnectionRefusedError, FileNotFoundError):
+            return None
+        except OSError as exc:
+            return f"a worker holds {path} but does not accept ({exc.strerror or exc})"
+        peer = protocol.peer_credentials(sock)[0]
+        try:  # a bare connect succeeds on a hung worker's queue too: ask it
+            protocol.send(sock, {"op": "status"})
+            answer = protocol.receive(sock)
+        except (OSError, protocol.ProtocolError) as exc:
+            return f"a worker (pid {peer}) holds {path} but does not answer ({exc.strerror or exc})"
+    if not answer:
+        return f"a worker (pid {peer}) holds {path} but closed the connection unanswered"
+    return f"worker {answer.get('pid')} runs on {path} already"

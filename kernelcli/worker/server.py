@@ -38,6 +38,7 @@ import sys
 import time
 
 from . import prefault, protocol, watch
+from .control import who_holds
 from .child import run_child
 from .hugepages import collapse
 from .warmup import (
@@ -477,7 +478,7 @@ def main(argv: list[str] | None = None) -> None:
     server = Server(path, float(idle))
     try:
         server.warm_up()
-        there = _answers(path)
+        there = who_holds(path)
         if there is not None:  # another worker won the race, or one holds the socket: leave it be
             print(f"kernelcli worker {os.getpid()} not started: {there}", file=sys.stderr, flush=True)
             return
@@ -489,30 +490,6 @@ def main(argv: list[str] | None = None) -> None:
             pass
     print(f"kernelcli worker {os.getpid()} ready on {path}", file=sys.stderr, flush=True)
     server.serve(listener)
-
-
-#: seconds a starting worker waits for one already on its socket to accept its connection
-ANSWER_TIMEOUT = 2.0
-
-
-def _answers(path: str, timeout: float = ANSWER_TIMEOUT) -> str | None:
-    """Why a worker must not take ``path``: one listens there already (a connection it accepts or queues, or a
-    full queue: a worker busy or hung); None when nobody listens (no socket, or a stale one).
-
-    Without the timeout, a full queue kept a starting worker waiting in connect for as long as the other hung.
-
-    >>> _answers("/nonexistent/w.sock") is None
-    True
-    """
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(path)
-        except (ConnectionRefusedError, FileNotFoundError):
-            return None
-        except OSError as exc:
-            return f"a worker holds {path} but does not accept ({exc.strerror or exc})"
-    return f"a worker listens on {path} already"
 
 
 if __name__ == "__main__":
