@@ -156,3 +156,21 @@ class TestAHungWorkerIsNamed:
 
         _env, process, path = hung_process
         assert control.who_holds(path, timeout=1.0).startswith(f"a worker (pid {process.pid}) holds {path} but does not answer")
+
+
+class TestAutoStartsNoWorkerWhereNoneCanListen:
+    """#6: under KERNELCLI_WORKER=auto each call where the socket's path is past 107 bytes started a worker that
+    warmed up and died in bind (a traceback in its log), where `worker start` refuses up front."""
+
+    def test_auto_says_why_and_starts_nothing(self):
+        base = Path(tempfile.mkdtemp(prefix="kcw197-")) / ("l" * 80)
+        base.mkdir(mode=0o700)
+        try:
+            env = {"XDG_RUNTIME_DIR": str(base), "KERNELCLI_WORKER": "auto"}
+            r = run_cli("--debug", "shape", "--in", "8", "--f", "3", "-q", env=env)
+            assert r.returncode == 0 and r.stdout == "6\n", r.stderr
+            assert "no worker started: " in r.stderr and "holds at most 107 bytes" in r.stderr, r.stderr
+            assert [p.name for p in (base / "kernelcli").iterdir()] == []  # no marker, no log: nothing started
+        finally:
+            shutil.rmtree(base.parent, ignore_errors=True)
+

@@ -70,9 +70,7 @@ def _connect(path: str) -> _socket.socket:
         st = os.lstat(path)
     except OSError:
         if protocol.switch() == "auto":
-            from .control import spawn
-
-            spawn(path)  # in the background: this call runs here, the next ones in the worker
+            _spawn(path)  # in the background: this call runs here, the next ones in the worker
         raise _Fallback("") from None  # no worker: the common case, nothing to say
     if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
         raise _Fallback(f"{path} is not a socket of this user")
@@ -85,9 +83,7 @@ def _connect(path: str) -> _socket.socket:
     except (ConnectionRefusedError, FileNotFoundError) as exc:
         sock.close()
         if protocol.switch() == "auto":  # a killed worker's socket: nobody listens, start one over it
-            from .control import spawn
-
-            spawn(path)
+            _spawn(path)
         raise _Fallback(f"stale socket {path}: {exc.strerror or exc}") from None
     except OSError as exc:  # a full listen queue (EAGAIN) or no accept in time: a worker is there, busy or hung
         sock.close()
@@ -96,6 +92,17 @@ def _connect(path: str) -> _socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _spawn(path: str) -> None:
+    """Start a worker on ``path`` in the background (``KERNELCLI_WORKER=auto``), or :class:`_Fallback` saying why
+    none can listen there (a folder in the way, a path too long for a socket), as ``worker start`` says it."""
+    from .control import WorkerPlaceError, spawn
+
+    try:
+        spawn(path)
+    except WorkerPlaceError as exc:
+        raise _Fallback(f"no worker started: {exc}") from None
 
 
 def _run(argv: list[str], socket_file) -> int:

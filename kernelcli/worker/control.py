@@ -179,7 +179,9 @@ def _refuse_what_is_not_a_socket(path) -> None:
 def spawn(path, idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS):
     """Start a worker on ``path`` in the background without waiting for it (``KERNELCLI_WORKER=auto``);
     the process, or None when another call is starting one already (``<socket>.starting``, for a minute).
+    :class:`WorkerPlaceError` where ``start`` refuses too (a worker there would warm up only to fail, every call).
     """
+    _refuse_what_is_not_a_socket(path)
     marker = f"{path}.starting"
     try:
         if time.time() - os.stat(marker).st_mtime < 60:
