@@ -174,3 +174,52 @@ class TestAutoStartsNoWorkerWhereNoneCanListen:
         finally:
             shutil.rmtree(base.parent, ignore_errors=True)
 
+
+#: runs ``kernelcli ARGS`` with its stdout a pipe whose write end is non-blocking (as Node.js leaves it), reads it
+#: only after a second (the pipe fills), and prints the exit code, the bytes read and stderr
+NON_BLOCKING_READER = (
+    "import hashlib, os, subprocess, sys, time\n"
+    "r, w = os.pipe(); os.set_blocking(w, False)\n"
+    "p = subprocess.Popen([sys.executable, '-m', 'kernelcli', *sys.argv[1:]], stdout=w, stderr=subprocess.PIPE)\n"
+    "os.close(w); time.sleep(1.0); got = b''\n"
+    "while (chunk := os.read(r, 1 << 16)):\n"
+    "    got += chunk\n"
+    "print(p.wait(), len(got), hashlib.sha1(got).hexdigest(), p.stderr.read().decode().strip(), sep='|')\n"
+)
+
+
+class TestANonBlockingStdoutTakesTheWholeResult:
+    """#3: `-o -` on a non-blocking stdout pipe stopped after 64 KiB with 'stdout: cannot write: write could not
+    complete without blocking' (exit 1) where stdout was buffered (without PYTHONUNBUFFERED, and always in the
+    worker's call): io.pipes.write_all handled a raw stream's None, not a buffered one's BlockingIOError."""
+
+    def test_write_all_continues_a_buffered_stream(self):
+        import threading
+
+        from kernelcli.io.pipes import write_all
+
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        data = os.urandom(1 << 20)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(b"".join(iter(lambda: os.read(r, 1 << 16), b""))))
+        with open(w, "wb") as stream:  # buffered
+            reader.start()
+            write_all(stream, data)
+        reader.join(60)
+        os.close(r)
+        assert got == [data]
+
+    @pytest.mark.parametrize("unbuffered", ["", "1"])
+    def test_the_command_gives_the_whole_result(self, tmp_path, unbuffered):
+        import numpy as np
+
+        np.save(tmp_path / "big.npy", np.random.default_rng(1).random((600, 600)).astype("float32"))
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+        env.update(KERNELCLI_WORKER="off", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+        if unbuffered:
+            env["PYTHONUNBUFFERED"] = unbuffered
+        r = subprocess.run([sys.executable, "-c", NON_BLOCKING_READER, "convolve", str(tmp_path / "big.npy"), "-k", "box:3",
+                            "-o", "-", "--format", "npy", "-q"], capture_output=True, text=True, env=env, timeout=120)
+        code, size, _digest, said = r.stdout.rstrip("\n").split("|", 3)
+        assert (code, said) == ("0", "") and int(size) > 600 * 600 * 4, r.stdout

@@ -405,13 +405,27 @@ def write_all(stream: Any, data: bytes) -> None:
     """
     view = memoryview(data)
     while view:
-        written = stream.write(view)
-        if written is None:  # a non-blocking descriptor that is full: wait until it takes more
-            import select
-
-            select.select([], [stream.fileno()], [])
+        try:
+            written = stream.write(view)
+        except BlockingIOError as full:  # buffered, on a full non-blocking descriptor: it took only a part
+            view = view[full.characters_written:]
+            _wait_writable(stream)
+            continue
+        if written is None:  # raw, on a non-blocking descriptor that is full: wait until it takes more
+            _wait_writable(stream)
             continue
         if written == 0:
             raise OSError(28, "No space left on device")  # a descriptor that takes nothing: never loop on it
         view = view[written:]
-    stream.flush()
+    while True:
+        try:
+            stream.flush()
+            return
+        except BlockingIOError:  # (what the buffer still holds stays there for the next flush)
+            _wait_writable(stream)
+
+
+def _wait_writable(stream: Any) -> None:
+    import select
+
+    select.select([], [stream.fileno()], [])
