@@ -223,3 +223,29 @@ class TestANonBlockingStdoutTakesTheWholeResult:
                             "-o", "-", "--format", "npy", "-q"], capture_output=True, text=True, env=env, timeout=120)
         code, size, _digest, said = r.stdout.rstrip("\n").split("|", 3)
         assert (code, said) == ("0", "") and int(size) > 600 * 600 * 4, r.stdout
+
+
+class TestATakenOverRunLeavesNoPipeFolder:
+    """#5: a call's process killed in the worker left its pipe folder (a whole copy of the piped stdin) in TMPDIR
+    while the client ran the call again: the folder had a random name, not the run's token."""
+
+    def test_the_pipe_folder_is_named_with_the_run(self, monkeypatch, tmp_path):
+        import io
+
+        from kernelcli.io import pipes, temporary
+
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        with pipes.Pipes("-", None, None, stdin=io.BytesIO(b"1,2\n3,4\n")) as piped:
+            assert Path(piped.input).parent.name.startswith(f"kernelcli-pipe-{temporary.run_token()}-")
+
+    def test_taking_over_a_run_removes_its_pipe_folders(self, monkeypatch, tmp_path):
+        from kernelcli.io import temporary
+
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        monkeypatch.setattr(temporary, "_RUN", {"pid": None, "token": ""})
+        dead, other = "ab_c12", "zz9xy0"
+        (tmp_path / f"kernelcli-pipe-{dead}-q1w2").mkdir()
+        (tmp_path / f"kernelcli-pipe-{dead}-q1w2" / f"stdin-{dead}-q1w2.png").write_bytes(b"x" * 100)
+        (tmp_path / f"kernelcli-pipe-{other}-e3r4").mkdir()
+        temporary.take_over_run(dead)
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f"kernelcli-pipe-{other}-e3r4"]

@@ -171,7 +171,10 @@ class Pipes:
             return self
         import tempfile  # only for pipes: not imported by a call that has none
 
-        self._folder = tempfile.TemporaryDirectory(prefix=PIPE_FOLDER)
+        from .temporary import run_token
+
+        # named with the run, whose taker-over removes it when this process dies (io.temporary.take_over_run)
+        self._folder = tempfile.TemporaryDirectory(prefix=f"{PIPE_FOLDER}{run_token()}-")
         try:
             if self.from_stdin:
                 self.input = self._read_stdin()

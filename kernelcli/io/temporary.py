@@ -68,6 +68,29 @@ def take_over_run(token: str) -> None:
         return
     adopt_run_token(token)
     _RUN["leftovers"] = True
+    _remove_pipe_folders_of(token)
+
+
+def _remove_pipe_folders_of(token: str) -> None:
+    """Remove the dead run's pipe folders (``kernelcli-pipe-<token>-*`` in the temporary folder: a whole copy of
+    its piped stdin, its stdout's stand-in), which nothing else would ever remove."""
+    import shutil
+    import tempfile
+
+    from .naming import PIPE_FOLDER
+
+    folder = tempfile.gettempdir()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith(f"{PIPE_FOLDER}{token}-") and entry.is_dir(follow_symlinks=False):
+            try:
+                if entry.stat(follow_symlinks=False).st_uid == os.getuid():
+                    shutil.rmtree(entry.path, ignore_errors=True)
+            except OSError:
+                pass
 
 
 def temp_prefix(dest: Path) -> str:
