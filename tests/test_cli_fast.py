@@ -239,5 +239,20 @@ def test_params_takes_the_plain_path():
     assert done.stdout.strip().splitlines() == ["327690", "0 []"], done.stdout
 
 
+def test_shape_loads_no_output_writing():
+    """io.pipes imported io.outputs (13 ms) at its import to register stdout's sender (66cd6a1): every shape paid it;
+    the sender is registered once a call writes to stdout."""
+    probe = (
+        "import sys\nfrom kernelcli.cli import main\n"
+        "sys.argv = ['kernelcli', 'shape', '--in', '24', '--f', '5', '-q']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "print(code, sorted(m for m in sys.modules if m in ('kernelcli.io.outputs', 'kernelcli.io.temporary', 'numpy')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL,
+                          env={**__import__("os").environ, "KERNELCLI_WORKER": "off"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines() == ["20", "0 []"], done.stdout
+
+
 def test_every_plain_command_exists():
     assert set(PLAIN_COMMANDS) <= set(build_command().commands)

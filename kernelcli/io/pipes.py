@@ -27,7 +27,6 @@ from typing import IO, Any
 
 from ..errors import KernelcliError, UsageError, writing_stdout
 from .naming import PIPE_FOLDER, stand_in
-from .outputs import SEND_STDOUT
 from .pipe_formats import _IMAGE_FORMATS, csv_may_hold, stdout_format_names, stdout_formats  # noqa: F401 - their former home
 
 #: what ``-`` means for an input or an output
@@ -307,6 +306,7 @@ class Pipes:
         if self._stdout is None:
             refuse_terminal_stdout(fmt, lambda: self.text_format and csv_may_hold(self.input, self.combined))
         assert self._folder is not None
+        _send_stdout_when_published()
         path = stand_in(self._folder.name, "stdout", PIPE_FORMATS[fmt])
         self.display[str(path)] = "stdout"
         self.display[path.name] = "stdout"  # as notes name a file: 'stdout-<token>.npy does not hold the alpha channel'
@@ -374,7 +374,13 @@ def deliver_stdout() -> None:
         _OPEN[-1].deliver()
 
 
-SEND_STDOUT.append(deliver_stdout)  # (io.outputs sends a result's stdout between its stand-in and its other files)
+def _send_stdout_when_published() -> None:
+    """Have io.outputs send a result's stdout (:func:`deliver_stdout`) between its stand-in and its other files; done
+    once a call writes to stdout, not when this module is imported: io.outputs is 13 ms that ``shape`` does not need."""
+    from .outputs import SEND_STDOUT
+
+    if deliver_stdout not in SEND_STDOUT:
+        SEND_STDOUT.append(deliver_stdout)
 
 
 def read_up_to(stream: Any, size: int) -> bytes:
