@@ -225,33 +225,31 @@ def test_a_plain_convolve_of_a_png_imports_no_typer(tmp_path):
     assert (tmp_path / "o.png").exists()
 
 
-def test_params_takes_the_plain_path():
-    """params answered through typer (83-135 ms against shape's 46-51, audit 113): its pair --dense IN OUT is plain now."""
+def _plain_call(argv: list[str], loaded: str) -> list[str]:
+    """Run ``kernelcli ARGV`` through ``kernelcli.cli.main`` in a fresh interpreter: its stdout, then its exit code and
+    the sorted modules of ``sys.modules`` for which the Python expression ``loaded`` (of ``m``) holds."""
     probe = (
-        "import sys\nfrom kernelcli.cli import main\n"
-        "sys.argv = ['kernelcli', 'params', '--dense', '32768', '10', '-q']\n"
+        f"import sys\nfrom kernelcli.cli import main\nsys.argv = ['kernelcli', *{argv!r}]\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
-        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'click', 'rich', 'numpy', 'numba')))\n"
+        f"print(code, sorted(m for m in sys.modules if {loaded}))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL,
                           env={**__import__("os").environ, "KERNELCLI_WORKER": "off"})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines() == ["327690", "0 []"], done.stdout
+    return done.stdout.strip().splitlines()
+
+
+def test_params_takes_the_plain_path():
+    """params answered through typer (83-135 ms against shape's 46-51, audit 113): its pair --dense IN OUT is plain now."""
+    heavy = "m.split('.')[0] in ('typer', 'click', 'rich', 'numpy', 'numba')"
+    assert _plain_call(["params", "--dense", "32768", "10", "-q"], heavy) == ["327690", "0 []"]
 
 
 def test_shape_loads_no_output_writing():
     """io.pipes imported io.outputs (13 ms) at its import to register stdout's sender (66cd6a1): every shape paid it;
     the sender is registered once a call writes to stdout."""
-    probe = (
-        "import sys\nfrom kernelcli.cli import main\n"
-        "sys.argv = ['kernelcli', 'shape', '--in', '24', '--f', '5', '-q']\n"
-        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
-        "print(code, sorted(m for m in sys.modules if m in ('kernelcli.io.outputs', 'kernelcli.io.temporary', 'numpy')))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL,
-                          env={**__import__("os").environ, "KERNELCLI_WORKER": "off"})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines() == ["20", "0 []"], done.stdout
+    writing = "m in ('kernelcli.io.outputs', 'kernelcli.io.temporary', 'numpy')"
+    assert _plain_call(["shape", "--in", "24", "--f", "5", "-q"], writing) == ["20", "0 []"]
 
 
 def test_every_plain_command_exists():
