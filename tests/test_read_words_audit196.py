@@ -73,3 +73,20 @@ class TestReadInputSpeaksInKeywords:
     def test_the_command_line_keeps_its_option(self, tmp_path):
         text = said(ImageReadError, lambda: kernelcli.read_input(SAMPLES / "phantom.png", max_pixels=100, words="cli"))
         assert text.endswith("; raise --max-pixels if the image is genuine")
+
+
+def test_the_readers_option_table_matches_the_cli_and_the_api():
+    """io.read_words names each option as the command line declares it (cli/options.py's CONCEPTS) and as
+    read_volume or read_input takes it (as learn's table is checked: test_learn_audit166)."""
+    import inspect
+
+    from kernelcli.cli.options import CONCEPTS
+    from kernelcli.io.formats import read_input
+    from kernelcli.io.read_words import OPTION_NAMES
+    from kernelcli.medical import read_volume
+
+    flags = {name for concept in CONCEPTS.values() for name in concept.names[:1]}
+    keywords = set(inspect.signature(read_volume).parameters) | set(inspect.signature(read_input).parameters)
+    for flag, keyword in OPTION_NAMES.values():
+        assert flag in flags, flag
+        assert keyword in keywords, keyword

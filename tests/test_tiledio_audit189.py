@@ -30,6 +30,20 @@ def _no_room(monkeypatch, code=errno.ENOSPC):
     monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
 
 
+def _removed_when_read(monkeypatch, reader):
+    """``reader`` (a tiled input's block reader, its file at ``.path``) removes its file as a tile reads it."""
+    import contextlib
+
+    read = reader.__getitem__
+
+    def removed(self, key):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        return read(self, key)
+
+    monkeypatch.setattr(reader, "__getitem__", removed)
+
+
 class TestATiledFileOutputOnAFullDisk:
     @pytest.mark.parametrize("how", [["--tiled"], ["--chunks", "128"]], ids=["tiled", "chunks"])
     def test_a_npy_is_a_write_failure_with_its_report_and_no_part(self, u8, monkeypatch, how):
@@ -133,14 +147,7 @@ class TestANiiInputCutShortDuringATiledRun:
         from kernelcli.tiled import nifti
 
         nib.save(nib.Nifti1Image(np.zeros((20, 20, 20), np.float32), np.eye(4)), str(tmp_path / "v.nii"))
-        read = nifti.NiftiVoxels.__getitem__
-
-        def removed(self, key):
-            with __import__("contextlib").suppress(FileNotFoundError):
-                os.unlink(self.path)
-            return read(self, key)
-
-        monkeypatch.setattr(nifti.NiftiVoxels, "__getitem__", removed)
+        _removed_when_read(monkeypatch, nifti.NiftiVoxels)
         r = run_in_process("convolve", "v.nii", "-k", "gaussian:1mm", "-o", "vt.nii", "--tiled", "-q", cwd=tmp_path)
         assert (r.returncode, r.stderr) == (2, "error: v.nii: not found where a tile is computed: removed while it was "
                                                "read, or, on a cluster, not on a file system its workers share\n")
@@ -235,14 +242,7 @@ class TestAnInputRemovedDuringALocalRun:
         from kernelcli.tiled import reading
 
         np.save(tmp_path / "a.npy", np.zeros((64, 64), np.float32))
-        read = reading.NpyReads.__getitem__
-
-        def removed(self, key):
-            with __import__("contextlib").suppress(FileNotFoundError):
-                os.unlink(self.path)
-            return read(self, key)
-
-        monkeypatch.setattr(reading.NpyReads, "__getitem__", removed)
+        _removed_when_read(monkeypatch, reading.NpyReads)
         r = run_in_process("convolve", "a.npy", "-k", "box:3", "-o", "o.npy", "--tiled", "-q", cwd=tmp_path)
         assert (r.returncode, r.stderr) == (2, f"error: a.npy: {self.GONE}\n")
 
