@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import SAMPLES, interruptible
 from test_early_stops_audit150 import _STARTED, _STOPPED_IN_AN_IMPORT, WORDS
 
@@ -40,6 +42,43 @@ def test_two_stops_at_once_say_the_first_without_a_traceback(tmp_path):
         assert "Traceback" not in err and "Exception ignored" not in err, (delay, err)
         assert proc.returncode == 129 and err.rstrip("\n").endswith(WORDS[signal.SIGHUP]), (delay, proc.returncode, err)
     assert seen[0][1] == 129, seen
+
+
+#: the console script, hung up (SIGHUP) by the call itself before or after a command takes it, with a SIGTERM sent as
+#: the interpreter frees its modules (a thread left running makes the exit the interpreter's own, not leave()'s)
+_TERMINATED_IN_TEARDOWN = (
+    "import os, signal, sys, threading, time\n"
+    "import kernelcli.cli as cli\n"
+    "import kernelcli.cli._common as common\n"
+    "def hang_up():\n"
+    "    os.kill(os.getpid(), signal.SIGHUP)\n"
+    "if sys.argv.pop(1) == 'early':\n"
+    "    first = cli.debug_first\n"
+    "    cli.debug_first = lambda argv: (hang_up(), first(argv))[1]\n"
+    "else:\n"
+    "    begin = common.begin_call\n"
+    "    common.begin_call = lambda: (begin(), hang_up())[0]\n"
+    "class TerminatedInTeardown:\n"
+    "    def __del__(self):\n"
+    "        os.kill(os.getpid(), signal.SIGTERM)\n"
+    "        time.sleep(0.2)\n"
+    "teardown = TerminatedInTeardown()\n"
+    "threading.Thread(target=time.sleep, args=(0.3,)).start()\n"
+    "sys.argv = ['kernelcli', *sys.argv[1:]]\n"
+    "cli.entry()\n"
+)
+
+
+@pytest.mark.parametrize("when", ["early", "command"])
+def test_a_stop_after_the_first_is_said_is_ignored_through_the_exit(tmp_path, when):
+    """The CI run of 2026-12-07: SIGHUP then SIGTERM 10 ms apart on a loaded machine; the call said the hang-up, and
+    the SIGTERM, landing as Python freed its modules (its exit resets every handler to the default first), killed it:
+    returncode -15, not 129."""
+    done = subprocess.run([sys.executable, "-c", _TERMINATED_IN_TEARDOWN, when, "convolve", str(SAMPLES / "phantom.png"),
+                           "-k", "box:3", "-o", "st.png", "--force"], cwd=tmp_path, env=ENV, capture_output=True,
+                          text=True, timeout=120, preexec_fn=interruptible)
+    assert done.returncode == 129 and done.stderr.rstrip("\n").endswith(WORDS[signal.SIGHUP]), done
+    assert "Traceback" not in done.stderr and "ignored" not in done.stderr, done.stderr
 
 
 def test_the_fresh_interpreter_that_says_a_stop_imports_nothing_from_the_working_folder(tmp_path):

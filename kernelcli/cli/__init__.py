@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from ._start_stops import early_stop, restore_stops, say_stopped, stops_unwind
+from ._start_stops import EARLY_STOPS, early_stop, restore_stops, say_stopped, stops_unwind
 
 #: command modules, each exposing ``register(app)``; listed once here
 COMMAND_MODULES = (
@@ -65,11 +65,38 @@ def main() -> None:
 def entry() -> None:
     """The ``kernelcli`` console script and ``python -m kernelcli``: :func:`main`, except that a
     finished plain call, and a call the worker ran, end without the interpreter's teardown
-    (:func:`leave`)."""
-    code, plain = _call(sys.argv[1:])
+    (:func:`leave`).  A call a stop ended ignores later stops until the process is gone."""
+    try:
+        code, plain = _call(sys.argv[1:])
+    except SystemExit:  # (a stop said before any command took the call)
+        _ignore_later_stops()
+        raise
+    _ignore_later_stops()
     if plain:
         leave(code)
     sys.exit(code)
+
+
+def _ignore_later_stops() -> None:
+    """Where this call was stopped, ignore SIGTERM, SIGHUP and Ctrl-C from here to the process's end.
+
+    Python's exit resets every signal with a Python handler to its default before it frees the
+    modules: a terminal closing sends SIGHUP then SIGTERM, and a SIGTERM that came in then killed
+    the process after it had said the hang-up (exit -15, not 129).  An ignored signal stays
+    ignored through the exit.  A call that was not stopped keeps its handlers: a stop while the
+    interpreter waits for a thread still ends it.
+    """
+    stops = sys.modules.get("kernelcli.stops")  # (not imported: a call nothing stopped never loaded it)
+    if not EARLY_STOPS and (stops is None or stops.received() is None):
+        return
+    import _signal
+
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+        if hasattr(_signal, name):
+            try:
+                _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
+            except (ValueError, OSError):  # not the main thread
+                return
 
 
 def _call(argv: list[str]) -> tuple[int, bool]:
