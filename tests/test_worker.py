@@ -187,7 +187,28 @@ def _what_differs(warm: bytes, cold: bytes) -> str:
     differ = int(np.count_nonzero(a != b))
     chunks = [(warm[i + 4:i + 8], int.from_bytes(warm[i:i + 4], "big")) for i in _chunk_offsets(warm)]
     other = [(cold[i + 4:i + 8], int.from_bytes(cold[i:i + 4], "big")) for i in _chunk_offsets(cold)]
-    return f"{differ} pixels differ; chunks warm {chunks} cold {other}"
+    return f"{differ} pixels differ; chunks warm {chunks} cold {other}; {_stream_difference(warm, cold)}"
+
+
+def _stream_difference(warm: bytes, cold: bytes) -> str:
+    """Where two PNGs' bytes part, and whether their inflated IDAT streams (each row's filter byte, then its
+    filtered bytes) are equal: a deflate stream that differs alone, or a row filtered another way."""
+    import zlib
+
+    first = next((i for i, (a, b) in enumerate(zip(warm, cold)) if a != b), min(len(warm), len(cold)))
+    places = [i for i, (a, b) in enumerate(zip(warm, cold)) if a != b][:8]
+    said = f"bytes part at {first} (warm {warm[first:first + 8].hex()} cold {cold[first:first + 8].hex()}), " \
+           f"differing offsets {places}"
+    try:
+        inflated = [zlib.decompress(b"".join(png[i + 8:i + 8 + int.from_bytes(png[i:i + 4], "big")]
+                                             for i in _chunk_offsets(png) if png[i + 4:i + 8] == b"IDAT"))
+                    for png in (warm, cold)]
+    except zlib.error as exc:
+        return f"{said}; IDAT not inflated: {exc}"
+    if inflated[0] == inflated[1]:
+        return f"{said}; inflated IDAT equal ({len(inflated[0])} bytes): only the deflate stream differs"
+    at = next((i for i, (a, b) in enumerate(zip(*inflated)) if a != b), min(map(len, inflated)))
+    return f"{said}; inflated IDAT differ from byte {at} (lengths {[len(x) for x in inflated]})"
 
 
 def _chunk_offsets(png: bytes) -> list[int]:
