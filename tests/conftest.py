@@ -231,7 +231,7 @@ def run_in_process(*args: str, cwd: Path | None = None, env: dict | None = None,
         os.environ.update(env or {})
         with contextlib.chdir(cwd or os.getcwd()):
             try:
-                code = cli._call(list(args))[0]
+                code = cli._call(list(args))
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
                 if exc.code is not None and not isinstance(exc.code, int):

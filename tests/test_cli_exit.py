@@ -1,4 +1,4 @@
-"""A finished plain call of the ``kernelcli`` command (:func:`kernelcli.cli.entry`) ends without
+"""A finished call of the ``kernelcli`` command (:func:`kernelcli.cli.entry`) ends without
 the interpreter's teardown (:func:`kernelcli.cli.leave`), and nothing an exit owes is lost: ``atexit`` functions run, stdout and stderr are flushed
 (a pipe gets every byte), a thread still running is waited for (then the normal exit runs),
 and a closed stdout exits as it always did.
@@ -7,6 +7,7 @@ and a closed stdout exits as it always did.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -51,10 +52,27 @@ def test_a_plain_call_ends_without_the_teardown_and_its_piped_output_whole():
     assert "3x3" in done.stderr and "torn down" not in done.stderr
 
 
-def test_a_call_typer_parses_exits_as_before():
+def test_a_call_typer_parses_ends_without_the_teardown_too():
     done = run(["--debug", *MATRIX], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == PRINTED and "torn down" in done.stderr
+    assert done.stdout == PRINTED and "torn down" not in done.stderr
+
+
+@pytest.mark.parametrize("spelt", [["-qo", "o.png"], ["-q", "-o", "o.png"]], ids=["typer", "plain"])
+def test_a_sigterm_as_a_finished_call_exits_does_not_kill_it(tmp_path, spelt):
+    """Audit 199 #4: the interpreter's teardown resets the stop signals to their defaults before it frees the
+    modules, and a SIGTERM then killed a finished call (exit -15, the outputs written): one typer parses
+    (``-qo``) took the teardown, the same call spelt ``-q -o`` did not."""
+    before = """
+    import signal
+    class TerminatedInTeardown:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+    terminated = TerminatedInTeardown()
+    """
+    done = run(["convolve", str(SAMPLES / "phantom.png"), "-k", "box:3", *spelt], before=before, cwd=tmp_path,
+               capture_output=True, text=True)
+    assert done.returncode == 0 and (tmp_path / "o.png").exists(), done
 
 
 def test_atexit_functions_run(tmp_path):
@@ -115,9 +133,17 @@ def test_ctrl_c_while_a_plain_call_still_imports_says_interrupted(monkeypatch, c
     monkeypatch.setattr(_fast, "run_plain", importing)
     monkeypatch.setattr(sys, "argv", ["kernelcli", *MATRIX])
     monkeypatch.setenv("KERNELCLI_WORKER", "off")
-    with pytest.raises(SystemExit) as done:
-        cli.entry()
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    handlers = {sig: signal.getsignal(sig) for sig in stops}
+    try:
+        with pytest.raises(SystemExit) as done:
+            cli.entry()
+        ignored = [sig for sig in stops if signal.getsignal(sig) is signal.SIG_IGN]
+    finally:  # (entry() ignores the stops once one ended its call: this process's are its own again)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     assert done.value.code == 130 and capsys.readouterr().err == "error: interrupted\n"
+    assert ignored == list(stops)  # (a second stop, to the process's end: test_early_stops_review155)
 
 
 def test_a_call_started_with_stdout_closed_exits_as_before(tmp_path):

@@ -1066,6 +1066,6 @@ def test_a_deleted_current_folder_runs_the_call_itself(worker, tmp_path):
     gone.mkdir()
     script = (f"import os, sys; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); "
               f"sys.path.insert(0, {str(Path(kernelcli.__file__).parent.parent)!r}); "
-              "from kernelcli.cli import _call; sys.exit(_call(['shape', '--in', '24', '--f', '5', '-q'])[0])")
+              "from kernelcli.cli import _call; sys.exit(_call(['shape', '--in', '24', '--f', '5', '-q']))")
     r = subprocess.run([sys.executable, "-c", script], env={**cli_env(), **worker}, capture_output=True, text=True, timeout=120)
     assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")

@@ -57,23 +57,22 @@ def main() -> None:
     """Run ``kernelcli`` with ``sys.argv``: the worker runs the call if one is up, else this
     process; raises SystemExit with the exit code (the process's entry is :func:`entry`)."""
     try:
-        sys.exit(_call(sys.argv[1:])[0])
+        sys.exit(_call(sys.argv[1:]))
     finally:  # (in-process: the host's stops are its own again, as the call's start found them)
         restore_stops()
 
 
 def entry() -> None:
     """The ``kernelcli`` console script and ``python -m kernelcli``: :func:`main`, except that a
-    finished plain call, and a call the worker ran, end without the interpreter's teardown
-    (:func:`leave`).  A call a stop ended ignores later stops until the process is gone."""
+    finished call ends without the interpreter's teardown (:func:`leave`), and a call a stop
+    ended ignores later stops until the process is gone."""
     try:
-        code, plain = _call(sys.argv[1:])
+        code = _call(sys.argv[1:])
     except SystemExit:  # (a stop said before any command took the call)
         _ignore_later_stops()
         raise
     _ignore_later_stops()
-    if plain:
-        leave(code)
+    leave(code)
     sys.exit(code)
 
 
@@ -99,10 +98,8 @@ def _ignore_later_stops() -> None:
                 return
 
 
-def _call(argv: list[str]) -> tuple[int, bool]:
-    """Run ``kernelcli ARGV``: (exit code, whether the call may end without the teardown: this
-    process ran it as a plain call, or the worker ran it -- the client's own teardown was 2 ms of
-    CPU and 3-5 ms of a shell loop's call, a tenth of what the client costs beside its interpreter)."""
+def _call(argv: list[str]) -> int:
+    """Run ``kernelcli ARGV`` (in the worker if one runs it, else here) and return its exit code."""
     try:
         stops_unwind()  # (inside: a stop as its handlers are installed is said as a later one is)
         argv = debug_first(argv)  # (inside: a stop there is said as one a line later is)
@@ -114,17 +111,17 @@ def _call(argv: list[str]) -> tuple[int, bool]:
         except SwitchError as exc:
             from ._before import refused_at_start
 
-            return refused_at_start(argv, str(exc)), False
+            return refused_at_start(argv, str(exc))
         code = run_in_worker(argv) if wanted else None
         if code is not None:
-            return code, True
+            return code
         from ._closed_stdout import stand_in
 
         stand_in()  # a stdout closed at start: what prints fails with one line, exit 1 (after the client's check of it)
         code = run_plain(argv)
         if code is not None:
-            return code, True
-        return run(argv), False
+            return code
+        return run(argv)
     except KeyboardInterrupt as exc:  # before any command took the call (Python still importing what it needs):
         say_stopped(argv, early_stop() or exc)  # (the first stop, where a second came in while the first unwound)
     except Exception:  # a stop that landed inside an import, which then failed in its own words (a module left
@@ -158,6 +155,8 @@ def leave(code: int) -> None:
     functions run, then stdout and stderr are flushed.  When the flush fails (a closed pipe)
     the normal exit takes over and says so as it always did.  Outputs are whole by then:
     every file is written and closed through a temporary and a rename before the command returns.
+    The teardown also reset the stop signals' handlers to their defaults first: a SIGTERM in its
+    0.5-1 s after ``learn`` killed a finished call (exit -15, not 0; audit 199 #4).
     """
     if "threading" in sys.modules:
         import threading
