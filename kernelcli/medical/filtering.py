@@ -33,7 +33,8 @@ IN_MM = ("gaussian_mm", "box_mm", "gradient", "sobel_mm", "log_mm")
 
 def check_spacing_known(vol: Volume, kernel: VolumeKernel | None, axis: str | None = None) -> None:
     """Refuse a kernel sized in mm (or a derivative per mm) on a volume whose voxel size the file does not give:
-    the 1 mm assumed would size it silently (a 2-D kernel slice by slice, or one in voxels, does not need it);
+    the 1 mm assumed would size it silently (a 2-D kernel slice by slice, or one in voxels, does not need it, nor a
+    smoothing kernel that ``axis`` keeps off the axes assumed: :func:`guessed_axes_used`);
     on one whose header gives it two ways (``vol.spacing_conflict``: pixdim against the affine); and on a sheared
     grid (a gantry tilt) where the kernel runs along two axes that are not perpendicular: built along the voxel
     axes, a Gaussian of 2 mm would be an ellipse, a gradient per mm a mix of two directions.  ``axis``: the one
@@ -50,9 +51,13 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None, axis: str | No
     """
     if kernel is None or kernel.kind not in IN_MM:
         return
-    if vol.spacing_assumed:
+    guessed = guessed_axes_used(vol, kernel, axis)
+    if guessed:
+        only_depth = tuple(vol.assumed_axes) == ("z",) and kernel.kind not in EVERY_AXIS
+        within = "; or --axis z to smooth within the slices, whose voxel size is in the file" if only_depth else ""
         raise UsageError(f"{vol.path}: {kernel.name} is sized in mm, but the voxel size is not in the file ({vol.spacing_assumed}; "
-                         "1 mm was assumed): give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or add the spacing to the file")
+                         "1 mm was assumed): give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or add the spacing to the "
+                         f"file{within}")
     if vol.spacing_conflict:
         raise UsageError(f"{vol.path}: {kernel.name} is sized in mm, but the header gives the voxel size two ways: "
                          f"{vol.spacing_conflict}; give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or make the header agree")
@@ -70,6 +75,26 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None, axis: str | No
     within = "z" in (a, b) and sheared_pair(affine, ("y", "x")) is None  # (--axis z leaves the slice axis alone)
     raise UsageError(grid + "a kernel built along them is not that size in every direction; give the size in voxels "
                      "(e.g. gaussian:1.5vox, box:3vox)" + (", or --axis z to smooth within the slices" if within else ""))
+
+
+def guessed_axes_used(vol: Volume, kernel: VolumeKernel, axis: str | None = None) -> tuple[str, ...]:
+    """The voxel axes (z, y, x order) whose size the file did not give (1 mm assumed) and along which ``kernel`` runs:
+    every axis for a kernel along every axis, the two ``axis`` leaves a smoothing kernel (:func:`filter3d_factors`).
+    A volume that says a size was assumed but not along which axis (``assumed_axes`` empty) counts as every axis.
+
+    >>> from pathlib import Path
+    >>> from .kernels import resolve_volume_kernel
+    >>> vol = Volume(np.zeros((1, 2, 2)), (1.0, 0.5, 0.5), np.eye(4), Path("s"), "NIfTI", spacing_assumed="2-D", assumed_axes=("z",))
+    >>> guessed_axes_used(vol, resolve_volume_kernel("gaussian:2mm")), guessed_axes_used(vol, resolve_volume_kernel("gaussian:2mm"), "z")
+    (('z',), ())
+    >>> guessed_axes_used(vol, resolve_volume_kernel("gradient"), "z")
+    ('z',)
+    """
+    if not vol.spacing_assumed:
+        return ()
+    assumed = tuple(vol.assumed_axes) or AXES
+    run = AXES if axis is None or kernel.kind in EVERY_AXIS else tuple(a for a in AXES if a != axis)
+    return tuple(a for a in AXES if a in assumed and a in run)
 
 
 def check_kernel_options(kernel: VolumeKernel | None, options: VolumeOptions) -> None:
