@@ -92,3 +92,47 @@ class TestAxisZLiftsTheAssumedDepth:
         np.testing.assert_allclose(result, 1.0, atol=1e-6)
         with pytest.raises(UsageError, match="voxel size is not in the file"):
             medical.filter_volume(vol, kernel, medical.VolumeOptions())
+
+
+def _numbered_series(folder: Path) -> None:
+    """Two series in ``folder`` whose SeriesInstanceUIDs are bare integers, as some anonymisers write them: UID "1"
+    (listed [0]: 4 slices of 8 x 10, files A*.dcm) and UID "2" (listed [1]: 4 slices of 6 x 10, files B*.dcm)."""
+    for uid, rows, prefix in (("1", 8, "A"), ("2", 6, "B")):
+        def per(k, ds, uid=uid):
+            ds.SeriesInstanceUID, ds.SeriesNumber = uid, int(uid)
+        ct_series(folder / prefix, n=4, rows=rows, per=per)
+        for k, path in enumerate(sorted((folder / prefix).iterdir())):
+            path.rename(folder / f"{prefix}{k}.dcm")
+        (folder / prefix).rmdir()
+
+
+class TestSeriesNumberReadTwoWays:
+    """#2: ``--series 1`` was read as the UID "1" (listed [0]) without a word, where the listing's index 1 is another
+    series; both readings are now named, and ``uid:``/``index:`` say which is meant."""
+
+    def test_the_command_refuses_naming_both_readings(self, tmp_path):
+        _numbered_series(tmp_path / "s")
+        refused = run_in_process("convolve", "s", "--series", "1", "-o", "o.nii.gz", cwd=tmp_path)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr and not (tmp_path / "o.nii.gz").exists()
+        assert ("--series 1 reads two ways: the SeriesInstanceUID of [0] or the index of [1] (UID 2); give --series uid:1 "
+                "for [0] or --series index:1 for [1]") in refused.stderr
+
+    @pytest.mark.parametrize("given, rows", [("uid:1", 8), ("index:1", 6), ("0", 8), ("2", 6), ("index:0", 8), ("uid:2", 6)])
+    def test_each_reading_picked(self, tmp_path, given, rows):
+        _numbered_series(tmp_path / "s")
+        done = run_in_process("convolve", "s", "--series", given, "-o", "o.npy", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert np.load(tmp_path / "o.npy").shape == (4, rows, 10)
+
+    def test_the_listing_says_how_to_pick(self, tmp_path):
+        _numbered_series(tmp_path / "s")
+        refused = run_in_process("convolve", "s", "-o", "o.nii.gz", cwd=tmp_path)
+        assert refused.returncode == 2 and "--series uid:UID or --series index:INDEX" in refused.stderr
+
+    def test_the_api_in_its_words(self, tmp_path):
+        _numbered_series(tmp_path / "s")
+        with pytest.raises(UsageError, match=r"series='1' reads two ways: .* give series='uid:1' for \[0\] or series='index:1'"):
+            medical.read_volume(tmp_path / "s", series="1")
+        assert medical.read_volume(tmp_path / "s", series="index:1").data.shape == (4, 6, 10)
+        with pytest.raises(UsageError, match=r"series='index:2': no such series"):
+            medical.read_volume(tmp_path / "s", series="index:2")

@@ -203,7 +203,8 @@ HELP: dict[str, str] = {
     "keeping the voxels outside, as fslmaths' masked convolution.",
     "volume_index": "Volumes: one volume (from 0) of a 4-D input.",
     "series": "Volumes: in a folder holding several DICOM series, the SeriesInstanceUID or index (as the error lists "
-    "them) of the one to read.",
+    "them) of the one to read; a bare-number UID that is also another series' index is refused as reading two ways: "
+    "uid:UID or index:N says which.",
     "resample_slices": "Volumes: a DICOM series with uneven slice gaps is refused; this interpolates it linearly along "
     "the normal onto an even grid instead (at most 3 made-up slices in a row; a wider gap stays refused).",
     "affine": "Volumes: a NIfTI whose qform and sform are both set but place the voxels differently reads two ways and "

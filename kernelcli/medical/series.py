@@ -145,18 +145,61 @@ def pick_series(series: dict[str, list[Any]], choice: str | None, where: str, wo
     """The UID of the series to read: the only one, or ``choice`` (a UID, or an index into the listing).
 
     The listing order is the dictionary's (the caller sorts by SeriesNumber, then UID); ``words`` name ``series``.
+    A bare integer that is both a UID (some anonymisers write them) and the index of another series reads two ways:
+    refused, naming both; ``uid:TEXT`` and ``index:N`` say which is meant.
+
+    >>> pick_series({"1": [], "2": []}, "index:1", "scans"), pick_series({"1": [], "2": []}, "uid:1", "scans")
+    ('2', '1')
+    >>> pick_series({"1": [], "2": []}, "1", "scans")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: scans: series='1' reads two ways: the SeriesInstanceUID of [0] or the index of [1] (UID 2); give series='uid:1' for [0] or series='index:1' for [1]:
+      [0] 1
+      [1] 2
     """
     uids = list(series)
     if choice is None:
         if len(uids) == 1:
             return uids[0]
-        raise UsageError(f"{where}: holds {len(uids)} DICOM series; pick one with {words.takes('series', 'UID')} or {words.takes('series', 'INDEX')}:\n" + _listing(series))
+        raise UsageError(f"{where}: holds {len(uids)} DICOM series; pick one with {words.takes('series', 'UID')} or "
+                         f"{words.takes('series', 'INDEX')}{_two_ways_hint(uids, words)}:\n" + _listing(series))
     text = str(choice).strip()
+    given = words.given("series", text if words.cli else choice)
+    kind, _, rest = text.partition(":")
+    if kind.strip().lower() in ("uid", "index") and rest.strip():
+        by_uid = rest.strip() if kind.strip().lower() == "uid" and rest.strip() in series else None
+        by_index = _index(rest.strip(), uids) if kind.strip().lower() == "index" else None
+        if by_uid is None and by_index is None:
+            raise UsageError(f"{where}: {given}: no such series (a UID, or an index from 0 to {len(uids) - 1}):\n" + _listing(series))
+        return by_uid or by_index  # type: ignore[return-value]
+    by_index = _index(text, uids)
     if text in series:
+        if by_index is not None and by_index != text:
+            raise UsageError(
+                f"{where}: {given} reads two ways: the SeriesInstanceUID of [{uids.index(text)}] or the index of [{text}] "
+                f"(UID {by_index}); give {words.given('series', f'uid:{text}')} for [{uids.index(text)}] or "
+                f"{words.given('series', f'index:{text}')} for [{text}]:\n" + _listing(series))
         return text
-    if text.isascii() and text.isdigit() and int(text) < len(uids):
-        return uids[int(text)]
-    raise UsageError(f"{where}: {words.given('series', text if words.cli else choice)}: no such series (a UID, or an index from 0 to {len(uids) - 1}):\n" + _listing(series))
+    if by_index is not None:
+        return by_index
+    raise UsageError(f"{where}: {given}: no such series (a UID, or an index from 0 to {len(uids) - 1}):\n" + _listing(series))
+
+
+def _index(text: str, uids: list[str]) -> str | None:
+    """The UID at index ``text`` of the listing, None where ``text`` is no index into it."""
+    return uids[int(text)] if text.isascii() and text.isdigit() and int(text) < len(uids) else None
+
+
+def _two_ways_hint(uids: list[str], words: ReadWords) -> str:
+    """What the listing adds where a UID is also the index of another series: how to say which is meant.
+
+    >>> _two_ways_hint(["1", "2"], API), _two_ways_hint(["0", "1.2"], API)
+    (" (a UID that is also another series' index: series='uid:UID' or series='index:INDEX')", '')
+    """
+    if not any(_index(uid, uids) not in (None, uid) for uid in uids):
+        return ""
+    return (f" (a UID that is also another series' index: {words.given('series', 'uid:UID')} or "
+            f"{words.given('series', 'index:INDEX')})")
 
 
 def _listing(series: dict[str, list[Any]]) -> str:
