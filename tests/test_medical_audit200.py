@@ -13,7 +13,7 @@ import pytest
 from scipy import ndimage
 
 from kernelcli import medical
-from kernelcli.errors import UsageError
+from kernelcli.errors import ImageReadError, UsageError
 
 pydicom = pytest.importorskip("pydicom")
 nib = pytest.importorskip("nibabel")
@@ -136,3 +136,32 @@ class TestSeriesNumberReadTwoWays:
         assert medical.read_volume(tmp_path / "s", series="index:1").data.shape == (4, 6, 10)
         with pytest.raises(UsageError, match=r"series='index:2': no such series"):
             medical.read_volume(tmp_path / "s", series="index:2")
+
+
+class TestACopiedSliceIsNotASecondVolume:
+    """#3: a copy of a series' file (one SOPInstanceUID twice) was called "more than one volume ... put each in its own
+    folder"; it is the same slice twice, named so, with the advice to remove one."""
+
+    def test_the_copy_is_named_as_one_instance(self, tmp_path):
+        ct_series(tmp_path / "s")
+        (tmp_path / "s" / "IM002 copy.dcm").write_bytes((tmp_path / "s" / "IM002.dcm").read_bytes())
+        refused = run_in_process("convolve", "s", "-o", "o.nii.gz", cwd=tmp_path)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr and not (tmp_path / "o.nii.gz").exists()
+        assert "IM002 copy.dcm and IM002.dcm are the same DICOM instance (SOPInstanceUID " in refused.stderr
+        assert "remove one of them" in refused.stderr and "more than one volume" not in refused.stderr
+
+    def test_a_copy_in_a_series_without_positions_is_not_read_as_a_slice_more(self, tmp_path):
+        def unnumbered(k, ds):
+            del ds.InstanceNumber
+        ct_series(tmp_path / "s", n=3, drop=("ImagePositionPatient",), per=unnumbered)
+        (tmp_path / "s" / "IM001b.dcm").write_bytes((tmp_path / "s" / "IM001.dcm").read_bytes())
+        with pytest.raises(ImageReadError, match="IM001.dcm and IM001b.dcm are the same DICOM instance"):
+            medical.read_volume(tmp_path / "s")
+
+    def test_two_instances_at_one_position_are_still_two_volumes(self, tmp_path):
+        def second_echo(k, ds):
+            if k == 3:
+                ds.ImagePositionPatient = [10.0, -20.0, 30.0 + 2.5 * 2]
+        ct_series(tmp_path / "s", per=second_echo)
+        refused = run_in_process("convolve", "s", "-o", "o.nii.gz", cwd=tmp_path)
+        assert refused.returncode == 2 and "same slice position" in refused.stderr and "more than one volume" in refused.stderr

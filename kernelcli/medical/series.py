@@ -216,6 +216,31 @@ def _listing(series: dict[str, list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def refuse_repeated_instances(headers: list[tuple[Path, Any]], folder: Path) -> None:
+    """Refuse two files of one series that are one DICOM instance: the same SOPInstanceUID, at the same
+    ImagePositionPatient, with the same InstanceNumber (a copy of a file, ``IM002 copy.dcm``), naming both; read,
+    it would be a slice twice (in file-name order), or two slices at one position taken for two volumes.  Files that
+    share a SOPInstanceUID but not a position are left to the geometry checks (an anonymiser may reuse one UID).
+
+    >>> same = {"SOPInstanceUID": "1.2.9", "ImagePositionPatient": [0, 0, 2], "InstanceNumber": "3"}
+    >>> refuse_repeated_instances([(Path("IM002.dcm"), same), (Path("IM002 copy.dcm"), dict(same))], Path("ct"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: ct: IM002.dcm and IM002 copy.dcm are the same DICOM instance (SOPInstanceUID 1.2.9, same position and InstanceNumber): the same slice twice (a copy?), not a second volume; remove one of them
+    """
+    seen: dict[tuple[str, str, str], Path] = {}
+    for entry, ds in headers:
+        uid = str(ds.get("SOPInstanceUID", "") or "").strip()
+        if not uid:
+            continue
+        key = (uid, str(ds.get("ImagePositionPatient", "")), str(ds.get("InstanceNumber", "")))
+        if key in seen:
+            raise ImageReadError(
+                f"{folder}: {seen[key].name} and {entry.name} are the same DICOM instance (SOPInstanceUID {uid}, same "
+                "position and InstanceNumber): the same slice twice (a copy?), not a second volume; remove one of them")
+        seen[key] = entry
+
+
 def _check_rescales(headers: list[tuple[Path, Any]], rescales: list[tuple[float, float, bool]]) -> None:
     """Refuse a series in which some files have a rescale (RescaleSlope/RescaleIntercept, or a Modality LUT) and others
     have none, naming the first file without one and one with one: its stored values would sit among the others'
@@ -288,6 +313,7 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     if len(groups) > 1:
         notes.append(f"{folder.name}: series {uid} ({len(headers)} of {sum(len(v) for v in groups.values())} files)")
 
+    refuse_repeated_instances(headers, folder)
     frames = [_frame_count(ds) for _, ds in headers]
     if len(headers) == 1 and frames[0] > 1:  # one multi-frame file (an RT Dose, an enhanced CT): its own volume
         with warned.about(headers[0][0].name):
