@@ -139,8 +139,7 @@ def install_signal_handlers() -> None:
 
     def handler(signum: int, frame: Any) -> None:
         note(signum)
-        for sig in (signal.SIGTERM, signal.SIGHUP):  # a second signal while cleaning up is dropped
-            signal.signal(sig, _dropped)
+        drop_later_stops()
         raise Interrupted(signum)
 
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
@@ -150,12 +149,33 @@ def install_signal_handlers() -> None:
             except (ValueError, OSError):  # not the main thread
                 return
     start = sys.modules.get(f"{__package__}._start_stops")  # (not imported: saying a stop there imports this module)
-    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, getattr(start, "interrupt_early", None)):
+    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, getattr(start, "interrupt_early", None), _dropped):
         signal.signal(signal.SIGINT, on_interrupt)
     try:
         raise_lost_stops()
     except (ValueError, OSError):  # not the main thread
         pass
+
+
+def drop_later_stops() -> None:
+    """Drop every stop after this one, of any kind: the first stop alone unwinds the call and is said.  A Ctrl-C and a
+    SIGTERM a few ms apart (a Ctrl-C, then ``timeout`` or a CI runner's SIGTERM) raised the second inside the first
+    one's cleanup: its exit code, a second error line, a ``--report`` left "failed, code 0", a ``.part`` left (audit
+    199 #1).  A signal the caller left ignored stays ignored.
+
+    >>> import signal; before = signal.getsignal(signal.SIGINT)
+    >>> drop_later_stops(); signal.getsignal(signal.SIGINT) is _dropped
+    True
+    >>> _ = signal.signal(signal.SIGINT, before)
+    """
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
+            try:
+                signal.signal(sig, _dropped)
+            except (ValueError, OSError):  # not the main thread
+                return
 
 
 def _dropped(_signum: int, _frame: Any) -> None:
@@ -165,10 +185,12 @@ def _dropped(_signum: int, _frame: Any) -> None:
 
 
 def on_interrupt(signum: int, frame: Any) -> None:
-    """Ctrl-C: Python's own handler (KeyboardInterrupt), the stop noted first (:mod:`kernelcli.stops`)."""
+    """Ctrl-C: Python's own handler (KeyboardInterrupt), the stop noted first (:mod:`kernelcli.stops`), later stops
+    dropped (:func:`drop_later_stops`)."""
     import signal
 
     from ..stops import note
 
     note(signum)
+    drop_later_stops()
     signal.default_int_handler(signum, frame)

@@ -123,13 +123,15 @@ _SAY_STOPPED = (
 
 
 def restore_stops() -> None:
-    """Give back the stops these handlers took (:func:`stops_unwind`) where they are still installed: a process
-    that ran a call in-process (:func:`kernelcli.cli.main`) is stopped by them as before it."""
+    """Give back the stops these handlers took (:func:`stops_unwind`) where they are still installed, and Ctrl-C where a
+    stop in the command dropped it: a process that ran a call in-process (:func:`kernelcli.cli.main`) is stopped by
+    them as before it."""
     try:
         for sig in _STOPS:
             if _signal.getsignal(sig) is _stop_early:
                 _signal.signal(sig, _signal.SIG_DFL)
-        if _signal.getsignal(_signal.SIGINT) is interrupt_early:
+        taken = sys.modules.get(f"{__package__}._signals")  # (a stop in a command drops Ctrl-C with the others)
+        if _signal.getsignal(_signal.SIGINT) in (interrupt_early, getattr(taken, "_dropped", interrupt_early)):
             _signal.signal(_signal.SIGINT, _signal.default_int_handler)
     except (ValueError, OSError):  # not the main thread
         return

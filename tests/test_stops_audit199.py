@@ -1,0 +1,107 @@
+"""Audit 199: stops and signals under load.
+
+#1: a Ctrl-C and a SIGTERM (or SIGHUP) close together: the second was raised inside the first one's cleanup (its exit
+code, two error lines, a ``--report`` left "failed, code 0", a ``.part`` left).  The first stop of any kind drops the
+later ones of every kind.  Each test signals its own process at a chosen point (no race with a sleep).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SAMPLES, interruptible
+from test_early_stops_audit150 import CODES, WORDS
+
+ENV = {**os.environ, "KERNELCLI_WORKER": "off"}
+
+#: the console script, stopped by ``first`` at ``where`` and by ``second`` while the first stop is handled:
+#: ``said`` stops the call as the command takes it (before its options are read: no report) and sends the second as
+#: the stop's error line is made;
+#: ``recorded`` stops the call as its output's temporary file is made and sends the second as the stop is recorded
+_STOPPED_TWICE = """
+import os, signal, sys
+import kernelcli.cli as cli
+import kernelcli.cli._common as common
+first, second, where = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+del sys.argv[1:4]
+
+def then(func, sig):
+    def stopping(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            os.kill(os.getpid(), sig)
+    return stopping
+
+def before(func, sig):
+    def stopping(*args, **kwargs):
+        os.kill(os.getpid(), sig)
+        return func(*args, **kwargs)
+    return stopping
+
+if where == "said":
+    import kernelcli.cli._signals as signals
+    common.begin_call = then(common.begin_call, first)
+    signals.interrupted_message = common.interrupted_message = before(signals.interrupted_message, second)
+else:
+    import kernelcli.io.outputs as outputs
+    from kernelcli.batch_records import Record
+    outputs.temporary_beside = then(outputs.temporary_beside, first)
+    Record.failed = before(Record.failed, second)
+sys.argv = ["kernelcli", *sys.argv[1:]]
+cli.entry()
+"""
+
+_PAIRS = [(signal.SIGINT, signal.SIGTERM), (signal.SIGTERM, signal.SIGINT), (signal.SIGINT, signal.SIGHUP),
+          (signal.SIGHUP, signal.SIGINT)]
+
+
+@pytest.mark.parametrize("where", ["said", "recorded"])
+@pytest.mark.parametrize(("first", "second"), _PAIRS, ids=[f"{a.name}-{b.name}" for a, b in _PAIRS])
+def test_a_stop_of_another_kind_while_the_first_is_handled_is_dropped(tmp_path, first, second, where):
+    done = subprocess.run([sys.executable, "-c", _STOPPED_TWICE, str(int(first)), str(int(second)), where, "convolve",
+                           str(SAMPLES / "phantom.png"), "-k", "box:3", "-o", "o.png", "--report", "r.json"],
+                          cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120, preexec_fn=interruptible)
+    assert done.returncode == CODES[first], done
+    assert done.stderr.rstrip("\n") == WORDS[first] and "Traceback" not in done.stderr, done.stderr
+    if where == "recorded":
+        report = json.loads((tmp_path / "r.json").read_text())
+        assert [(r["status"], r["code"]) for r in report["items"]] == [("not run", CODES[first])], report
+        assert report["totals"]["interrupted"] is True, report
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["r.json"] if where == "recorded" else [])  # no .part
+
+
+_IN_PROCESS = """
+import os, signal, sys
+import kernelcli.cli as cli
+import kernelcli.cli._common as common
+begin = common.begin_call
+def stopped():
+    begin()
+    os.kill(os.getpid(), signal.SIGTERM)
+common.begin_call = stopped
+sys.argv = ["kernelcli", "shape", "--in", "8", "-f", "3"]
+try:
+    cli.main()
+except SystemExit as done:
+    print("stopped", done.code)
+try:
+    os.kill(os.getpid(), signal.SIGINT)
+    print("ctrl-c dropped")
+except KeyboardInterrupt:
+    print("ctrl-c stops")
+"""
+
+
+def test_a_host_whose_in_process_call_was_stopped_gets_ctrl_c_back(tmp_path):
+    """The call drops later stops while it ends (Ctrl-C too); the process that ran it in-process is stopped by Ctrl-C
+    again once it returns."""
+    done = subprocess.run([sys.executable, "-c", _IN_PROCESS], cwd=tmp_path, capture_output=True, text=True, env=ENV,
+                          timeout=120, preexec_fn=interruptible)
+    assert done.stdout.splitlines() == ["stopped 143", "ctrl-c stops"], (done.stdout, done.stderr)
