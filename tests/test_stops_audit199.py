@@ -2,7 +2,8 @@
 
 #1: a Ctrl-C and a SIGTERM (or SIGHUP) close together: the second was raised inside the first one's cleanup (its exit
 code, two error lines, a ``--report`` left "failed, code 0", a ``.part`` left).  The first stop of any kind drops the
-later ones of every kind.  Each test signals its own process at a chosen point (no race with a sleep).
+later ones of every kind.  #3: a stop as a batch that finished its files wrote its report called that report "an
+earlier run's".  Each test signals its own process at a chosen point (no race with a sleep).
 """
 
 from __future__ import annotations
@@ -105,3 +106,47 @@ def test_a_host_whose_in_process_call_was_stopped_gets_ctrl_c_back(tmp_path):
     done = subprocess.run([sys.executable, "-c", _IN_PROCESS], cwd=tmp_path, capture_output=True, text=True, env=ENV,
                           timeout=120, preexec_fn=interruptible)
     assert done.stdout.splitlines() == ["stopped 143", "ctrl-c stops"], (done.stdout, done.stderr)
+
+
+#: the console script, sent SIGTERM by itself at ``where``: ``published`` just after an output is put in place,
+#: ``batch-said`` as a batch that finished its files writes its report and lists them
+_STOPPED_AT = """
+import os, signal, sys
+import kernelcli.cli as cli
+where = sys.argv.pop(1)
+
+def then(func):
+    def stopping(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+    return stopping
+
+if where == "published":
+    import kernelcli.io.outputs as outputs
+    outputs._publish = then(outputs._publish)
+else:
+    import kernelcli.cli._batch as batch
+    batch._say_result = then(batch._say_result)
+sys.argv = ["kernelcli", *sys.argv[1:]]
+cli.entry()
+"""
+
+
+def _stopped_at(where, tmp_path, *args):
+    return subprocess.run([sys.executable, "-c", _STOPPED_AT, where, *map(str, args)], cwd=tmp_path, env=ENV,
+                          capture_output=True, text=True, timeout=120, preexec_fn=interruptible)
+
+
+def test_a_stop_as_a_batch_reports_its_files_does_not_call_its_report_an_earlier_run_s(tmp_path):
+    """Audit 199 #3: 'note: --report r.json: not written: it exists (an earlier run's? --force replaces it)' after the
+    run had written r.json itself a moment before."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.png").write_bytes((SAMPLES / "phantom.png").read_bytes())
+    done = _stopped_at("batch-said", tmp_path, "convolve", "in/a.png", "-k", "box:3", "--out-dir", "bo",
+                       "--report", "r.json")
+    assert done.returncode == CODES[signal.SIGTERM], done
+    assert done.stderr.splitlines()[-1] == WORDS[signal.SIGTERM] and "note: --report" not in done.stderr, done.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [r["status"] for r in report["items"]] == ["ok"] and done.stdout.splitlines() == ["bo/a_box_3.png"], done

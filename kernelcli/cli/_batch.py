@@ -34,14 +34,7 @@ from ._report import output_for, printed_result, render_report
 
 # declared once in options.py; re-exported for the commands that import them from here
 from .options import (  # noqa: E402,F401
-    FormatOption,
-    InputsArgument,
-    OutDirOption,
-    OutFormat,
-    RecursiveOption,
-    ReportOption,
-    SuffixOption,
-    WorkersOption,
+    FormatOption, InputsArgument, OutDirOption, OutFormat, RecursiveOption, ReportOption, SuffixOption, WorkersOption,
 )
 
 
@@ -327,9 +320,13 @@ def run_batch(
         raise exit_with(result.exit_code) from None  # (an unwritten report does not hide the interruption)
     from ..io.outputs import signals_deferred
 
-    with signals_deferred():  # every file is done: a signal now waits until the report and the document are out
-        unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
-        _say_result(result, display, json_out=json_out, quiet=quiet, unwritten=unwritten)
+    try:
+        with signals_deferred():  # every file is done: a signal now waits until the report and the document are out
+            unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
+            _say_result(result, display, json_out=json_out, quiet=quiet, unwritten=unwritten)
+    except KeyboardInterrupt as stop:  # (raised at the block's end: the report is this run's, not an earlier one's)
+        stop.reported = True  # type: ignore[attr-defined]
+        raise
     internal = [r for r in result.records if r.internal]
     if internal:
         from ._common import debug_enabled
