@@ -2,8 +2,7 @@
 
 #1: a Ctrl-C and a SIGTERM (or SIGHUP) close together: the second was raised inside the first one's cleanup (its exit
 code, two error lines, a ``--report`` left "failed, code 0", a ``.part`` left).  The first stop of any kind drops the
-later ones of every kind.  #3: a stop as a batch that finished its files wrote its report called that report "an
-earlier run's".  Each test signals its own process at a chosen point (no race with a sleep).
+later ones of every kind.  Each test signals its own process at a chosen point (no race with a sleep).
 """
 
 from __future__ import annotations
@@ -137,6 +136,34 @@ cli.entry()
 def _stopped_at(where, tmp_path, *args):
     return subprocess.run([sys.executable, "-c", _STOPPED_AT, where, *map(str, args)], cwd=tmp_path, env=ENV,
                           capture_output=True, text=True, timeout=120, preexec_fn=interruptible)
+
+
+_ONE_INPUT = {"one": (["-k", "box:3", "-o", "o.png"], ["o.png"]),
+              "montage": (["-k", "sobel_v", "-k", "sobel_h", "-o", "m.npy", "--montage", "mm.png"], ["m.npy", "mm.png"]),
+              "tiled": (["-k", "box:3", "-o", "t.npy", "--tiled", "--chunks", "64"], ["t.npy"])}
+
+
+@pytest.mark.parametrize("case", list(_ONE_INPUT))
+@pytest.mark.parametrize("said", ["--report", "--json"])
+def test_one_input_stopped_once_its_output_is_published_is_recorded_ok(tmp_path, case, said):
+    """Audit 199 #2: the output whole on disk, its record "not run" (``--report`` and ``--json`` alike): a script that
+    trusted it ran the input again and was refused ``already exists``.  The stop waits until the record and the listing
+    are out, then is said with its code, as for a batch stopped after its last file."""
+    args, written = _ONE_INPUT[case]
+    extra = ["--report", "r.json"] if said == "--report" else ["--json"]
+    given = SAMPLES / "phantom.png"
+    if case == "tiled":  # (the tiled path reads .npy, TIFF and Zarr stores)
+        import numpy as np
+
+        given = tmp_path.parent / f"{tmp_path.name}-in.npy"
+        np.save(given, np.random.default_rng(0).random((200, 200), dtype=np.float32))
+    done = _stopped_at("published", tmp_path, "convolve", given, *args, *extra)
+    assert done.returncode == CODES[signal.SIGTERM], done
+    lines = done.stderr.splitlines()
+    assert lines[-1] == WORDS[signal.SIGTERM] and not [x for x in lines if x.startswith("note: --report")], done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(written + (["r.json"] if said == "--report" else []))
+    record = json.loads((tmp_path / "r.json").read_text())["items"][0] if said == "--report" else json.loads(done.stdout)
+    assert (record["status"], record["code"], record["output"]) == ("ok", 0, written[0]), record
 
 
 def test_a_stop_as_a_batch_reports_its_files_does_not_call_its_report_an_earlier_run_s(tmp_path):

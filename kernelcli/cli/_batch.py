@@ -154,8 +154,10 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     from ..batch_targets import check_report_path
     from ..errors import KernelcliError
     from ..io.pipes import is_stdio
+    from ..io.published_stops import arm
     from ..stops import stop_replaced_by
 
+    arm()  # one input: a stop once its output is published waits until the record and the listing say it (audit 199 #2)
     outputs = [None if o is not NOT_CHOSEN and is_stdio(o) else o for o in outputs]  # (a refused --montage -: stdout)
     written = [Path(o) for o in outputs if o is not None and o is not NOT_CHOSEN]
     if report is not None:

@@ -37,17 +37,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: where a bug report goes: the README section that says what to include
 REPORT_BUGS = "the README's \"Reporting bugs\" section"
 
-
 #: where the root command keeps ``--debug`` in Click's context (``ctx.meta``)
 DEBUG_KEY = "kernelcli.debug"
-#: The path policy every command passes to the API (through :func:`cli_paths`): each CLI
-#: call is a short process, so the core takes the paths that are cheapest for a fresh one
-#: (plain numpy while it beats loading the jitted core), as a pure function of the call, so
-#: batch workers write the same bytes as separate calls.  See :mod:`kernelcli._core.policy`.
-#: It carries this machine's measured start-up cost (:mod:`kernelcli.startup`; the first
-#: call that loads the jitted core without one starts the measurement), which moves a
-#: choice only between paths of the same bytes; the warm worker, which has the core loaded,
-#: sets it to 0 (:func:`kernelcli.worker.warmup.warm_up`) for the same reason.
+#: The path policy every command passes to the API (through :func:`cli_paths`): each CLI call is a short process, so
+#: the core takes the paths that are cheapest for a fresh one (plain numpy while it beats loading the jitted core), as
+#: a pure function of the call, so batch workers write the same bytes as separate calls.  See
+#: :mod:`kernelcli._core.policy`.  It carries this machine's measured start-up cost (:mod:`kernelcli.startup`; the
+#: first call that loads the jitted core without one starts the measurement), which moves a choice only between paths
+#: of the same bytes; the warm worker, which has the core loaded, sets it to 0 (:func:`kernelcli.worker.warmup.warm_up`)
+#: for the same reason.
 CLI_PATHS = startup.cli_paths()
 
 
@@ -205,9 +203,10 @@ def guarded(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..io.reads import input_session, refuse_stdout_among
-
         import warnings
+
+        from ..io.published_stops import call_scope
+        from ..io.reads import input_session, refuse_stdout_among
 
         global _COMMAND, _JSON_PRINTED
         _JSON_PRINTED, _COMMAND = False, func.__name__
@@ -221,9 +220,9 @@ def guarded(func: F) -> F:
         jitcache.ON_COMMAND_LINE = True  # (printed on stderr; a library call logs it)
         _notes_from_logging(quiet=jitcache.QUIET)
         try:
-            # every file this call reads is an input of its output checks; numpy's
-            # RuntimeWarnings (overflow...) never reach the user: results are checked instead
-            with input_session(), warnings.catch_warnings():
+            # every file this call reads is an input of its output checks; numpy's RuntimeWarnings (overflow...)
+            # never reach the user: results are checked instead; a stop once one input's output is published waits
+            with input_session(), warnings.catch_warnings(), call_scope():  # until it is recorded and listed
                 warnings.simplefilter("ignore", RuntimeWarning)
                 refuse_stdout_among(kwargs)
                 return func(*args, **kwargs)

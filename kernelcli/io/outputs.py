@@ -46,6 +46,7 @@ from typing import IO, Any
 from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
 from .naming import piped_stream
 from .output_checks import OutputExists, descriptor_of, name_problem, output_folder, shown_path
+from .published_stops import hold_from
 from .temporary import PART_SUFFIX, new_file, remove_leftovers, temp_prefix
 
 #: sends ``--out -``'s stand-in file to stdout (:func:`kernelcli.io.pipes.deliver_stdout`, registered there): the step
@@ -87,10 +88,13 @@ def write_failure(dest: str | os.PathLike, exc: OSError, folder: str | os.PathLi
     return FailedWrite(f"{os.fspath(dest)}: write failed: {reason}; the destination is untouched{rest}", dest, reason)
 
 
-def about_to_publish() -> None:
-    """Run :data:`BEFORE_PUBLISH` (an output is about to appear; a batch calls it once before its workers start)."""
+def about_to_publish(dest: str | os.PathLike | None = None) -> None:
+    """Run :data:`BEFORE_PUBLISH` (an output is about to appear; a batch calls it once before its workers start), and
+    hold a one-input call's stops from here to its end (``dest``: the output: :mod:`kernelcli.io.published_stops`)."""
     for hook in BEFORE_PUBLISH:
         hook()
+    if dest is not None:
+        hold_from(dest)
 
 
 # ---------------------------------------------------------------- writing
@@ -342,7 +346,7 @@ def signals_deferred() -> Iterator[None]:
 
 
 def _publish(tmp: str, dest: Path, *, force: bool) -> None:
-    about_to_publish()
+    about_to_publish(dest)
     if force and os.path.islink(dest):  # the checks refused it; a link made since is not replaced either
         if descriptor_of(dest) is not None or os.path.realpath(dest).startswith(("/dev/", "/proc/")):
             raise OutputRefused(f"{dest}: links to {os.readlink(dest)}, a device or an open descriptor, not a file: "
@@ -372,7 +376,7 @@ def rename_noreplace(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
     does not exist, in one step: OutputRefused (exit 4) otherwise.  ``renameat2`` where
     the kernel has it; else a check then a rename (a folder is never renamed over a
     non-empty one, so a lost race fails instead of replacing)."""
-    about_to_publish()
+    about_to_publish(dest)
     try:
         _rename_noreplace(os.fspath(tmp), Path(dest))
     except (WriteError, OSError) as exc:

@@ -217,7 +217,7 @@ def _publish_store(tmp: Path, dest: Path, folder: Path, force: bool) -> None:
         raise OutputExists(dest)
     keep_modes(dest, tmp)
     old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=folder))
-    about_to_publish()
+    about_to_publish(dest)
     os.rename(dest, old / dest.name)
     os.rename(tmp, dest)
     shutil.rmtree(old, ignore_errors=True)

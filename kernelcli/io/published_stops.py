@@ -1,0 +1,99 @@
+"""A stop that lands once one input's output is in place waits until the call has said what it wrote.
+
+A one-input call publishes its output inside its job, then records it (``--report``, ``--json``) and lists it.  A
+stop (Ctrl-C, SIGTERM, SIGHUP) in between was recorded "not run" beside a complete file, and a script that trusted
+the record ran the input again and was refused ``already exists`` (audit 199 #2).  So, inside :func:`call_scope`
+(the command line's one call) that :func:`arm` armed (one input's path: a batch records each file as it finishes and
+never arms it), the first file or store about to be put in place (:func:`hold_from`) holds the stops until the scope
+ends: the record says "ok", the output is listed, and the stop is raised there, said with its exit code as a batch
+stopped after its last file says it.  An output that is a stream (``-o -``) holds nothing: a reader that does not read
+must not make the call deaf to a stop.
+
+>>> with call_scope():
+...     arm(); hold_from("o.png")
+...     holding()
+True
+>>> holding()
+False
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+#: the signals that unwind a call (Ctrl-C, and SIGTERM/SIGHUP as the command line installs them)
+_UNWINDING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class _Scope:
+    def __init__(self) -> None:
+        self.armed = False
+        self.previous: dict[int, Any] | None = None  # the handlers the hold replaced, once it holds
+        self.pending: list[int] = []
+
+
+_SCOPES: list[_Scope] = []
+
+
+@contextlib.contextmanager
+def call_scope() -> Iterator[None]:
+    """One call: a stop held since its output was put in place is raised at the end, marked ``reported`` (the call
+    wrote its ``--report`` itself).  Where the call ends with an error of its own, that error is the answer its record
+    gave, and a stop held meanwhile is dropped with the hold."""
+    scope = _Scope()
+    _SCOPES.append(scope)
+    try:
+        yield
+    except BaseException:
+        _release(scope)
+        raise
+    finally:
+        _SCOPES.remove(scope)
+    first = _release(scope)
+    if first is not None:
+        handler = scope.previous[first] if scope.previous else None
+        try:
+            if callable(handler):
+                handler(first, None)  # raises KeyboardInterrupt / Interrupted here, as it would have
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), first)
+        except KeyboardInterrupt as stop:
+            stop.reported = True  # type: ignore[attr-defined] # (the call's own report is written: no other)
+            raise
+
+
+def arm() -> None:
+    """Make the current call's first published output hold the stops (one input's path)."""
+    if _SCOPES:
+        _SCOPES[-1].armed = True
+
+
+def hold_from(dest: Any) -> None:
+    """``dest`` is about to be put in place: in an armed call, hold the stops from here to the call's end."""
+    from .naming import piped_stream
+
+    scope = _SCOPES[-1] if _SCOPES else None
+    if scope is None or not scope.armed or scope.previous is not None or piped_stream(dest) is not None:
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return
+    scope.previous = {sig: signal.signal(sig, lambda signum, _frame: scope.pending.append(signum)) for sig in _UNWINDING}
+
+
+def holding() -> bool:
+    """Whether the current call holds its stops (its output is in place)."""
+    return bool(_SCOPES) and _SCOPES[-1].previous is not None
+
+
+def _release(scope: _Scope) -> int | None:
+    """Give back the handlers the hold replaced; the first stop held, or None."""
+    if scope.previous is None:
+        return None
+    for sig, handler in scope.previous.items():
+        signal.signal(sig, handler)
+    return scope.pending[0] if scope.pending else None
