@@ -21,7 +21,7 @@ Example
 >>> check_peak(10 * 2**30, "pad g.png", max_bytes=2**30)
 Traceback (most recent call last):
 ...
-kernelcli.limits.ResourceLimit: pad g.png would need about 10.0 GiB of memory, more than the 1.0 GiB allowed (set KERNELCLI_MAX_MEMORY to change it)
+kernelcli.limits.MemoryRefused: pad g.png would need about 10.0 GiB of memory, more than the 1.0 GiB allowed (set KERNELCLI_MAX_MEMORY to change it)
 """
 
 from __future__ import annotations
@@ -57,6 +57,34 @@ LAYER_SLICE_BYTES = 1 << 19
 
 class ResourceLimit(UsageError):
     """An operation that would need more memory (or pixels, voxels, layers) than allowed."""
+
+
+class OverMemory(Exception):
+    """A refusal over the memory allowed, ending with the setting that changes the limit: ``KERNELCLI_MAX_MEMORY``
+    unless the caller gave the limit itself (:meth:`worded`: ``read_input(max_bytes=)``).  Mixed into an error class;
+    its message is whole (a caller may put the input's name before it, ``type(exc)(f"{name}: {exc}")``).
+
+    >>> str(MemoryRefused.over("x would need 2 GiB, more than the 1 GiB allowed").worded("max_bytes="))
+    'x would need 2 GiB, more than the 1 GiB allowed (set max_bytes= to change it)'
+    """
+
+    @classmethod
+    def over(cls, head: str) -> OverMemory:
+        """The refusal ``head``, advising ``KERNELCLI_MAX_MEMORY``."""
+        return cls(f"{head} {_changed_by(MEMORY_ENV)}")
+
+    def worded(self, setting: str) -> OverMemory:
+        """The same refusal, naming ``setting`` as what changes the limit."""
+        text, said = str(self), _changed_by(MEMORY_ENV)
+        return type(self)(text.removesuffix(said) + _changed_by(setting)) if text.endswith(said) else self
+
+
+def _changed_by(setting: str) -> str:
+    return f"(set {setting} to change it)"
+
+
+class MemoryRefused(OverMemory, ResourceLimit):
+    """An operation refused up front as needing more memory than allowed (:func:`check_peak`)."""
 
 
 #: what to do when the machine had no memory for an operation the limit let through
@@ -180,10 +208,7 @@ def check_peak(need: int, what: str, *, max_bytes: int | None = None) -> None:
     """Refuse (ResourceLimit, exit 2) when ``need`` bytes exceed the memory allowed."""
     limit = default_max_bytes() if max_bytes is None else max_bytes
     if limit is not None and need > limit:
-        raise ResourceLimit(
-            f"{what} would need {_about(need)} of memory, more than the {size_text(limit)} allowed "
-            f"(set {MEMORY_ENV} to change it)"
-        )
+        raise MemoryRefused.over(f"{what} would need {_about(need)} of memory, more than the {size_text(limit)} allowed")
 
 
 def conv_peak(shape: Sequence[int], kernel: Sequence[int], *, maps: int = 1, stride: int | Sequence[int] = 1,
@@ -280,7 +305,7 @@ def check_voxels(label: str, shape: Sequence[int], itemsize: int, *, compute_ite
     >>> check_voxels("big.nii.gz", (1024, 1024, 400), 4, max_bytes=512 * 2**20)
     Traceback (most recent call last):
     ...
-    kernelcli.limits.ResourceLimit: big.nii.gz: 1024x1024x400 voxels would need about 6.2 GiB of memory, more than the 512.0 MiB allowed (set KERNELCLI_MAX_MEMORY to change it)
+    kernelcli.limits.MemoryRefused: big.nii.gz: 1024x1024x400 voxels would need about 6.2 GiB of memory, more than the 512.0 MiB allowed (set KERNELCLI_MAX_MEMORY to change it)
     """
     voxels = math.prod(int(n) for n in shape)
     dims = "x".join(map(str, shape))

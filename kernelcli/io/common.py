@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ImageReadError, InputError, UsageError
-from ..limits import MEMORY_ENV, size_text
+from ..limits import OverMemory, size_text
 from ..records import field, record
 
 
@@ -101,6 +101,10 @@ def estimate_bytes(h: int, w: int, channels: int, compute_itemsize: int = 8, inp
     return h * w * channels * (input_itemsize + 3 * compute_itemsize)
 
 
+class ImageOverMemory(OverMemory, ImageReadError):
+    """An input refused as its run would need more memory than allowed (:func:`check_memory`)."""
+
+
 def check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, max_bytes: int | None) -> None:
     """Refuse (ImageReadError) an input whose run would need more than ``max_bytes``; None: no limit."""
     if max_bytes is None:
@@ -108,11 +112,8 @@ def check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, ma
     compute = 4 if input_itemsize == 1 else 8
     need = estimate_bytes(h, w, channels, compute, input_itemsize)
     if need > max_bytes:
-        raise ImageReadError(
-            f"{p}: {h}x{w}x{channels} would need about {size_text(need)} of memory "
-            f"(input + padded copy + output), more than the {size_text(max_bytes)} allowed "
-            f"(set {MEMORY_ENV} to change it)"
-        )
+        raise ImageOverMemory.over(f"{p}: {h}x{w}x{channels} would need about {size_text(need)} of memory "
+                                   f"(input + padded copy + output), more than the {size_text(max_bytes)} allowed")
 
 
 def stat_input(p: Path, missing: str = "no such file") -> os.stat_result:

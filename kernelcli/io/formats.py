@@ -35,9 +35,9 @@ import numpy as np
 
 from ..errors import ImageReadError, InputError, KernelcliError, UsageError
 from ..given_values import as_numpy, refuse_masked
-from ..limits import default_max_bytes, out_of_memory, ran_out_of_memory
+from ..limits import OverMemory, default_max_bytes, out_of_memory, ran_out_of_memory
 from ..modes import canonical_rescale
-from ..whole_numbers import flag
+from ..whole_numbers import flag, integer_value
 from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .decode import TooManyPixels
 from .read_words import CLI, ReadWords, words_for
@@ -78,9 +78,15 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
     need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`);
     ``volumes``: the volume types the caller reads elsewhere, named where a file is of no type
     read (:func:`refuse_unsupported`).  Raises only our own errors.  A refusal or note names ``max_pixels=`` as typed;
-    ``words="cli"`` names the command line's ``--max-pixels`` instead.
+    ``words="cli"`` names the command line's ``--max-pixels`` instead.  A refusal over a ``max_bytes`` given names it.
+
+    >>> read_input("a.png", max_pixels="100")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: max_pixels '100': expected None (the default limit) or an integer >= 1
     """
     said = words_for(words)
+    max_pixels, max_bytes = _limit("max_pixels", max_pixels), _limit("max_bytes", max_bytes)
     p = check_input_path(path_arg(path, "read_input"))
     suffix = p.suffix.lower()
     refuse_unsupported(p, volumes)
@@ -100,6 +106,10 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
         return read_image(p, max_pixels=max_pixels, max_bytes=limit_bytes)
     except TooManyPixels as exc:  # (it said --max-pixels)
         raise exc.worded(said.name("max_pixels")) from None
+    except OverMemory as exc:  # (it said KERNELCLI_MAX_MEMORY, which a limit given here overrides)
+        if max_bytes is None:
+            raise
+        raise exc.worded("max_bytes=") from None
     except KernelcliError:
         raise
     except MemoryError:
@@ -108,6 +118,15 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
         if ran_out_of_memory(exc):
             raise out_of_memory(str(p)) from None
         raise InputError(f"{p}: cannot read: {exc.strerror or one_line(exc)}") from None
+
+
+def _limit(keyword: str, value: object) -> int | None:
+    """read_input's ``max_pixels=`` or ``max_bytes=``: None or an int >= 1 (a numpy integer too), else a UsageError;
+    a string failed inside the decoder as a broken image, and 0, -5 or True became the limit."""
+    number = None if value is None else integer_value(value)
+    if value is not None and (number is None or number < 1):
+        raise UsageError(f"{keyword} {value!r}: expected None (the default limit) or an integer >= 1")
+    return number
 
 
 def unused_max_pixels(name: str, suffix: str, tiled: bool = False, words: ReadWords = CLI) -> str:
