@@ -23,8 +23,8 @@ from .records import replace
 def check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str,
                  plane: str = "channel", words: OptionWords = WORDINGS["api"]) -> None:
     """Refuse an input and target the options cannot relate: a kernel the input cannot hold, a fit past the memory
-    limit, a target of another size than the convolution gives (naming a padding that would fit), or channels
-    that do not match; ``plane`` is what the messages call a channel, ``words`` how they name an option.
+    limit, a target of another size than the convolution gives (naming a padding that would fit, unless the channels
+    do not match either: then saying so), or channels that do not match; ``plane`` is what the messages call a channel, ``words`` how they name an option.
 
     >>> check_shapes(np.zeros((8, 8)), np.zeros((8, 8)), LearnOptions(size=3, padding="valid"), "x.npy", "y.npy")
     Traceback (most recent call last):
@@ -46,7 +46,12 @@ def check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, input
     check_peak(need, f"{input_name}: learning a {kh}x{kw} kernel with dilation {options.dilation} by {options.method} "
                      f"(its system of {min(oh * ow, max(1, options.max_values // per_window)):,} windows of {per_window} values)")
     if (th, tw) != (oh, ow):
-        fit = _fitting_padding(h, w, th, tw, options, words)
+        try:  # (a padding named for channels that cannot match only moved the refusal there)
+            check_channels(x, target, options, input_name, target_name, plane=plane, words=words)
+        except ShapeError as exc:
+            fit = f"and {exc}"
+        else:
+            fit = _fitting_padding(h, w, th, tw, options, words)
         raise ShapeError(
             f"{target_name} is {th}x{tw}, but a {kh}x{kw} kernel with padding {options.padding_text()} and stride "
             f"{options.stride} on the {h}x{w} {input_name} gives {oh}x{ow}; {fit}"
@@ -313,9 +318,10 @@ def check_one_layout(shapes: tuple[tuple[int, ...], tuple[int, ...]], used: tupl
 
 def check_channels_first(x: np.ndarray, target: np.ndarray, options: LearnOptions, names: tuple[str, str]) -> None:
     """Refuse (ShapeError) arrays given to :func:`kernelcli.learn.learn_kernel`, which reads them (H, W, C), that do not
-    fit so, where one of them moved from (C, H, W) -- PyTorch's order -- fits the other outright: the axis order, not
-    the padding :func:`check_shapes` would name, is then the cause (as :func:`check_one_layout` says ``--layout``'s).
-    ``names``: the two arrays' names in messages.
+    fit so, where one of them moved from (C, H, W) -- PyTorch's order -- fits the other outright, or at least gives the
+    two the same number of channels (whatever the padding, the (H, W, C) reading's never match): the axis order, not
+    the padding :func:`check_shapes` would name, is then the cause (as :func:`check_one_layout` says ``--layout``'s),
+    and where the moved reading does not fit either, its own refusal follows.  ``names``: the arrays' names in messages.
 
     >>> check_channels_first(np.zeros((3, 32, 32)), np.zeros((32, 32, 3)), LearnOptions(size=3), ("input", "target"))
     ...                      # doctest: +NORMALIZE_WHITESPACE
@@ -324,25 +330,38 @@ def check_channels_first(x: np.ndarray, target: np.ndarray, options: LearnOption
     kernelcli.errors.ShapeError: input (3x32x32) is read (H, W, C), as learn_kernel reads arrays: 3x32 pixels with 32
     channels; read (C, H, W), PyTorch's order, it fits target's 32x32 pixels with 3 channels: pass np.moveaxis(x, 0, -1)
     """
-    def fits(shapes: list[tuple[int, ...]]) -> bool:
+    def problem(shapes: list[tuple[int, ...]]) -> str | None:
         try:
             check_shapes(np.broadcast_to(0.0, shapes[0]), np.broadcast_to(0.0, shapes[1]), options, *names)
-        except (ShapeError, UsageError):
-            return False
-        return True
+        except (ShapeError, UsageError) as exc:
+            return str(exc)
+        return None
+
+    def channels_agree(shapes: list[tuple[int, ...]]) -> bool:
+        counts = [s[2] if len(s) == 3 else 1 for s in shapes]
+        return options.combine != "sum" and counts[0] == counts[1]
 
     shapes = [tuple(x.shape), tuple(target.shape)]
-    if fits(shapes):
+    if problem(shapes) is None:
         return
+    suspects = []  # (the moved reading leaves a problem, odd, keep, that problem)
     for odd, keep in ((0, 1), (1, 0)):
         moved = list(shapes)
         moved[odd] = _channels_last(shapes[odd], "chw")
-        if len(shapes[odd]) == 3 and fits(moved):
-            raise ShapeError(
-                f"{names[odd]} ({_dims(shapes[odd])}) is read (H, W, C), as learn_kernel reads arrays: "
-                f"{_reading(shapes[odd], 'hwc')}; read (C, H, W), PyTorch's order, it fits {names[keep]}'s "
-                f"{_reading(shapes[keep], 'hwc')}: pass {_moved(('x', 'target')[odd], 'hwc')}"
-            )
+        if len(shapes[odd]) != 3:
+            continue
+        left = problem(moved)
+        if left is None or channels_agree(moved) and not channels_agree(shapes):
+            suspects.append((left is not None, odd, keep, left))
+    if not suspects:
+        return
+    _, odd, keep, left = min(suspects, key=lambda suspect: suspect[:2])  # (one that fits outright first)
+    text = (f"{names[odd]} ({_dims(shapes[odd])}) is read (H, W, C), as learn_kernel reads arrays: "
+            f"{_reading(shapes[odd], 'hwc')}; read (C, H, W), PyTorch's order, ")
+    moving = _moved(("x", "target")[odd], "hwc")
+    if left is None:
+        raise ShapeError(text + f"it fits {names[keep]}'s {_reading(shapes[keep], 'hwc')}: pass {moving}")
+    raise ShapeError(text + f"its channels match {names[keep]}'s: pass {moving}; read so, {left}")
 
 
 _ORDERS = {"hwc": "(H, W, C)", "chw": "(C, H, W)", "zyx": "(Z, Y, X)"}
