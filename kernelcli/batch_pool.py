@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .batch_records import Record, names_input
+from .batch_records import Record
 from .batch_targets import Item
 from .batch_watch import WATCH_EVERY, _exists, _Watch, lost_record, quiet_pool_handler
 from .errors import KernelcliError
@@ -65,7 +65,7 @@ def run_one(job: Job, item: Item, token: str | None = None) -> Record:
         if isinstance(exc, (FloatOutputNeeded, KeepAdvised)):  # (a batch's outputs are named by --format: its values)
             exc = exc.by_format()
         if isinstance(exc, KernelcliError):  # in a batch every error names its file
-            record.failed(exc, item.input.name if names_input(str(exc), item.input.name) else str(item.input))
+            record.failed(exc, str(item.input), path=item.input)
         else:  # a bug (or MemoryError): keep going, but say so (exit 70 at the end)
             record.failed(exc, str(item.input), traceback.format_exc())
     record.seconds = time.perf_counter() - start

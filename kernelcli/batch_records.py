@@ -10,6 +10,8 @@ items and re-exports every name here).
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 
 from .errors import (
@@ -51,9 +53,10 @@ class Record:
         if hasattr(report, "as_dict"):
             self.facts = {k: v for k, v in report.as_dict().items() if k not in ("input", "output", "seconds", "notes")}
 
-    def failed(self, exc: BaseException, name: str, tb: str | None = None) -> None:
+    def failed(self, exc: BaseException, name: str, tb: str | None = None, path: Any = None) -> None:
         """Keep why the job failed, with the code the input alone exits with; ``name`` (the input) starts a
-        message that does not name it.  ``tb``: the traceback of a bug (an exception we did not expect).
+        message that does not name it (:func:`names_input`; ``path``, the input's path where ``name`` shows it
+        otherwise, a pipe's "stdin").  ``tb``: the traceback of a bug (an exception we did not expect).
 
         >>> r = Record("a.png", "o.png", "ok"); r.failed(KeyboardInterrupt(), "a.png"); (r.status, r.code)
         ('not run', 130)
@@ -77,7 +80,8 @@ class Record:
             exc = exc.worded("")
         if isinstance(exc, KernelcliError):
             message = str(exc)
-            self.error, self.code = message if names_input(message, name) else f"{name}: {message}", exc.exit_code
+            named = names_input(message, name) if path is None else names_input(message, os.path.basename(path), path)
+            self.error, self.code = message if named else f"{name}: {message}", exc.exit_code
         elif isinstance(exc, BrokenPipeError):  # a reader that closed stdout early (| head): the call exits 1, in silence
             self.error, self.code = STDOUT_CLOSED, EXIT_ITEM_FAILED
         elif isinstance(exc, KeyboardInterrupt) or replaced_stop() is not None:  # Ctrl-C, SIGTERM, SIGHUP: stopped
@@ -94,19 +98,28 @@ class Record:
                                error=self.error, seconds=self.seconds, notes=self.notes)
 
 
-def names_input(message: str, name: str) -> bool:
+def names_input(message: str, name: str, path: Any = None) -> bool:
     """Whether ``message`` names the input ``name`` (a file's name or path) as a path: the whole name, from the start,
     a space, a quote or a ``/`` to a ``:``, a space, punctuation or the end; a batch's error that does not is prefixed
     with it.  A name inside another (``r.npy`` in ``--out-dir r.npy_out``) is not the input named (it went unprefixed).
+    ``path``: the input as the batch shows it; then a name after a ``/`` is the input's only in the input's own path
+    (``o/a.png``, its output under ``--suffix ''``, is not the input ``in/a.png``).
 
     >>> names_input("a.png: cannot decode", "a.png"), names_input("in/a.png: cannot decode", "a.png")
     (True, True)
     >>> names_input("r.npy_out/r_sobel_v.png: --rescale none needs a float output", "r.npy")
     False
+    >>> names_input("o/a.png: needs a float output", "a.png", "in/a.png"), names_input("in/a.png: bad", "a.png", "in/a.png")
+    (False, True)
     """
-    import re
-
-    return re.search(rf"(?:^|[\s/'\"(]){re.escape(name)}(?=$|[\s:,;)'\"])", message) is not None
+    for match in re.finditer(rf"(?:^|[\s/'\"(]){re.escape(name)}(?=$|[\s:,;)'\"])", message):
+        if path is None or not match.group().startswith("/"):
+            return True
+        before = message[:match.end()]  # (the name ends the input's path, as given or absolute, whole: a folder of
+        for said in (str(path), os.path.abspath(path)):  # the same name at the end of another, o/ of in/, is not it)
+            if before.endswith(said) and (len(before) == len(said) or before[-len(said) - 1] in " \t\n'\"("):
+                return True
+    return False
 
 
 def stopped_by(code: int) -> str:

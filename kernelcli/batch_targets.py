@@ -208,7 +208,7 @@ def refused_records(items: list[Item], own: dict[Path | None, str], refusal: Ker
     ...     Path("o/b_x.png"))], {Path("a.png"): "o/a_x.png: already exists"}, OutputRefused("o/a_x.png: already exists"))]
     [('failed', 4, 'a.png: o/a_x.png: already exists; nothing was done'), ('not run', 4, 'not run: o/a_x.png: already exists')]
     """
-    from .batch_records import names_input, not_run
+    from .batch_records import not_run
 
     why = str(refusal).splitlines()[0].rstrip(":")
     records = []
@@ -216,7 +216,7 @@ def refused_records(items: list[Item], own: dict[Path | None, str], refusal: Ker
         record = not_run(str(item.input), str(item.output), refusal.exit_code, why)
         if item.input in own:  # named as a batch names a file's error (run_one)
             problem = type(refusal)(f"{own[item.input]}; nothing was done")
-            record.failed(problem, item.input.name if names_input(str(problem), item.input.name) else str(item.input))
+            record.failed(problem, str(item.input), path=item.input)
         records.append(record)
     return records
 

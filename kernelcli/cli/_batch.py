@@ -150,7 +150,6 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     import traceback
 
     from ..batch import BatchResult, Record
-    from ..batch_records import names_input
     from ..batch_targets import check_report_path
     from ..errors import KernelcliError
     from ..io.pipes import is_stdio
@@ -173,7 +172,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
         try:
             return _timed(call(), start)
         except KernelcliError as exc:  # --json prints the record --report would hold (guarded: exc.record)
-            record.failed(exc, input.name if names_input(str(exc), input.name) else shown_input)
+            record.failed(exc, shown_input, path=input)
             record.error = error_line(exc)  # (one input's call: its record's error is the line on stderr, as the README says)
             record.seconds, exc.record = time.perf_counter() - start, record  # type: ignore[attr-defined]
             raise
@@ -193,7 +192,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
             replaced = stop_replaced_by(exc)  # a stop an extension's import replaced by its own error: the stop, not a bug
-            record.failed(replaced or exc, input.name if names_input(str(exc), input.name) else shown_input, traceback.format_exc())
+            record.failed(replaced or exc, shown_input, traceback.format_exc(), path=input)
             stop = replaced or (exc if isinstance(exc, KeyboardInterrupt) else None)
             if isinstance(exc, KernelcliError) and replaced is None:
                 record.error = error_line(exc)  # (the line on stderr, as without --report)
