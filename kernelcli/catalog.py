@@ -99,7 +99,7 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
             "a path to a .json file, gaussian:SIGMA or box:N"
         )
     spec = spec.strip()  # (as the inline forms and the volume grammar read it: ' sobel_v' was refused on an image alone)
-    from .kernel_syntax import inline_kernel
+    from .kernel_syntax import inline_kernel, pooling_step_refused
 
     inline = inline_kernel(spec, max_ndim=max_ndim)  # ImageMagick syntax, a JSON list or a .npy file
     if inline is not None:
@@ -122,31 +122,14 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
         return parametric_kernel(spec, kind, argument)
     if SPEC_NAME_PATTERN.fullmatch(spec):
         return _load_by_name(spec)
-    _refuse_a_pooling_step(spec)
+    pooling = pooling_step_refused(spec)
+    if pooling is not None:
+        raise pooling
     shown = numtext.quoted(spec, 120) if not spec.isprintable() or len(spec) > 120 else f"'{spec}'"  # 'a\b' as typed, not 'a\\b'
     raise InvalidKernel(
         f"{shown} is not a kernel name ({NAME_RULE}; {LOOKUP_RULE}), a path to a .json or .npy file, "
         "gaussian:SIGMA, box:N, an inline kernel ('3x3: 1,0,-1 2,0,-2 1,0,-1') or a JSON list ('[[1,0,-1],[2,0,-2],[1,0,-1]]')"
     )
-
-
-def _refuse_a_pooling_step(spec: str) -> None:
-    """Refuse ``spec`` as what it is where it is a pooling step (``maxpool:2``, which convolve's ``--kernel`` and
-    ``--then`` take): it was "not a kernel name".
-
-    >>> _refuse_a_pooling_step("avgpool:3:2")
-    Traceback (most recent call last):
-    ...
-    kernelcli.kernel_syntax.KernelTextRefused: 'avgpool:3:2': a pooling step, not a kernel: it has no matrix; pool2d pools (op='max', 'min' or 'avg', size, stride)
-    """
-    from .kernel_syntax import KernelTextRefused
-    from .modes import is_pool_step
-
-    if is_pool_step(spec):
-        said = "a pooling step, not a kernel: it has no matrix"
-        raise KernelTextRefused(spec, f"{said}; pool2d pools (op='max', 'min' or 'avg', size, stride)",
-                                on_command_line=f"{said} to show; convolve takes it as --kernel or --then, and "
-                                                "`kernelcli pool` pools")
 
 
 def list_kernels(family: str | None = None) -> list[Kernel]:

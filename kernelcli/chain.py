@@ -36,7 +36,7 @@ from typing import Any, Sequence
 
 from .errors import InvalidKernel, KernelcliError, KernelNotFound, UsageError
 from .job_checks import overflow_said
-from .modes import POOL_STEP as _POOL, canonical_pool_op, is_pool_step  # noqa: F401 (is_pool_step too)
+from .modes import MISSPELT_POOL_STEP as _MISSPELT_POOL, POOL_FORM, POOL_STEP as _POOL, canonical_pool_op, is_pool_step  # noqa: F401 (is_pool_step too)
 from .result_names import pool_label
 from .numtext import exact_whole, quoted
 from .records import record
@@ -44,9 +44,6 @@ from .whole_numbers import below_floor, too_many_digits, whole_or_too_long
 
 #: a pooling word without ":F" ("maxpool", "avgpool2", "pool"), when no kernel has that name
 _BARE_POOL = re.compile(r"(?P<op>max|min|avg|average)?_?pool(ing)?[0-9]*", re.IGNORECASE)
-#: a pooling word with a colon that is no pooling step ("maxpool:x", "pool:2"): no kernel spec has that form
-_MISSPELT_POOL = re.compile(r"\w*pool\w*:.*", re.IGNORECASE)
-POOL_FORM = "a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride)"
 
 
 @record(frozen=True)

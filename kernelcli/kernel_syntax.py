@@ -159,6 +159,29 @@ class KernelTextRefused(InvalidKernel):
         return KernelTextRefused(self.spec, why.replace("{option}", option or "kernel"), option=option, named=self.named)
 
 
+def pooling_step_refused(spec: str) -> KernelTextRefused | None:
+    """The refusal of ``spec`` as a kernel where it is a pooling step (``maxpool:2``, which convolve's ``--kernel`` and
+    ``--then`` take) or one misspelt (``maxpool:2x2``), in :mod:`kernelcli.modes`' one grammar of them; else None.
+    Both were "not a kernel name".
+
+    >>> str(pooling_step_refused("avgpool : 3 : 2"))
+    "'avgpool : 3 : 2': a pooling step, not a kernel: it has no matrix; pool2d pools (op='max', 'min' or 'avg', size, stride)"
+    >>> str(pooling_step_refused("maxpool:2x2").worded(""))
+    "'maxpool:2x2': a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride), and one is no kernel: it has no matrix to show; convolve takes it as --kernel or --then, and `kernelcli pool` pools"
+    """
+    from .modes import POOL_FORM, is_misspelt_pool_step, is_pool_step
+
+    if is_pool_step(spec):
+        said = "a pooling step, not a kernel: it has no matrix"
+    elif is_misspelt_pool_step(spec):
+        said = f"{POOL_FORM}, and one is no kernel: it has no matrix"
+    else:
+        return None
+    return KernelTextRefused(spec, f"{said}; pool2d pools (op='max', 'min' or 'avg', size, stride)",
+                             on_command_line=f"{said} to show; convolve takes it as --kernel or --then, and "
+                                             "`kernelcli pool` pools")
+
+
 class VolumeKernelRefused(KernelTextRefused):
     """A volume's kernel (``sobel_3d``, ``gaussian:2mm``) refused by :func:`kernelcli.catalog.load_kernel`, which
     builds 2-D kernels: ``why`` says where the Python API builds it for an array; :meth:`worded` is the command

@@ -36,18 +36,33 @@ from .numtext import DECIMAL, typed_value
 
 #: a pooling step of a chain (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own.  F and S
 #: are numbers in any form a number is typed in (``+2``, ``2.0``: as ``box:N`` and ``pool -f`` take them); the step's
-#: parser refuses one that is not whole.  Blanks after a ':' are taken, as ``box: 3`` takes them
-POOL_STEP = re.compile(rf"(?P<op>max|min|avg|mean|average)pool:\s*(?P<size>{DECIMAL})(?:\s*:\s*(?P<stride>{DECIMAL}))?",
+#: parser refuses one that is not whole.  Blanks about a ':' are taken, as ``box : 3`` takes them
+POOL_STEP = re.compile(rf"(?P<op>max|min|avg|mean|average)pool\s*:\s*(?P<size>{DECIMAL})(?:\s*:\s*(?P<stride>{DECIMAL}))?",
                        re.IGNORECASE)
+#: a pooling word with a colon that is no pooling step (``maxpool:x``, ``maxpool:2x2``, ``pool : 2``): no kernel spec
+#: has that form, and every reader of a kernel refuses it in :data:`POOL_FORM`'s words
+MISSPELT_POOL_STEP = re.compile(r"\w*pool\w*\s*:.*", re.IGNORECASE | re.DOTALL)
+#: what a pooling step is, as a refusal of one misspelt says it
+POOL_FORM = "a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride)"
 
 
 def is_pool_step(text: str) -> bool:
     """True for a pooling step's text (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own.
 
-    >>> is_pool_step("maxpool:2"), is_pool_step("maxpool:+2.0"), is_pool_step("avgpool: 3 : 2"), is_pool_step("box:3")
+    >>> is_pool_step("maxpool:2"), is_pool_step("maxpool:+2.0"), is_pool_step("avgpool : 3 : 2"), is_pool_step("box:3")
     (True, True, True, False)
     """
     return POOL_STEP.fullmatch(text.strip()) is not None
+
+
+def is_misspelt_pool_step(text: str) -> bool:
+    """True for a pooling word with a colon that is no pooling step (:data:`MISSPELT_POOL_STEP`).
+
+    >>> is_misspelt_pool_step("maxpool:2x2"), is_misspelt_pool_step("pool : 2"), is_misspelt_pool_step("maxpool:2")
+    (True, True, False)
+    """
+    stripped = text.strip()
+    return POOL_STEP.fullmatch(stripped) is None and MISSPELT_POOL_STEP.fullmatch(stripped) is not None
 
 
 PAD_MODES = ("constant", "replicate", "reflect", "symmetric", "circular")

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '74eb0aa8235f99a08a3276358bf4b02557459e9336beedac36c02a22fcca4407'
+LOOP_SOURCES = '7743712b0bb542a1322125f56e4d08c8d71582ad231186adead8a17a99664194'
 
 
 _ENTRIES: dict = {}
