@@ -129,8 +129,8 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
                 links: list[tuple[str, str]] = []
                 files = _scan_folder(p, recursive, skipped, links)
                 if not files:
-                    hint = "" if recursive else " (--recursive looks in subfolders too)"
-                    raise UsageError(f"{arg}: no supported input files in this folder{hint}{_passed_over_note(skipped[before:])}")
+                    raise UsageError(f"{arg}: no supported input files in this folder"
+                                     f"{_why_none(p, recursive, skipped[before:])}")
                 scanned.append(Scanned(os.path.realpath(p), recursive, arg))
                 scanned.extend(Scanned(real, True, arg, link) for link, real in links)
                 for f in files:
@@ -206,6 +206,42 @@ def named_records(args: Sequence[str | os.PathLike], refusal: InputError) -> lis
             record.failed(problem, arg)
         records.append(record)
     return records
+
+
+def _why_none(folder: Path, recursive: bool, passed_over: list[tuple[Path, str]]) -> str:
+    """The end of the refusal of a folder that gave a batch no input: the folders below that hold DICOM files (a
+    study exported as ``study/series/IM*``: each series is one volume, given alone), else where else to look.
+
+    >>> _why_none(Path("samples"), False, [])
+    ' (--recursive looks in subfolders too)'
+    """
+    from .volume_inputs import dicom_folders, dicom_folders_below
+
+    if below := dicom_folders_below(folder, alone=True):
+        series = {os.path.realpath(path) for path, _ in dicom_folders(folder, 4)}
+        return below + _passed_over_note([(path, why) for path, why in passed_over if os.path.realpath(path) not in series])
+    return ("" if recursive else " (--recursive looks in subfolders too)") + _passed_over_note(passed_over)
+
+
+def refuse_a_study_folder(arg: str | os.PathLike) -> None:
+    """Refuse one folder given alone (no ``--out-dir``) that holds no input of its own but DICOM series below it,
+    naming them, in the words of a DICOM folder with only a DICOMDIR on top: a study exported as
+    ``study/series/IM*`` is read one series folder at a time (exit 2).  Anything else passes.
+
+    >>> refuse_a_study_folder("samples")
+    """
+    from .volume_inputs import dicom_folders_below
+
+    folder = Path(arg)
+    if not folder.is_dir() or _zarr_store(folder):
+        return
+    try:
+        if any(_is_input_file(folder / name) for name in os.listdir(folder)):
+            return
+    except OSError:
+        return  # (the batch's scan names what cannot be listed)
+    if below := dicom_folders_below(folder):
+        raise InputError(f"{arg}: no DICOM images in this folder{below}")
 
 
 def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:

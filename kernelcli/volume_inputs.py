@@ -60,6 +60,53 @@ def _has_dicom_magic(path: Path) -> bool:
         return False
 
 
+#: why a folder's sub-folders are not read as its series
+SERIES_OWN_FILES = "a series is read from one folder's own files"
+
+
+def dicom_folders(folder: Path, depth: int) -> list[tuple[Path, int]]:
+    """The folders below ``folder`` (at most ``depth`` levels down, not below one that holds some) that hold DICOM
+    files, with how many: what a series read from ``folder``'s own files passes over, for a note or a refusal.
+
+    >>> dicom_folders(Path("samples"), 1)
+    []
+    """
+    found: list[tuple[Path, int]] = []
+    todo, looked = [(folder, 0)], 0
+    while todo and looked < 256:  # (a bound: links may loop, and this is only for a message)
+        here, level = todo.pop(0)
+        looked += 1
+        try:
+            entries = sorted((e for e in os.scandir(here) if not e.name.startswith(".")), key=lambda e: e.name)
+        except OSError:
+            continue
+        subs = [Path(e.path) for e in entries if e.is_dir()]
+        count = 0 if here == folder else sum(
+            1 for e in entries if e.is_file() and e.name.upper() != "DICOMDIR"
+            and (volume_suffix(e.name) in DICOM_SUFFIXES or _has_dicom_magic(Path(e.path))))
+        if count:
+            found.append((here, count))
+        elif level < depth:
+            todo.extend((sub, level + 1) for sub in subs)
+    return found
+
+
+def dicom_folders_below(folder: Path, *, alone: bool = False) -> str:
+    """The end of a refusal of ``folder`` for holding no input of its own, naming the folders below it (up to four
+    levels down) that hold DICOM files: a study exported as ``study/series/IM*``.  "" where there are none.
+    ``alone``: say that a series folder is given without ``--out-dir`` (the call had it).
+
+    >>> dicom_folders_below(Path("samples"))
+    ''
+    """
+    below = dicom_folders(folder, 4)
+    if not below:
+        return ""
+    where = ", ".join(f"{path} ({count})" for path, count in below[:3]) + (", ..." if len(below) > 3 else "")
+    which = "that folder" if len(below) == 1 else "one of those folders"
+    return f" ({SERIES_OWN_FILES}); DICOM files are in {where}: give {which}" + (", alone, without --out-dir" if alone else "")
+
+
 def is_volume_input(path: str | os.PathLike) -> bool:
     """True for volume inputs: NIfTI, DICOM files, folders holding DICOM files, ``.mgz``, ``.nrrd``, ``.mha``, ``.mhd``.
 

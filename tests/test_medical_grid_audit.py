@@ -150,10 +150,12 @@ def test_a_volume_kernel_given_one_image_names_the_image(invoke, tmp_path):
 def test_a_folder_or_pattern_of_dicom_series_alone_says_what_it_passed_over(invoke, tmp_path):
     # 'no supported input files in this folder' / 'none a supported input file', where a folder with an image beside
     # the series named it: 'not read: scans/ct, 3 DICOM files: a DICOM series is one volume ...'
+    # (a folder: its series folders named, as a study folder's are since audit 203 #1)
     make_series(tmp_path / "scans" / "ct", [0, 2.5, 5])
-    for args in (["scans", "--recursive"], ["scans/**/*.dcm"]):  # (invoke runs in tmp_path)
-        r = invoke("pool", *args, "-f", "2", "-d", "out")
-        assert r.exit_code == 2 and "; not read: scans/ct, 3 DICOM files: a DICOM series is one volume" in r.stderr, r.stderr
+    for args, said in ((["scans", "--recursive"], "DICOM files are in scans/ct (3): give that folder, alone, without --out-dir"),
+                       (["scans/**/*.dcm"], "; not read: scans/ct, 3 DICOM files: a DICOM series is one volume")):
+        r = invoke("pool", *args, "-f", "2", "-d", "out")  # (invoke runs in tmp_path)
+        assert r.exit_code == 2 and said in r.stderr, r.stderr
 
 
 def test_direction_cosines_to_three_decimals_take_kernels_in_mm(invoke, tmp_path):

@@ -459,13 +459,15 @@ def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, 
 
 
 def _discover(inputs: list[Path], options: BatchOptions, *, out: Path | None, quiet: bool) -> Any:
-    """The batch's input files (:func:`kernelcli.batch_plan.discover`), or its refusal: a pattern that matches
-    nothing, ``--out`` given, or no ``--out-dir`` (exit 2, in that order)."""
+    """The batch's input files (:func:`kernelcli.batch_plan.discover`), or its refusal: one folder holding DICOM
+    series folders alone, a pattern that matches nothing, ``--out`` given, or no ``--out-dir`` (exit 2, in that order)."""
     from ..batch_patterns import refuse_unmatched
-    from ..batch_plan import discover
+    from ..batch_plan import discover, refuse_a_study_folder
     from ..errors import UsageError
     from ._common import call_note
 
+    if len(inputs) == 1 and options.out_dir is None:  # a study folder: its series first, the --out advice after
+        refuse_a_study_folder(inputs[0])
     if out is not None:
         refuse_unmatched(inputs)  # (said as without --out: the advice below would only lead there)
         raise UsageError("--out names one output file; for several inputs, a folder or a pattern use --out-dir DIR")

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError
 from ..io.read_words import API, ReadWords
+from ..volume_inputs import SERIES_OWN_FILES, dicom_folders, dicom_folders_below
 from .dicom import _dcmread, _pixels, _read_file, assemble, stored_type
 from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch, modality_lut
 from .pydicom_notes import PydicomWarnings
@@ -73,35 +74,6 @@ def _frame_count(ds: Any) -> int:
     except ValueError:
         return 1
     return int(value) if value.is_integer() and value >= 1 else 1
-
-
-def dicom_folders(folder: Path, depth: int) -> list[tuple[Path, int]]:
-    """The folders below ``folder`` (at most ``depth`` levels down, not below one that holds some) that hold DICOM
-    files, with how many: what a series read from ``folder``'s own files passes over, for a note or a refusal.
-
-    >>> dicom_folders(Path("samples"), 1)
-    []
-    """
-    from ..volume_inputs import DICOM_SUFFIXES, _has_dicom_magic, volume_suffix
-
-    found: list[tuple[Path, int]] = []
-    todo, looked = [(folder, 0)], 0
-    while todo and looked < 256:  # (a bound: links may loop, and this is only for a message)
-        here, level = todo.pop(0)
-        looked += 1
-        try:
-            entries = sorted((e for e in os.scandir(here) if not e.name.startswith(".")), key=lambda e: e.name)
-        except OSError:
-            continue
-        subs = [Path(e.path) for e in entries if e.is_dir()]
-        count = 0 if here == folder else sum(
-            1 for e in entries if e.is_file() and e.name.upper() != "DICOMDIR"
-            and (volume_suffix(e.name) in DICOM_SUFFIXES or _has_dicom_magic(Path(e.path))))
-        if count:
-            found.append((here, count))
-        elif level < depth:
-            todo.extend((sub, level + 1) for sub in subs)
-    return found
 
 
 def instance_order(names: list[str], numbers: list[Any], folder: Path) -> list[int] | None:
@@ -274,14 +246,9 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     """
     warned = warned if warned is not None else PydicomWarnings()
     headers, skipped, unread = _headers(pydicom, folder, warned)
-    own = "a series is read from one folder's own files"
     if not headers:
-        below = dicom_folders(folder, 4)
-        where = ", ".join(f"{path} ({count})" for path, count in below[:3]) + (", ..." if len(below) > 3 else "")
         passed = f" (skipped, no regular file: {', '.join(unread[:3])}{', ...' if len(unread) > 3 else ''})" if unread else ""
-        raise InputError(f"{folder}: no DICOM images in this folder{passed}" + (
-            f" ({own}); DICOM files are in {where}: give {'that folder' if len(below) == 1 else 'one of those folders'}"
-            if below else ""))
+        raise InputError(f"{folder}: no DICOM images in this folder{passed}{dicom_folders_below(folder)}")
     notes: list[str] = []
     if skipped:
         shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
@@ -293,7 +260,7 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     if below := dicom_folders(folder, 1):  # (as a batch names a series folder it does not read)
         shown = "; ".join(f"{path}, {count} DICOM file{'s' if count != 1 else ''}" for path, count in below[:3])
         more = f"; and {len(below) - 3} more" if len(below) > 3 else ""
-        notes.append(f"{folder.name}: not read: {shown}{more}: {own}, not its sub-folders'; give "
+        notes.append(f"{folder.name}: not read: {shown}{more}: {SERIES_OWN_FILES}, not its sub-folders'; give "
                      f"{'that folder' if len(below) == 1 else 'one of those folders'} to read it")
 
     groups: dict[str, list[tuple[Path, Any]]] = {}
