@@ -230,7 +230,7 @@ HELP: dict[str, str] = {
     "and for inputs over the memory cap).",
     "chunks": "Tile side of the tiled path: 1024, or one per axis such as 512,2048 (default: the input's chunks, at least 1024 or the whole axis, halved while a tile holds more than 1024x1024 cells or 32 MiB: a volume's is about 64x128x128).",
     "scheduler": "Run on a dask.distributed cluster: local (a LocalCluster of --workers processes) or a scheduler "
-    "address such as tcp://host:8786; needs kernelcli[distributed].",
+    "address such as tcp://host:8786; needs the [distributed] extra.",
     "report": "Also write the JSON report (a record per input and the totals) to this file.",
     "force": "Overwrite an existing output.",
     "json": "Print one JSON document on stdout (schema in the README).",

@@ -24,7 +24,7 @@ Examples:
   kernelcli volume scan.nii.gz --kernel sharpen --axis z --pad-mode reflect --out sharp.nii.gz
   kernelcli volume ct_series/ --window lung --out lung.png
 
-Needs the medical extra: pip install 'kernelcli[medical]'.
+Needs the [medical] extra: pip install 'kernelcli[medical]' (in kernelcli's source folder: pip install '.[medical]').
 """
 
 HELP = """Alias of `kernelcli convolve` for 3-D medical volumes (NIfTI, DICOM file or series folder).

@@ -32,12 +32,13 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra, UsageError
+from ..extras import install_hint
 from ..io.read_words import API, ReadWords, words_for
 from .geometry import stated_voxel_size
 from .itk_files import check_data_files, library_reason, library_stderr, library_warnings
 from .volume import Volume, every_volume_note
 
-ITK_HINT = "pip install 'kernelcli[itk]'"
+ITK_HINT = install_hint("itk")
 #: the formats read through SimpleITK whose header kernelcli reads too (:func:`header_geometry`), by suffix
 FORMATS = {".nrrd": "NRRD", ".nhdr": "NRRD", ".mha": "MetaImage", ".mhd": "MetaImage"}
 

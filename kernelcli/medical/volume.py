@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, MissingExtra, UsageError
+from ..extras import install_hint
 from ..io.common import path_arg, stat_input
 from ..records import field, record
 from ..volume_inputs import (  # noqa: F401 - volume_stem re-exported (its former home)
     DICOM_SUFFIXES, ITK_SUFFIXES, MGH_SUFFIXES, NIFTI_SUFFIXES, VOLUME_SUFFIXES, _has_dicom_magic, volume_stem, volume_suffix,
 )
 
-EXTRA_HINT = "pip install 'kernelcli[medical]'"
+EXTRA_HINT = install_hint("medical")
 
 
 @record

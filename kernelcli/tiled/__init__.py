@@ -16,8 +16,8 @@ until they are used, so the base install stays light.
 
 Example
 -------
->>> EXTRA_HINT
-"pip install 'kernelcli[distributed]'"
+>>> EXTRA_HINT.split(": ", 1)[0]
+'install the [distributed] extra'
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-EXTRA_HINT = "pip install 'kernelcli[distributed]'"
+from ..extras import install_hint
+
+EXTRA_HINT = install_hint("distributed")
 
 
 def require(module: str, what: str) -> Any:
