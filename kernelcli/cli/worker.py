@@ -55,7 +55,13 @@ def start(
     _refuse_unusable(control, as_json)
     asked = DEFAULT_IDLE_SECONDS if idle_timeout is None else idle_timeout
     try:
-        info = control.start(idle_seconds=asked)
+        info = control.start(idle_seconds=asked, said=None if quiet else lambda line: note(f"note: {line}"))
+    except control.StillCompiling as exc:  # (not running yet, and not failed: its own answer, exit 0)
+        if as_json:
+            print_json({"running": False, "compiling": True, "pid": exc.pid, "log": exc.log})
+        elif not quiet:
+            echo(str(exc))
+        return
     except control.WorkerError as exc:
         _not_started(control, exc, as_json)
     running = info.get("idle_timeout_seconds")

@@ -19,6 +19,12 @@ from . import protocol
 
 #: how long ``start`` waits for the worker to answer (a first run compiles the core)
 START_TIMEOUT = 300.0
+#: what a worker's log says while the core compiles (:func:`kernelcli.jitcache.announce_compiling`)
+COMPILING = "kernelcli: compiling "
+#: a compiling worker that used no CPU for this long (or half the wait, if shorter) is hung, not compiling
+STALL_SECONDS = 10.0
+#: what a first start after an install does, as ``start`` says it
+FIRST_START = "the first start after an install compiles it: a minute or more, longer on a busy machine"
 
 
 class WorkerError(KernelcliError):
@@ -46,6 +52,19 @@ class WorkerNotAnswering(WorkerError):
         else:
             super().__init__(f"a worker (pid {pid}) holds {path} but does not answer (stopped or hung); "
                              "'kernelcli worker stop' ends it")
+
+
+class StillCompiling(WorkerError):
+    """The worker ``start`` started was still compiling the numeric core (its log says so, and it uses CPU) when
+    the wait ended: left to go on in the background, where it takes calls once ready.  :attr:`pid`, :attr:`log`."""
+
+    exit_code = 0
+
+    def __init__(self, pid: int, log: str) -> None:
+        self.pid, self.log = pid, log
+        super().__init__(f"kernelcli worker {pid}: still compiling the numeric core after {START_TIMEOUT:g} s "
+                         f"({FIRST_START}); it goes on in the background and takes calls once ready "
+                         f"('kernelcli worker status' says when; its log: {log})")
 
 
 class Ended(int):
@@ -124,11 +143,13 @@ def unusable() -> str | None:
     return None
 
 
-def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None) -> dict:
+def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None, said=None) -> dict:
     """Start a worker (unless one runs) and wait until it answers; its status.
 
     The worker runs detached (its own session), logs to ``<socket>.log`` and exits after
-    ``idle_seconds`` without calls.  A stale socket is replaced.
+    ``idle_seconds`` without calls.  A stale socket is replaced.  ``said(line)`` is told once when its log
+    says it compiles the core (a first start after an install).  Past :data:`START_TIMEOUT`, a worker still
+    compiling (using CPU) is left to go on: :class:`StillCompiling`; one that does not is ended: :class:`WorkerError`.
     """
     if not 0 < idle_seconds <= protocol.MAX_IDLE_SECONDS:  # nan passed "> 0" checks and never timed out
         raise UsageError(f"idle_seconds: expected seconds > 0 and at most {protocol.MAX_IDLE_SECONDS} (a year), got {idle_seconds:g}")
@@ -140,6 +161,7 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None)
         stop(socket_file=path)
     _refuse_what_is_not_a_socket(path)
     log = open(f"{path}.log", "ab")
+    logged_from = log.tell()  # (what this worker writes: the log holds earlier workers' lines too)
     env = dict(os.environ, **{protocol.OFF_ENV: "off"})
     with log:
         process = subprocess.Popen(
@@ -148,15 +170,70 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None)
             env=env, cwd="/",
         )
     deadline = time.monotonic() + START_TIMEOUT
+    compiling, samples, looked = False, [], 0.0
     while time.monotonic() < deadline:
         answer = _ask(path, {"op": "status"})
         if answer is not None and answer.get("pid") == process.pid:
             return answer
         if process.poll() is not None:
             raise WorkerError(f"the worker exited with code {process.returncode} while starting; see {path}.log")
+        if time.monotonic() - looked >= 0.5:
+            looked = time.monotonic()
+            samples.append((looked, _cpu_seconds(process.pid)))
+            if not compiling and _log_says_compiling(f"{path}.log", logged_from):
+                compiling = True
+                if said is not None:
+                    said(f"kernelcli worker {process.pid}: compiling the numeric core ({FIRST_START})...")
         time.sleep(0.05)
+    if compiling and process.poll() is None and _uses_cpu(samples, _cpu_seconds(process.pid)):
+        _LEFT_RUNNING.append(process)  # (left on purpose: a Popen dropped while its process runs warns)
+        raise StillCompiling(process.pid, f"{path}.log")
     process.terminate()
-    raise WorkerError(f"the worker did not answer within {START_TIMEOUT:g} s; see {path}.log")
+    hung = " (compiling, but it used no CPU for the last seconds: hung)" if compiling else ""
+    raise WorkerError(f"the worker did not answer within {START_TIMEOUT:g} s{hung}; see {path}.log")
+
+
+#: the workers :func:`start` left compiling in the background
+_LEFT_RUNNING: list = []
+
+
+def _log_says_compiling(log: str, start: int) -> bool:
+    """True when the worker's log, from byte ``start``, says that the core compiles."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(start)
+            return COMPILING.encode() in f.read(1 << 20)
+    except OSError:
+        return False
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """The CPU seconds process ``pid`` has used (Linux's /proc; None where it cannot be read).
+
+    >>> _cpu_seconds(os.getpid()) is None or _cpu_seconds(os.getpid()) >= 0
+    True
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _uses_cpu(samples: list, now: float | None) -> bool:
+    """True when the CPU seconds went up over the last :data:`STALL_SECONDS` (half the wait, if shorter) of
+    ``samples`` ((time, CPU seconds) pairs) to ``now``; True where they cannot be read (progress is then assumed
+    of a worker whose log says it compiles).
+
+    >>> _uses_cpu([(0.0, 1.0), (9.0, 1.0)], 1.5), _uses_cpu([(0.0, 1.0), (9.0, 1.0)], 1.0)
+    (True, False)
+    """
+    if now is None or not samples:
+        return True
+    since = samples[-1][0] - min(STALL_SECONDS, START_TIMEOUT / 2)
+    before = next((cpu for at, cpu in samples if at >= since), None)
+    return before is None or now > before
 
 
 def _refuse_what_is_not_a_socket(path) -> None:
