@@ -172,6 +172,8 @@ def gallery_file(
     start = time.perf_counter()
     # (before the reduction, which averages in float64 too: refused as convolve refuses it, whatever the size)
     _named(src, lambda: ndsupport.check_whole(data, ndsupport.compute_dtype(data.dtype)))
+    if mode == "constant":  # (a fill the maps' dtype cannot hold: refused as convolve refuses it, before any work)
+        _named(src, lambda: ndsupport.check_fill(pad_value, ndsupport.compute_dtype(data.dtype), "--pad-value"))
     work, factor = tile_scale_image(data, tile or DEFAULT_TILE)
     filled = f" {pad_value:g}" if mode == "constant" and pad_value != 0 else ""
     colour_tiles = colour and channels == 3 and any(len(k.shape) == 2 for k in kernels)  # (montage_tiles' rule)
@@ -193,7 +195,8 @@ def gallery_file(
         if len(shape) == 3 and shape[0] != channels:
             notes.append(f"{kernel.name}: a {'x'.join(map(str, shape))} kernel needs {numtext.counted(shape[0], 'channel')}, the image has {channels}; left out")
             continue
-        bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, pad_value=pad_value, paths=paths)
+        bank = _named(src, lambda: filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode,
+                                               pad_value=pad_value, paths=paths))
         bank = bank if colour else as_slices(bank)
         computed = str(bank.maps.dtype)
         labels.extend(bank.labels)  # (a colour tile draws three maps: the record names each, as convolve's does)
