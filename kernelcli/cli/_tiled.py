@@ -64,7 +64,7 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
                quiet: bool, volume_build: Callable[[Any, Any], Any] | None = None, name: Optional[str] = None,
                notes: Optional[list[str]] = None, report_file: Optional[Path] = None, fmt: Optional[str] = None,
                encoding: Any = None, kernel: Optional[str] = None, max_pixels: Optional[int] = None,
-               same_grid: bool = False) -> None:
+               same_grid: bool = False, volume_dtype: bool = False) -> None:
     """Run one input through the tiled path with a progress bar counting tiles; print the report
     (and write it to ``report_file``, ``--report``, as for any one input).
 
@@ -72,7 +72,8 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
     ``encoding``: the command's image encoding options, named in a note when given (a tiled
     output is never an encoded picture), as ``max_pixels`` is (a tiled input is never a decoded
     image); ``kernel``: the record's ``kernel``, as the in-memory job's; ``same_grid``: every output voxel sits where
-    its input voxel does (stride 1, 'same' padding): a Zarr input's recorded spacing and affine are kept.
+    its input voxel does (stride 1, 'same' padding): a Zarr input's recorded spacing and affine are kept;
+    ``volume_dtype``: a (Z, Y, X) reading reaches ``build`` in a volume's dtype (:func:`kernelcli.tiled.files.run_tiled`).
     """
     from ..tiled import files, stores
     from ..tiled.outputs import default_tiled_output
@@ -84,7 +85,7 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
     def run() -> Any:
         with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
             report = files.run_tiled(input, label, build, out=out, force=force, rescale=rescale, layout=layout, chunks=sides,
-                                     same_grid=same_grid,
+                                     same_grid=same_grid, volume_dtype=volume_dtype,
                                      scheduler=scheduler, workers=workers, progress=bar.update, volume_build=volume_build,
                                      name=name, fmt=fmt, max_pixels=max_pixels)
         report.notes.extend(notes or [])

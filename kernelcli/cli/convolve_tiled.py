@@ -84,9 +84,7 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
         if not steps:  # (--layout zyx would make it a 3-D correlation over slices: another computation)
             raise UsageError(f"{first.name}: a {'x'.join(map(str, first.shape))} kernel sums over the channels of an image "
                              f"(a layer's filter), which the tiled path does not do; {instead()}")
-        from ..jobs_common import _named, in_volume_dtype
-
-        x = in_volume_dtype(x, options.layout)  # (a zyx array computes as a volume does, as in memory)
+        from ..jobs_common import _named
 
         def steps_on(x):
             for n, step in enumerate(steps):
@@ -110,7 +108,8 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
                volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding,
                kernel=label, max_pixels=options.max_pixels,
-               same_grid=_keeps_grid(steps, options, None if steps else first.shape))
+               same_grid=_keeps_grid(steps, options, None if steps else first.shape),
+               volume_dtype=True)  # (a (Z, Y, X) reading computes as a volume does, as in memory)
 
 
 def _finite_step(tile: Any, refusal: str) -> Any:

@@ -170,9 +170,13 @@ def run_tiled(
     fmt: str | None = None,
     max_pixels: int | None = None,
     same_grid: bool = False,
+    volume_dtype: bool = False,
 ) -> Any:
     """Run ``build(dask_array, chunks)`` on one input, tile by tile, into ``out``; return a :class:`kernelcli.jobs.Report`.
     ``same_grid``: the operation keeps every voxel where it is (a Zarr input's recorded spacing and affine are kept).
+    ``volume_dtype``: an input read as (Z, Y, X) reaches ``build`` in a volume's dtype
+    (:func:`kernelcli.jobs_common.in_volume_dtype`), as a convolution computes it in memory, whether ``--layout zyx``
+    or a Zarr store's own axes chose that reading.
 
     ``build`` takes the input channels-last (H, W[, C]); ``volume_build``, when given,
     takes a (Z, Y, X) input as it is; ``name`` labels the default output, ``<stem>_<name>`` with the
@@ -198,7 +202,7 @@ def run_tiled(
     try:
         report = _run(input_path, label, build, data, what, out=out, force=force, rescale=rescale, layout=layout, chunks=chunks,
                       scheduler=scheduler, workers=workers, progress=progress, volume_build=volume_build, declared=declared,
-                      same_grid=same_grid)
+                      same_grid=same_grid, volume_dtype=volume_dtype)
         if stores.ALPHA_DROPPED in what:  # the file's array, as the in-memory record gives it
             from ..jobs_common import with_alpha
 
@@ -236,7 +240,7 @@ def instead_of_tiles(input_path: Any, out: Any, chunks: Any, scheduler: str | No
 
 
 def _run(input_path, label, build, data, what, *, out, force, rescale, layout, chunks, scheduler, workers, progress, volume_build,
-         declared=None, same_grid=False):
+         declared=None, same_grid=False, volume_dtype=False):
     from .cluster import describe
 
     check_input_array(input_path, data)
@@ -246,7 +250,7 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
     with naming_non_finite(input_path, data):
         return _compute(input_path, label, build, finite_input(data), notes, out=out, force=force, rescale=rescale,
                         layout=layout, chunks=chunks, scheduler=scheduler, workers=workers, progress=progress,
-                        volume_build=volume_build, declared=declared, same_grid=same_grid)
+                        volume_build=volume_build, declared=declared, same_grid=same_grid, volume_dtype=volume_dtype)
 
 
 def check_input_array(input_path: Any, data: Any) -> None:
@@ -269,8 +273,8 @@ def check_input_array(input_path: Any, data: Any) -> None:
 
 
 def _compute(input_path, label, build, data, notes, *, out, force, rescale, layout, chunks, scheduler, workers, progress,
-             volume_build, declared, same_grid=False):
-    from ..jobs_common import Report, _named
+             volume_build, declared, same_grid=False, volume_dtype=False):
+    from ..jobs_common import Report, _named, in_volume_dtype
     from ..layout import array_layout, canonical_layout, from_hwc, to_hwc
     from .arrays import asked_tile
     from .axes import layout_to_read
@@ -284,8 +288,8 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
         if chosen == "zyx" and volume_build is not None:
             given, cut = data, 3
             result = _named(Path(str(input_path)), lambda: volume_build(data, chunks))
-        else:
-            given, cut = to_hwc(data, chosen), 2
+        else:  # (the reading settled on, the store's axes' or --layout's, decides the dtype: not the flag alone)
+            given, cut = to_hwc(in_volume_dtype(data, chosen) if volume_dtype else data, chosen), 2
             result = from_hwc(_named(Path(str(input_path)), lambda: build(given, chunks)), chosen)
     else:  # 2-D (check_input_array refused the other ranks)
         array_layout(tuple(data.shape), layout, str(input_path), notes)  # as in memory: zyx refused, chw said
