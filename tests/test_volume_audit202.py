@@ -53,3 +53,26 @@ class TestAStoreReadAsAVolumeByItsAxesComputesAsOne:
         ours, theirs = np.load(tmp_path / "own.npy"), np.load(tmp_path / "given.npy")
         assert ours.dtype == theirs.dtype == np.float32
         assert ours.tobytes() == theirs.tobytes()
+
+
+class TestAStoreReadAsAVolumeByItsAxesTakesAVolumesPadding:
+    """#2: a store whose metadata says (z, y, x) refused a 3-D kernel's PZ,PY,PX and six widths ("expected one width or
+    four (T,B,L,R)"), which --layout zyx takes on the same store; the reading settled on decides, as pool's does."""
+
+    @pytest.mark.parametrize("widths", ["1,0,2", "1,0,2,2,0,1"])
+    def test_three_and_six_widths_as_under_layout_zyx(self, tmp_path, widths):
+        store = _store(tmp_path, _voxels(tmp_path), "axes")
+        np.save(tmp_path / "k353.npy", np.random.default_rng(5).standard_normal((3, 5, 3)))
+        own = run_in_process("convolve", store, "-k", "k353.npy", "-p", widths, "-o", "own.npy", "-q", cwd=tmp_path)
+        assert own.returncode == 0, own.stderr
+        given = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "k353.npy", "-p", widths, "-o", "given.npy", "-q",
+                               cwd=tmp_path)
+        assert given.returncode == 0, given.stderr
+        assert np.load(tmp_path / "own.npy").tobytes() == np.load(tmp_path / "given.npy").tobytes()
+
+    def test_a_2d_kernel_on_it_refuses_three_widths_saying_whose_they_are(self, tmp_path):
+        store = _store(tmp_path, _voxels(tmp_path), "axes")
+        refused = run_in_process("convolve", store, "-k", "sharpen", "-p", "1,0,2", "-o", "own.npy", "-q", cwd=tmp_path)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert "three widths are for a 3-D kernel on a (Z, Y, X) volume" in refused.stderr
+        assert not (tmp_path / "own.npy").exists()

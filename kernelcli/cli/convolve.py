@@ -186,8 +186,11 @@ def convolve(
         return
     refuse_batch_without_out_dir(input, BatchOptions(out_dir, recursive=recursive, scheduler=scheduler), out=out, quiet=quiet,
                                  tiled=tiled, chunks=chunks, one_input={"--weights": weights, "--bias-file": bias_file, "--montage": montage})
+    from ..io.naming import has_glob
+
+    one = input[0] if len(input) == 1 and out_dir is None and not has_glob(str(input[0])) else None  # (a store's axes decide)
     image_options = partial(  # (built where images are met: --pad-mode renormalise is for volumes alone)
-        ConvolveOptions, stride=stride, padding=padding_widths(padding, layout), pad_mode=pad_mode or "constant", pad_value=fill,
+        ConvolveOptions, stride=stride, padding=padding_widths(padding, layout, one), pad_mode=pad_mode or "constant", pad_value=fill,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
         layout=canonical_layout(layout), paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
         kernel_scale=kernel_scale,

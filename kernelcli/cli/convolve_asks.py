@@ -25,16 +25,22 @@ def volume_only(*, axis, window, keep_dtype, truncate, mask, volume_index, serie
             "--pad-mode renormalise": pad_mode == RENORMALISE}
 
 
-def padding_widths(padding: str, layout: str | None) -> Any:
+def padding_widths(padding: str, layout: str | None, store: Any = None) -> Any:
     """``--padding`` as the call reads it: a ``--layout zyx`` array's 3-D kernel also takes PZ,PY,PX and six widths
-    (the same words on a file and on stdin, before it is read).
+    (the same words on a file and on stdin, before it is read), and so does a Zarr ``store`` read without ``--layout``,
+    whose own axes may say (Z, Y, X): the reading settled on when it is opened decides, as pool's does (a 2-D kernel
+    refuses three or six widths there, :func:`kernelcli.job_checks.check_plane_padding`).
 
-    >>> padding_widths("1,1,1", "zyx"), padding_widths("same", None)
-    ((1, 1, 1), 'same')
+    >>> padding_widths("1,1,1", "zyx"), padding_widths("same", None), padding_widths("1,0,2", None, "scan.zarr")
+    ((1, 1, 1), 'same', (1, 0, 2))
     """
     from ..layout import canonical_layout
     from ..shapes import parse_padding
 
+    if layout is None and store is not None:
+        from ..tiled.outputs import store_input
+
+        return parse_padding(padding, volume=store_input(store))
     return parse_padding(padding, volume=canonical_layout(layout) == "zyx")
 
 
