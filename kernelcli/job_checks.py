@@ -220,10 +220,9 @@ def zyx_kernels(shapes: list[tuple[int, ...]], *, combine: str | None, activatio
             f"{ZYX_KERNELS}; --weights {tuple(weights)} would sum the slices as a layer's channels: give --layout chw for "
             "that (the slices as the weights' channels, summed), or -k FILE with one (Z, f, f) kernel for a 3-D correlation"
         )
-    plain = combine in (None, "per-channel") and activation in (None, "none")
-    deep = sum(len(shape) == 3 for shape in shapes)
-    if deep == 1 and len(shapes) == 1 and plain and bias is None and montage is None:
+    if one_3d_correlation(shapes, combine=combine, activation=activation, bias=bias, montage=montage):
         return True
+    deep = sum(len(shape) == 3 for shape in shapes)
     given = []  # (a bias, an activation and a montage run slice by slice with 2-D kernels: refused with a 3-D one alone)
     if deep:
         given += ["several 3-D kernels" if deep > 1 else "a 3-D kernel beside other kernels"] if len(shapes) > 1 else []
@@ -235,6 +234,19 @@ def zyx_kernels(shapes: list[tuple[int, ...]], *, combine: str | None, activatio
         said = ", ".join(given[:-1]) + (" and " if len(given) > 1 else "") + given[-1]
         raise UsageError(f"{ZYX_KERNELS}; {said} would treat the slices as channels: --layout chw reads them so")
     return False
+
+
+def one_3d_correlation(shapes: list[tuple[int, ...]], *, combine: str | None, activation: str | None, bias: Any,
+                       montage: Any) -> bool:
+    """Whether ``--layout zyx`` takes kernels of these ``shapes`` as a 3-D correlation: one 3-D kernel alone, without
+    a bias, an activation, a montage or ``--combine sum`` (:func:`zyx_kernels`); such a call reads a 3-D array as a
+    volume as plausibly as an image with channels, which its depth cannot decide.
+
+    >>> one_3d_correlation([(3, 3, 3)], combine=None, activation=None, bias=None, montage=None)
+    True
+    """
+    plain = combine in (None, "per-channel") and activation in (None, "none")
+    return len(shapes) == 1 and len(shapes[0]) == 3 and plain and bias is None and montage is None
 
 
 def check_volume_kernel(src: Any, options: Any) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from . import numtext
 from .errors import UsageError
 from .io.naming import safe_stem
-from .job_checks import zyx_kernels
+from .job_checks import one_3d_correlation, zyx_kernels
 from .jobs_common import (ConvolveOptions, Report, _named, _write_single, alpha_not_carried, check_conv_peak,
                           convolve_volume_array, float32_tiff_note, with_alpha)
 from .jobs_montage import bank_tile_shapes, check_sheet_memory, check_sheet_sides, montage_tiles  # noqa: F401 - re-exported (their former home)
@@ -127,6 +127,8 @@ def convolve_bank_file(
         input_path, label, compute, single=len(kernels) == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options, bias), layout=options.layout,
         encoding=options.encoding, channels=depths.pop() if len(depths) == 1 else None, refuse_channels=refuse,
+        volume_too=one_3d_correlation([tuple(k.shape) for k in kernels], combine=options.combine,
+                                      activation=options.activation, bias=bias, montage=montage),
         compute_part=(lambda data, i: compute(data, [i])) if alike else None, parts=len(kernels),
         tile_shapes=lambda shape, colour: bank_tile_shapes(shape, [k.shape for k in kernels], options, colour),
         tiled=options.plain and bias is None and all(len(k.shape) == 2 for k in kernels), one_map=options.combine == "sum" or not flat,
@@ -303,6 +305,7 @@ def run_maps_job(
     tile_shapes: Callable[[Any, bool], Any] | None = None,
     tiled: bool = False,
     one_map: bool = False,
+    volume_too: bool = False,
 ) -> Report:
     """Read one input, compute a :class:`~kernelcli.banks.BankResult`, write the maps and/or a montage.
     ``tiled``: the call's options leave it to the tiled path (one plain 2-D kernel: no bias, activation or sum over
@@ -310,7 +313,8 @@ def run_maps_job(
     refused output type is offered instead (:class:`~kernelcli.io.offered.OutputOffer`).
     ``label`` may be a function of the (H, W[, C]) input.  ``channels``: the channel count the call's weights or (C, f, f) kernels take (it picks an array's layout where
     both readings are plausible: :func:`kernelcli.layout.array_layout`); an input of another count is refused
-    (ShapeError) with ``refuse_channels(its channels, whether an alpha was set aside)``.
+    (ShapeError) with ``refuse_channels(its channels, whether an alpha was set aside)``; ``volume_too``: the call is the
+    3-D correlation of a (Z, Y, X) reading as well (one 3-D kernel), so ``channels`` picks no reading by itself.
 
     ``single`` (one kernel or filter): the result is written exactly like
     :func:`run_file_job` writes one (an (H', W', C) image for a per-channel kernel).
@@ -338,7 +342,7 @@ def run_maps_job(
     if loaded.kind == "array" or layout is not None:
         from .layout import input_layout, to_hwc
 
-        order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes, channels)
+        order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes, channels, volume_too)
         data = to_hwc(loaded.data, order)  # channels last for the maps and the montage's input tile
     if order == "zyx":  # (computed as a volume is; the montage's input tile stays the voxels as read)
         compute = _in_volume_dtype(compute)

@@ -115,7 +115,7 @@ def _x(dims: tuple[int, ...] | list[int]) -> str:
 
 
 def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes: list[str] | None = None,
-                 channels: int | None = None) -> str:
+                 channels: int | None = None, volume_too: bool = False) -> str:
     """The layout of an array file of ``shape``: the one given, else ``hwc`` when unambiguous.
 
     A 2-D array is (H, W) whatever the layout says, except ``zyx`` (a volume needs three
@@ -123,8 +123,15 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     ``layout`` is refused, naming the readings and the flag, unless its last axis holds at most
     :data:`MAX_CHANNELS` values and its first more (then (H, W, C)), or, where both are at most that, ``channels``
     (the channel count the call's weights or (C, f, f) kernels take) picks one: (4, 4, 3) under (K, 3, f, f) weights
-    is (H, W, C).
+    is (H, W, C).  ``volume_too``: the call reads a (Z, Y, X) volume as well (one 3-D kernel: a 3-D correlation), so
+    ``channels`` picks no reading: the one it fits and the volume are named, and the array refused.
 
+    >>> array_layout((3, 4, 4), None, "c.npy", channels=3), array_layout((4, 4, 3), None, "c.npy", channels=3)
+    ('chw', 'hwc')
+    >>> array_layout((3, 4, 4), None, "c.npy", channels=3, volume_too=True)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: c.npy: a 3x4x4 array reads two ways under a 3-D kernel of depth 3: (C, H, W) = 3 channels of 4x4 (PyTorch), summed by the kernel into one map, or a (Z, Y, X) volume of 3 slices (a 3-D correlation); give --layout chw or --layout zyx
     >>> notes = []
     >>> array_layout((4, 5), "chw", "m.npy", notes), notes
     ('hwc', ['m.npy: a 2-D input is one channel, (1, H, W) and (H, W, 1) alike: --layout chw changes nothing'])
@@ -143,7 +150,14 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     if c <= MAX_CHANNELS < a:  # (a first axis of at most 4 is as plausible a channel count: (3, 3, 3) was taken hwc)
         return "hwc"
     if channels is not None and c <= MAX_CHANNELS and a <= MAX_CHANNELS and (c == channels) != (a == channels):
-        return "hwc" if c == channels else "chw"
+        fits = "hwc" if c == channels else "chw"
+        if not volume_too:
+            return fits
+        plane = (f"(H, W, C) = {a}x{b} pixels with {counted(c, 'channel')}" if fits == "hwc" else
+                 f"(C, H, W) = {counted(a, 'channel')} of {b}x{c} (PyTorch)")
+        raise UsageError(f"{source}: a {_x(shape)} array reads two ways under a 3-D kernel of depth {channels}: {plane}, "
+                         f"summed by the kernel into one map, or a (Z, Y, X) volume of {counted(a, 'slice')} (a 3-D "
+                         f"correlation); give --layout {fits} or --layout zyx")
     raise UsageError(
         f"{source}: a {_x(shape)} array reads two ways: (H, W, C) = {a}x{b} pixels with {counted(c, 'channel')}, "
         f"or (C, H, W) = {counted(a, 'channel')} of {b}x{c} (PyTorch) or a (Z, Y, X) volume of {counted(a, 'slice')}; "
@@ -152,11 +166,11 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
 
 
 def input_layout(data: Any, kind: str, layout: str | None, source: str, fmt: str = "image", notes: list[str] | None = None,
-                 channels: int | None = None) -> str:
-    """The layout of a loaded input: :func:`array_layout` (which may add to ``notes``; ``channels`` as there) for an
-    array or a 2-D image; a 3-D image is always (H, W, C)."""
+                 channels: int | None = None, volume_too: bool = False) -> str:
+    """The layout of a loaded input: :func:`array_layout` (which may add to ``notes``; ``channels`` and ``volume_too`` as
+    there) for an array or a 2-D image; a 3-D image is always (H, W, C)."""
     if kind == "array" or data.ndim != 3:
-        return array_layout(tuple(data.shape), layout, source, notes, channels)
+        return array_layout(tuple(data.shape), layout, source, notes, channels, volume_too)
     layout = canonical_layout(layout)
     if layout not in (None, "hwc"):
         raise UsageError(f"{source}: a {fmt} image is stored (H, W, C); --layout {layout} is for .npy arrays")

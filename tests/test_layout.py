@@ -390,8 +390,9 @@ def test_an_array_whose_first_and_last_axes_are_both_channel_counts_is_refused(s
     assert run_cli("convolve", str(tmp_path / "a.npy"), "-k", "sobel_v", "--layout", "hwc", "-o", str(tmp_path / "o.npy")).returncode == 0
 
 
-def test_weights_or_a_3d_kernel_pick_the_reading_their_channels_name(tmp_path):
-    # the lecture's 4x4x3 RGB example under (K, 3, f, f) weights, and a 3x4x4 array under a 3-channel kernel file
+def test_weights_pick_the_reading_their_channels_name(tmp_path):
+    # the lecture's 4x4x3 RGB example under (K, 3, f, f) weights; a 3x4x4 array under one 3-channel kernel file is a
+    # volume of 3 slices too, that kernel's 3-D correlation (audit 202 #3): refused naming both, --layout chw picks one
     import numpy as np
     from conftest import run_cli
 
@@ -405,6 +406,9 @@ def test_weights_or_a_3d_kernel_pick_the_reading_their_channels_name(tmp_path):
                     "-o", str(tmp_path / f"o_{name}"))
         assert r.returncode == 0 and np.load(tmp_path / f"o_{name}").shape == want, r.stderr
     r = run_cli("convolve", str(tmp_path / "chw.npy"), "-k", str(tmp_path / "k3.npy"), "--padding", "valid", "-o", str(tmp_path / "k.npy"))
+    assert r.returncode == 2 and "give --layout chw or --layout zyx" in r.stderr and not (tmp_path / "k.npy").exists()
+    r = run_cli("convolve", str(tmp_path / "chw.npy"), "-k", str(tmp_path / "k3.npy"), "--padding", "valid", "--layout", "chw",
+                "-o", str(tmp_path / "k.npy"))
     assert r.returncode == 0 and np.load(tmp_path / "k.npy").shape == (3, 3), r.stderr
     np.save(tmp_path / "big.npy", rng.random((3, 16, 16)))  # a last axis of 16: refused without --layout, weights or not
     r = run_cli("convolve", str(tmp_path / "big.npy"), "--weights", str(tmp_path / "w.npy"), "-o", str(tmp_path / "g.npy"))

@@ -76,3 +76,45 @@ class TestAStoreReadAsAVolumeByItsAxesTakesAVolumesPadding:
         assert refused.returncode == 2 and "Traceback" not in refused.stderr
         assert "three widths are for a 3-D kernel on a (Z, Y, X) volume" in refused.stderr
         assert not (tmp_path / "own.npy").exists()
+
+
+class TestASmall3DArrayUnderOne3DKernelIsNotGuessed:
+    """#3: a (3, 4, 4) .npy under one 3x3x3 kernel file ran as 3 channels summed into one 4x4 map (exit 0, no note),
+    though it is as much a volume of 3 slices, the kernel's 3-D correlation: the kernel's depth picks between the
+    channel readings, not between them and the volume's; refused naming both and the --layout of each."""
+
+    @pytest.fixture
+    def arrays(self, tmp_path):
+        rng = np.random.default_rng(1)
+        for name, shape in (("c344", (3, 4, 4)), ("c443", (4, 4, 3)), ("k333", (3, 3, 3))):
+            np.save(tmp_path / f"{name}.npy", rng.standard_normal(shape))
+        return tmp_path
+
+    @pytest.mark.parametrize("name, fits", [("c344", "chw"), ("c443", "hwc")])
+    def test_refused_naming_both_readings(self, arrays, name, fits):
+        refused = run_in_process("convolve", f"{name}.npy", "-k", "k333.npy", "-o", "o.npy", cwd=arrays)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert "reads two ways under a 3-D kernel of depth 3" in refused.stderr
+        assert f"give --layout {fits} or --layout zyx" in refused.stderr and "(Z, Y, X) volume" in refused.stderr
+        assert not (arrays / "o.npy").exists()
+
+    def test_refused_in_a_batch_and_on_stdin(self, arrays):
+        (arrays / "in").mkdir()
+        (arrays / "in" / "c344.npy").write_bytes((arrays / "c344.npy").read_bytes())
+        batch = run_in_process("convolve", "in", "-k", "k333.npy", "--out-dir", "out", cwd=arrays)
+        assert batch.returncode != 0 and "give --layout chw or --layout zyx" in batch.stderr
+        piped = run_in_process("convolve", "-", "-k", "k333.npy", "-o", "o.npy", cwd=arrays,
+                               input=(arrays / "c344.npy").read_bytes())
+        assert piped.returncode == 2 and "give --layout chw or --layout zyx" in piped.stderr
+
+    @pytest.mark.parametrize("layout, shape", [("chw", (4, 4)), ("zyx", (3, 4, 4))])
+    def test_each_layout_picks_its_reading(self, arrays, layout, shape):
+        done = run_in_process("convolve", "c344.npy", "-k", "k333.npy", "--layout", layout, "-o", "o.npy", "-q", cwd=arrays)
+        assert done.returncode == 0, done.stderr
+        assert np.load(arrays / "o.npy").shape == shape
+
+    def test_a_bank_of_3d_kernels_still_reads_by_their_depth(self, arrays):
+        """Several 3-D kernels are no volume's (--layout zyx refuses them): their depth picks the channel reading."""
+        done = run_in_process("convolve", "c344.npy", "-k", "k333.npy", "-k", "k333.npy", "-o", "o.npy", "-q", cwd=arrays)
+        assert done.returncode == 0, done.stderr
+        assert np.load(arrays / "o.npy").shape == (2, 4, 4)
