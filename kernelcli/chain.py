@@ -261,11 +261,12 @@ def check_step_result(x: Any, steps: list[Step], n: int, shape: tuple[int, ...])
         raise step_overflow(steps, n, shape, x.dtype)
 
 
-def step_overflow(steps: list[Step], n: int, shape: tuple[int, ...], dtype: Any) -> UsageError:
-    """The refusal of :func:`check_step_result`, for the tiled path too (which checks each tile of the step's result)."""
+def step_overflow(steps: list[Step], n: int, shape: tuple[int, ...], dtype: Any, src: Any = None) -> UsageError:
+    """The refusal of :func:`check_step_result`, for the tiled path too (which checks each tile of the step's result;
+    ``src``, its input, words the float64 input advised: a Zarr store's)."""
     step = steps[n]
     label = step.label if step.kernel is None else f"convolve {step.kernel.name}"
-    return UsageError(f"{_step_said(steps, n, shape)}: {overflow_said(label, dtype)}")
+    return UsageError(f"{_step_said(steps, n, shape)}: {overflow_said(label, dtype, src)}")
 
 
 def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any], cast: Callable[[Any], Any] | None = None) -> Any:

@@ -175,12 +175,13 @@ def check_finite_result(src: Any, label: str, minimum: float, maximum: float, dt
 
     if math.isfinite(minimum) and math.isfinite(maximum):
         return
-    raise UsageError(f"{src}: {overflow_said(label, dtype)}")
+    raise UsageError(f"{src}: {overflow_said(label, dtype, src)}")
 
 
-def overflow_said(label: str, dtype: Any) -> str:
-    """Why the ``dtype`` result of ``label``, from a finite input, holds NaN or infinity, and what to do.  An average
-    pool alone (``label`` ``avgpool...``) can only overflow in a window's sum (:data:`AVG_SUM`).
+def overflow_said(label: str, dtype: Any, src: Any = None) -> str:
+    """Why the ``dtype`` result of ``label``, from a finite input, holds NaN or infinity, and what to do (a float64
+    input of ``src``'s kind: :func:`float64_input`).  An average pool alone (``label`` ``avgpool...``) can only
+    overflow in a window's sum (:data:`AVG_SUM`).
 
     >>> overflow_said("convolve box:3", "float64")
     'convolve box:3: the result overflows float64 (values beyond its range became infinite or NaN); use a smaller kernel scale or input values'
@@ -188,10 +189,29 @@ def overflow_said(label: str, dtype: Any) -> str:
     wider = str(dtype) != "float64"  # (a float64 result has no wider type)
     if label.startswith("avgpool"):
         return (f"{label}: a window's sum overflows {dtype} (an average is {AVG_SUM}); give "
-                f"{'a float64 input (.npy) or ' if wider else ''}smaller input values")
+                f"{float64_input(src) + ' or ' if wider else ''}smaller input values")
     pooled = f"; an avgpool step's window sum may be what overflowed (it is {AVG_SUM})" if "| avgpool" in label else ""
     return (f"{label}: the result overflows {dtype} (values beyond its range became infinite or NaN); "
-            f"use a smaller kernel scale or input values{', or a float64 input (.npy)' if wider else ''}{pooled}")
+            f"use a smaller kernel scale or input values{', or ' + float64_input(src) if wider else ''}{pooled}")
+
+
+def float64_input(src: Any = None) -> str:
+    """The float64 input that computes ``src``'s call in float64, in words that keep what ``src`` holds beside its
+    values: a volume's geometry is kept by a volume file (a .npy drops its spacing and orientation), a Zarr store's
+    axes by a store.
+
+    >>> float64_input("a.npy"), float64_input("ct.nii.gz")
+    ('a float64 input (.npy)', 'a float64 volume (saved as a float64 NIfTI it keeps its geometry; a .npy drops it)')
+    """
+    if src is not None:
+        from .tiled.stores import is_store_input
+        from .volume_inputs import is_volume_input
+
+        if is_volume_input(src):
+            return "a float64 volume (saved as a float64 NIfTI it keeps its geometry; a .npy drops it)"
+        if is_store_input(src):
+            return "a float64 input (a float64 Zarr store keeps its axes; or .npy)"
+    return "a float64 input (.npy)"
 
 
 #: what ``--layout zyx`` does with kernels: the first half of each of its refusals (:func:`zyx_kernels`)

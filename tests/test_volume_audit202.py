@@ -118,3 +118,40 @@ class TestASmall3DArrayUnderOne3DKernelIsNotGuessed:
         done = run_in_process("convolve", "c344.npy", "-k", "k333.npy", "-k", "k333.npy", "-o", "o.npy", "-q", cwd=arrays)
         assert done.returncode == 0, done.stderr
         assert np.load(arrays / "o.npy").shape == (2, 4, 4)
+
+
+class TestAnOverflowAdvisesAFloat64InputOfItsKind:
+    """#4: a float32 NIfTI whose result overflows was told to become "a float64 input (.npy)", which drops its spacing
+    and orientation (and then needs --layout zyx), where a float64 NIfTI runs and keeps them; a Zarr store is advised
+    a float64 store beside .npy."""
+
+    @pytest.fixture
+    def big(self, tmp_path):
+        nib = pytest.importorskip("nibabel")
+        for dtype, name in ((np.float32, "big.nii"), (np.float64, "big64.nii")):
+            data = np.full((12, 12, 12), 3e38, dtype)
+            data[:6] = 1
+            nib.save(nib.Nifti1Image(data, np.eye(4)), str(tmp_path / name))
+        return tmp_path
+
+    @pytest.mark.parametrize("call", [["volume", "big.nii", "-k", "sobel_3d", "-o", "o.nii.gz"],
+                                      ["volume", "big.nii", "-k", "sobel_3d", "--tiled", "-o", "o.nii"],
+                                      ["pool", "big.nii", "-f", "2", "--op", "avg", "-o", "o.nii"]],
+                             ids=["volume", "volume-tiled", "pool-avg"])
+    def test_a_volume_is_advised_a_float64_volume(self, big, call):
+        refused = run_in_process(*call, "-q", cwd=big)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert "a float64 volume (saved as a float64 NIfTI it keeps its geometry; a .npy drops it)" in refused.stderr
+        assert "(.npy)" not in refused.stderr
+        assert not list(big.glob("o.*"))
+
+    def test_the_float64_volume_advised_runs(self, big):
+        done = run_in_process("volume", "big64.nii", "-k", "sobel_3d", "-o", "o.nii.gz", "-q", cwd=big)
+        assert done.returncode == 0, done.stderr
+
+    def test_a_zarr_store_is_advised_a_float64_store(self, tmp_path):
+        data = np.full((12, 12, 12), 3e38, np.float32)
+        data[:6] = 1
+        store = _store(tmp_path, data, "axes")
+        refused = run_in_process("convolve", store, "-k", "sharpen", "-o", "o.npy", "-q", cwd=tmp_path)
+        assert refused.returncode == 2 and "a float64 Zarr store keeps its axes; or .npy" in refused.stderr

@@ -96,7 +96,7 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
                         x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths,
                                           screened=True)
                 if n < len(steps) - 1:  # (as in memory: an overflow is named as its step, not by the next one's tiles)
-                    x = x.map_blocks(_finite_step, f"{input}: {step_overflow(steps, n, given, x.dtype)}", dtype=x.dtype)
+                    x = x.map_blocks(_finite_step, f"{input}: {step_overflow(steps, n, given, x.dtype, input)}", dtype=x.dtype)
             return x
 
         return _named(Path(str(input)), lambda: steps_on(x))  # a refusal names the input, as in memory
