@@ -155,3 +155,33 @@ class TestAnOverflowAdvisesAFloat64InputOfItsKind:
         store = _store(tmp_path, data, "axes")
         refused = run_in_process("convolve", store, "-k", "sharpen", "-o", "o.npy", "-q", cwd=tmp_path)
         assert refused.returncode == 2 and "a float64 Zarr store keeps its axes; or .npy" in refused.stderr
+
+
+class TestPoolSaysItPoolsEachVolume:
+    """#5: pool on a 4-D NIfTI noted "each is filtered", convolve's words; pool's --volume help says every volume is
+    pooled."""
+
+    @pytest.fixture
+    def four_d(self, tmp_path):
+        nib = pytest.importorskip("nibabel")
+        data = (np.random.default_rng(9).standard_normal((9, 8, 7, 3)) * 100).astype(np.int16)
+        nib.save(nib.Nifti1Image(data, np.diag([0.9, 0.8, 1.5, 1])), str(tmp_path / "f4d.nii.gz"))
+        return tmp_path
+
+    def test_pool_notes_each_is_pooled(self, four_d):
+        done = run_in_process("pool", "f4d.nii.gz", "-f", "2", "-o", "p.nii.gz", cwd=four_d)
+        assert done.returncode == 0, done.stderr
+        assert "f4d.nii.gz: 4-D, 3 volumes: each is pooled (--volume N takes one)" in done.stderr
+        assert "filtered" not in done.stderr
+
+    def test_a_batch_pool_too(self, four_d):
+        (four_d / "in").mkdir()
+        (four_d / "in" / "f4d.nii.gz").write_bytes((four_d / "f4d.nii.gz").read_bytes())
+        done = run_in_process("pool", "in", "-f", "2", "--out-dir", "out", cwd=four_d)
+        assert done.returncode == 0, done.stderr
+        assert "each is pooled" in done.stderr and "filtered" not in done.stderr
+
+    def test_convolve_keeps_each_is_filtered(self, four_d):
+        done = run_in_process("convolve", "f4d.nii.gz", "-k", "box_3d", "-o", "c.nii.gz", cwd=four_d)
+        assert done.returncode == 0, done.stderr
+        assert "f4d.nii.gz: 4-D, 3 volumes: each is filtered (--volume N takes one)" in done.stderr

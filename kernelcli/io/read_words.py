@@ -31,7 +31,10 @@ OPTION_NAMES: dict[str, tuple[str, str]] = {
 
 @record(frozen=True)
 class ReadWords(OptionWords):
-    """The command line's words (``cli``) or a Python caller's (:class:`kernelcli.option_words.OptionWords`)."""
+    """The command line's words (``cli``) or a Python caller's (:class:`kernelcli.option_words.OptionWords`);
+    ``done``: what the command does to each volume of a 4-D input it reads whole, for its note (pool's are pooled)."""
+
+    done: str = "filtered"
 
     NAMES = OPTION_NAMES
 

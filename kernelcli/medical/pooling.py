@@ -110,7 +110,7 @@ def pool_volume_file(
 
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
                                    force=force, tiled=zarr_offered and tiled_takes(options, pooling=True))
-    vol = options.read(src)
+    vol = options.read(src, done="pooled")
     step = size if stride is None else stride
     check_slices(src, vol.data.shape[-3:], size, padding, stride=step, ceil_mode=ceil_mode)
     start = time.perf_counter()

@@ -195,13 +195,16 @@ def check_finite_volume(vol: Volume) -> Volume:
 
 
 def every_volume_note(name: str, frames: int, words: Any) -> str:
-    """The note on a 4-D input read whole: the command filters each volume, a Python caller gets them all.
+    """The note on a 4-D input read whole: the command filters (or pools: ``words.done``) each volume, a Python caller
+    gets them all.
 
-    >>> from kernelcli.io.read_words import words_for
+    >>> from kernelcli.io.read_words import ReadWords, words_for
     >>> every_volume_note("f.nii", 2, words_for("api"))
     'f.nii: 4-D, 2 volumes: all are read, as (T, Z, Y, X) (volume=N takes one)'
+    >>> every_volume_note("f.nii", 2, ReadWords(cli=True, done="pooled"))
+    'f.nii: 4-D, 2 volumes: each is pooled (--volume N takes one)'
     """
-    read = "each is filtered" if words.cli else "all are read, as (T, Z, Y, X)"
+    read = f"each is {words.done}" if words.cli else "all are read, as (T, Z, Y, X)"
     return f"{name}: 4-D, {frames} volumes: {read} ({words.takes('volume', 'N')} takes one)"
 
 

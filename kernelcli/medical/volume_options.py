@@ -104,7 +104,10 @@ class VolumeOptions:
                              truncate, self.mask is not None, self.volume, self.resample_slices)
         return "_".join([kernel.name, *words])
 
-    def read(self, path: str | os.PathLike) -> Volume:
-        """Read ``path`` with this job's input options."""
+    def read(self, path: str | os.PathLike, done: str = "filtered") -> Volume:
+        """Read ``path`` with this job's input options, in the command line's words; ``done``: what the command does to
+        each volume of a 4-D input (its note: "each is filtered", pool's "each is pooled")."""
+        from ..io.read_words import ReadWords
+
         return read_volume(path, volume=self.volume, series=self.series, resample_slices=self.resample_slices, affine=self.affine,
-                           words="cli")
+                           words=ReadWords(cli=True, done=done))
