@@ -62,6 +62,7 @@ from .batch_plan import (  # noqa: F401 - step 1, re-exported (its former home)
     is_batch_argument,
 )
 from .batch_targets import Item, _nearest_existing, check_report_path, output_path, plan  # noqa: F401 - step 2, re-exported
+from .records import replace
 from .batch_pool import (  # noqa: F401 - the worker processes; cap_numba_threads, run_one re-exported
     _run_pool, _sigint_ignored, _start_pool, cap_numba_threads, lost_record, run_one, threads_per_worker,
 )
@@ -152,7 +153,11 @@ def run(
         if scheduler is not None:
             from .tiled.cluster import client_for, run_items
 
+            sent = [_absolute(item) for item in items]  # (a cluster's worker runs in a folder of its own)
+            index_of = {id(item): index for index, item in enumerate(sent)}
+
             def retried(index: int, record: Record) -> None:
+                record = _as_typed(record, sent[index], items[index])
                 # A worker that died after writing a file but before reporting it: the scheduler ran the
                 # file again, which found the output this run had just written. It is done, once.
                 output = items[index].output
@@ -163,7 +168,8 @@ def run(
 
             with client_for(scheduler, workers, threads_per_worker(n_workers)) as client:
                 n_workers = len(client.scheduler_info().get("workers", {})) or n_workers
-                run_items(items, functools.partial(run_one, job, token=run_token()), client, retried, _cluster_failed)
+                run_items(sent, functools.partial(run_one, job, token=run_token()), client, retried,
+                          lambda item, message: _cluster_failed(items[index_of[id(item)]], message))
             remove_temporary_files_of(it.output for it in items)  # a worker that died mid-file leaves its temporary file
             return _result(items, records, start, n_workers, notes)
         pool = _start_pool(job, n_workers, total) if n_workers > 1 else None
@@ -197,6 +203,40 @@ def run(
         result.interrupt_code = code
         raise BatchInterrupted(result) from None
     return _result(items, records, start, n_workers, notes)
+
+
+def _absolute(item: Item) -> Item:
+    """``item`` with absolute local paths: a cluster's worker opens what a task names from its own folder, where the
+    typed ``bin/a.png`` is "no such file" (audit 205 #2).  A URL stays as given.
+
+    >>> _absolute(Item(Path("/a/b.png"), Path("s3://b/o.zarr")))
+    Item(input=PosixPath('/a/b.png'), output=PosixPath('s3:/b/o.zarr'))
+    """
+    from .tiled.urls import as_url
+
+    def anywhere(path: Path) -> Path:
+        return path if as_url(path) is not None or os.path.isabs(path) else Path(os.path.abspath(path))
+
+    return Item(anywhere(item.input), anywhere(item.output))
+
+
+def _as_typed(record: Record, sent: Item, typed: Item) -> Record:
+    """``record`` of ``sent`` (:func:`_absolute`) in the paths as they were typed: its names, error, notes.
+
+    >>> r = Record("/w/in/a.png", "/w/o/a.png", "failed", error="/w/in/a.png: cannot read")
+    >>> _as_typed(r, Item(Path("/w/in/a.png"), Path("/w/o/a.png")), Item(Path("in/a.png"), Path("o/a.png"))).error
+    'in/a.png: cannot read'
+    """
+    pairs = sorted(((str(sent.input), str(typed.input)), (str(sent.output), str(typed.output))), key=lambda p: -len(p[0]))
+
+    def as_typed(text: str | None) -> str | None:
+        for absolute, given in pairs:
+            if text is not None and absolute != given:
+                text = text.replace(absolute, given)
+        return text
+
+    return replace(record, input=str(typed.input), output=str(typed.output), error=as_typed(record.error),
+                   notes=[as_typed(note) for note in record.notes], traceback=as_typed(record.traceback))
 
 
 def _cluster_failed(item: Item, message: str) -> Record:

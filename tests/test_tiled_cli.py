@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -1008,3 +1009,25 @@ def test_a_file_the_tiled_path_cannot_read_is_told_so_before_its_output(invoke, 
 
     r = invoke(command[0], str(SAMPLES / "example1.csv"), *command[1:], "--chunks", "512")
     assert code(r) == 2 and "the tiled path reads Zarr stores, TIFF and .npy; this file is none of them" in r.stderr, r.stderr
+
+
+def test_a_batch_on_a_cluster_whose_workers_run_elsewhere(tmp_path, cluster):
+    # audit 205 #2: a batch sent each file's paths as typed; a worker started in another folder (here the test's, not
+    # tmp_path) called every input "no such file" (bin/b0.npy), and with absolute inputs every output's folder
+    # "does not exist": 0 ok, 7 failed, exit 1.  Its records name the files as typed, as without a cluster.
+    (tmp_path / "bin").mkdir()
+    for i in range(3):
+        np.save(tmp_path / "bin" / f"b{i}.npy", np.random.default_rng(i).random((20, 30)).astype(np.float32))
+    np.save(tmp_path / "bin" / "bad.npy", np.zeros((2, 3, 4, 5), np.float32))  # a failure, named as typed
+    assert Path.cwd() != tmp_path
+    done = run_cli("convolve", "bin", "-k", "box:3", "--out-dir", "bo", "--scheduler", cluster.scheduler_address,
+                   "--report", "r.json", cwd=tmp_path)
+    alone = run_cli("convolve", "bin", "-k", "box:3", "--out-dir", "bm", "--report", "m.json", cwd=tmp_path)
+    assert done.returncode == alone.returncode == 1, (done, alone)
+    for i in range(3):
+        np.testing.assert_array_equal(np.load(tmp_path / "bo" / f"b{i}_box_3.npy"), np.load(tmp_path / "bm" / f"b{i}_box_3.npy"))
+    records = {r["input"]: r for r in json.loads((tmp_path / "r.json").read_text())["items"]}
+    alone_records = {r["input"]: r for r in json.loads((tmp_path / "m.json").read_text())["items"]}
+    assert sorted(records) == sorted(alone_records) == [f"bin/{n}.npy" for n in ("b0", "b1", "b2", "bad")]
+    assert records["bin/bad.npy"]["error"] == alone_records["bin/bad.npy"]["error"].replace("bm/", "bo/")
+    assert str(tmp_path) not in done.stderr + done.stdout and "bo/b0_box_3.npy" in done.stdout
