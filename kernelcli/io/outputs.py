@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
 import stat
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -46,6 +45,7 @@ from typing import IO, Any
 from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
 from .naming import piped_stream
 from .output_checks import OutputExists, descriptor_of, name_problem, output_folder, shown_path
+from . import held_stops
 from .published_stops import hold_from
 from .temporary import PART_SUFFIX, new_file, remove_leftovers, temp_prefix
 
@@ -309,10 +309,6 @@ def _remove_temporaries(temps: Iterator[str] | Sequence[str]) -> None:
                 os.unlink(tmp)
 
 
-#: the signals that unwind a call (Ctrl-C, and SIGTERM/SIGHUP as cli._common installs them)
-_UNWINDING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
     """Hold the unwinding signals for the block and act on them at its end.
@@ -321,28 +317,18 @@ def signals_deferred() -> Iterator[None]:
     would leave a file nobody removes.  Enter this inside the ``try`` whose cleanup removes
     the file: a signal that arrives meanwhile is raised when the block ends, with the name
     known.  Python runs signal handlers in the main thread only, so elsewhere this does nothing.
+    Where a one-input call's output was put in place inside the block, its hold, which lasts to the call's end, takes
+    the stops instead (:mod:`kernelcli.io.held_stops`).
 
     >>> with signals_deferred():
     ...     name = "created and remembered without interruption"
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-    previous: dict[int, Any] = {}
+    held = held_stops.hold()
     try:
-        for sig in _UNWINDING:
-            previous[sig] = signal.signal(sig, lambda signum, _frame: pending.append(signum))
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        for sig in dict.fromkeys(pending):
-            handler = previous[sig]
-            if callable(handler):
-                handler(sig, None)  # raises KeyboardInterrupt / Interrupted here, as it would have
-            elif handler == signal.SIG_DFL:
-                os.kill(os.getpid(), sig)
+        for sig, handler in held_stops.release(held):
+            held_stops.act(sig, handler)  # raises KeyboardInterrupt / Interrupted here, as it would have
 
 
 def _publish(tmp: str, dest: Path, *, force: bool) -> None:

@@ -20,21 +20,17 @@ False
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-#: the signals that unwind a call (Ctrl-C, and SIGTERM/SIGHUP as the command line installs them)
-_UNWINDING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+from . import held_stops
 
 
 class _Scope:
     def __init__(self) -> None:
         self.armed = False
-        self.previous: dict[int, Any] | None = None  # the handlers the hold replaced, once it holds
-        self.pending: list[int] = []
+        self.held: held_stops.Held | None = None  # the stops held, once its output is about to be in place
 
 
 _SCOPES: list[_Scope] = []
@@ -54,17 +50,12 @@ def call_scope() -> Iterator[None]:
         raise
     finally:
         _SCOPES.remove(scope)
-    first = _release(scope)
-    if first is not None:
-        handler = scope.previous[first] if scope.previous else None
-        try:
-            if callable(handler):
-                handler(first, None)  # raises KeyboardInterrupt / Interrupted here, as it would have
-            elif handler == signal.SIG_DFL:
-                os.kill(os.getpid(), first)
-        except KeyboardInterrupt as stop:
-            stop.reported = True  # type: ignore[attr-defined] # (the call's own report is written: no other)
-            raise
+    try:
+        for sig, handler in _release(scope)[:1]:
+            held_stops.act(sig, handler)  # raises KeyboardInterrupt / Interrupted here, as it would have
+    except KeyboardInterrupt as stop:
+        stop.reported = True  # type: ignore[attr-defined] # (the call's own report is written: no other)
+        raise
 
 
 def arm() -> None:
@@ -74,26 +65,23 @@ def arm() -> None:
 
 
 def hold_from(dest: Any) -> None:
-    """``dest`` is about to be put in place: in an armed call, hold the stops from here to the call's end."""
+    """``dest`` is about to be put in place: in an armed call, hold the stops from here to the call's end (taken inside
+    a :func:`kernelcli.io.outputs.signals_deferred` block, as a Zarr store's swap is, the hold outlasts the block)."""
     from .naming import piped_stream
 
     scope = _SCOPES[-1] if _SCOPES else None
-    if scope is None or not scope.armed or scope.previous is not None or piped_stream(dest) is not None:
+    if scope is None or not scope.armed or scope.held is not None or piped_stream(dest) is not None:
         return
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():  # (Python runs signal handlers there alone)
         return
-    scope.previous = {sig: signal.signal(sig, lambda signum, _frame: scope.pending.append(signum)) for sig in _UNWINDING}
+    scope.held = held_stops.hold()
 
 
 def holding() -> bool:
     """Whether the current call holds its stops (its output is in place)."""
-    return bool(_SCOPES) and _SCOPES[-1].previous is not None
+    return bool(_SCOPES) and _SCOPES[-1].held is not None
 
 
-def _release(scope: _Scope) -> int | None:
-    """Give back the handlers the hold replaced; the first stop held, or None."""
-    if scope.previous is None:
-        return None
-    for sig, handler in scope.previous.items():
-        signal.signal(sig, handler)
-    return scope.pending[0] if scope.pending else None
+def _release(scope: _Scope) -> list[tuple[int, Any]]:
+    """Give back the handlers the hold replaced; the stops held, each with the handler to act on it."""
+    return [] if scope.held is None else held_stops.release(scope.held)
