@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import interruptible
+from conftest import SAMPLES, interruptible
 from test_early_stops_audit150 import CODES, WORDS
 
 ENV = {**os.environ, "KERNELCLI_WORKER": "off"}
@@ -162,3 +162,25 @@ class TestHoldersGivenBackOutOfOrder:
         assert left == [(signal.SIGUSR1, call.note)] and signal.getsignal(signal.SIGUSR1) == call.note
         held_stops.act(*left[0])  # (the block acts on its stop: the call's hold notes it)
         assert held_stops.release(call) == [(signal.SIGUSR1, mine)] and signal.getsignal(signal.SIGUSR1) == mine
+
+
+@pytest.mark.parametrize("out", ["o.png", "o.zarr"])
+def test_under_nohup_a_sigterm_after_an_ignored_hang_up_still_stops_the_call(tmp_path, array, out):
+    """Audit 204's note: under nohup (SIGHUP ignored) the hold noted the hang-up over SIG_IGN and acted on its first
+    stop alone: a SIGHUP then a SIGTERM once the output was in place exited 0.  The ignored hang-up is not held."""
+    if out.endswith(".zarr"):
+        pytest.importorskip("zarr")
+        pytest.importorskip("dask")
+    where, given = ("swap", array) if out.endswith(".zarr") else ("published", SAMPLES / "phantom.png")
+    done = _stopped_at(where, [signal.SIGHUP, signal.SIGTERM], tmp_path, "convolve", given, "-k", "box:3", "-o", out,
+                       "--report", "r.json", ignored=[signal.SIGHUP])
+    assert done.returncode == CODES[signal.SIGTERM], done
+    assert done.stderr.splitlines()[-1] == WORDS[signal.SIGTERM], done.stderr
+    assert _record(done, tmp_path, "--report")["status"] == "ok"
+
+
+def test_under_nohup_a_hang_up_alone_once_in_place_is_ignored(tmp_path):
+    done = _stopped_at("published", [signal.SIGHUP], tmp_path, "convolve", SAMPLES / "phantom.png", "-k", "box:3", "-o", "o.png",
+                       "--report", "r.json", ignored=[signal.SIGHUP])
+    assert done.returncode == 0 and "error" not in done.stderr, done
+    assert _record(done, tmp_path, "--report")["status"] == "ok"

@@ -8,6 +8,8 @@ the swap recorded "not run" beside a complete store, and a host running the call
 list nobody reads (audit 204 #1).  Here a holder given back while a later one still holds hands its handlers and its
 stops to that one, and the last one given back puts back the handlers the first one found.
 
+A signal the process ignores (``nohup``'s SIGHUP) stays ignored: it is not held, and never raised.
+
 >>> import signal
 >>> before = signal.getsignal(signal.SIGINT)
 >>> outer = hold(); inner = hold(); release(outer)
@@ -42,7 +44,7 @@ _STACK: list[Held] = []
 
 
 def hold(signals: tuple[int, ...] = UNWINDING) -> Held:
-    """Hold ``signals`` from now until :func:`release`.  In a thread other than the main one
+    """Hold ``signals`` (those not ignored) from now until :func:`release`.  In a thread other than the main one
     (where Python runs no signal handler) nothing is held."""
     held = Held()
     if threading.current_thread() is not threading.main_thread():
@@ -50,7 +52,7 @@ def hold(signals: tuple[int, ...] = UNWINDING) -> Held:
     _STACK.append(held)
     try:
         for sig in signals:
-            if signal.getsignal(sig) is not None:  # (None: a handler not Python's, left alone)
+            if signal.getsignal(sig) not in (signal.SIG_IGN, None):  # (None: a handler not Python's, left alone)
                 # (signal.signal runs a stop that came just before, which may raise: what it replaced so far is kept)
                 held.previous[sig] = signal.signal(sig, held.note)
     except BaseException:

@@ -51,7 +51,7 @@ def call_scope() -> Iterator[None]:
     finally:
         _SCOPES.remove(scope)
     try:
-        for sig, handler in _release(scope)[:1]:
+        for sig, handler in _release(scope):  # the first that acts raises (a signal left ignored does nothing)
             held_stops.act(sig, handler)  # raises KeyboardInterrupt / Interrupted here, as it would have
     except KeyboardInterrupt as stop:
         stop.reported = True  # type: ignore[attr-defined] # (the call's own report is written: no other)
