@@ -22,15 +22,16 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import held_stops
+if TYPE_CHECKING:
+    from .held_stops import Held
 
 
 class _Scope:
     def __init__(self) -> None:
         self.armed = False
-        self.held: held_stops.Held | None = None  # the stops held, once its output is about to be in place
+        self.held: Held | None = None  # the stops held, once its output is about to be in place
 
 
 _SCOPES: list[_Scope] = []
@@ -50,6 +51,10 @@ def call_scope() -> Iterator[None]:
         raise
     finally:
         _SCOPES.remove(scope)
+    if scope.held is None:  # (nothing held: the call that writes no file, shape's, imports no more than this)
+        return
+    from . import held_stops
+
     try:
         for sig, handler in _release(scope):  # the first that acts raises (a signal left ignored does nothing)
             held_stops.act(sig, handler)  # raises KeyboardInterrupt / Interrupted here, as it would have
@@ -74,6 +79,8 @@ def hold_from(dest: Any) -> None:
         return
     if threading.current_thread() is not threading.main_thread():  # (Python runs signal handlers there alone)
         return
+    from . import held_stops
+
     scope.held = held_stops.hold()
 
 
@@ -84,4 +91,8 @@ def holding() -> bool:
 
 def _release(scope: _Scope) -> list[tuple[int, Any]]:
     """Give back the handlers the hold replaced; the stops held, each with the handler to act on it."""
-    return [] if scope.held is None else held_stops.release(scope.held)
+    if scope.held is None:
+        return []
+    from . import held_stops
+
+    return held_stops.release(scope.held)
