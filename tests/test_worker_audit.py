@@ -247,7 +247,7 @@ def test_quiet_worker_commands_print_nothing(tmp_path, invoke, monkeypatch):
     assert (r.returncode, r.stdout, r.stderr) == (1, "", "")  # none runs: the exit code says so
     running = {"pid": 4711, "socket": "w.sock", "calls": 0, "uptime_seconds": 1.0, "idle_timeout_seconds": 900.0}
     monkeypatch.setattr(control, "status", lambda: running)
-    monkeypatch.setattr(control, "start", lambda idle_seconds: running)
+    monkeypatch.setattr(control, "start", lambda idle_seconds, said=None: running)
     monkeypatch.setattr(control, "stop", lambda: 4711)
     for args in (("status",), ("start",), ("start", "--idle-timeout", "60"), ("stop",)):
         r = invoke("worker", *args, "-q")
@@ -289,7 +289,7 @@ def test_start_asks_to_stop_first_only_when_another_timeout_was_given(invoke, mo
 
     asked = []
     running = {"pid": 4711, "socket": "w.sock", "calls": 0, "uptime_seconds": 1.0, "idle_timeout_seconds": 900.0}
-    monkeypatch.setattr(control, "start", lambda idle_seconds: asked.append(idle_seconds) or running)
+    monkeypatch.setattr(control, "start", lambda idle_seconds, said=None: asked.append(idle_seconds) or running)
     r = invoke("worker", "start")
     assert r.exit_code == 0 and r.stderr == "note: kernelcli worker 4711 runs already, with an idle timeout of 900 s\n", r.stderr
     r = invoke("worker", "start", "--idle-timeout", "60")

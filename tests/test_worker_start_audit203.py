@@ -60,7 +60,7 @@ class TestAWorkerStillCompilingIsLeftToFinish:
         monkeypatch.setattr(control, "_SERVE", _fake(tmp_path, "end = time.monotonic() + 4\nwhile time.monotonic() < end: pass"))
         r = invoke("worker", "start", "--json")
         record = json.loads(r.stdout)
-        assert r.exit_code == 0 and record == {"running": False, "compiling": True, "pid": record["pid"],
+        assert r.exit_code == 0 and record == {"running": False, "starting": True, "compiling": True, "pid": record["pid"],
                                                "log": f"{socket_file(runtime)}.log"}
         assert _wait_for(tmp_path / "done", 30)
         os.unlink(tmp_path / "done")

@@ -58,7 +58,7 @@ def start(
         info = control.start(idle_seconds=asked, said=None if quiet else lambda line: note(f"note: {line}"))
     except control.StillCompiling as exc:  # (not running yet, and not failed: its own answer, exit 0)
         if as_json:
-            print_json({"running": False, "compiling": True, "pid": exc.pid, "log": exc.log})
+            print_json({"running": False, "starting": True, "compiling": True, "pid": exc.pid, "log": exc.log})
         elif not quiet:
             echo(str(exc))
         return
@@ -77,9 +77,9 @@ def start(
 @guarded
 def status(
     as_json: JsonOption = False,
-    quiet: Annotated[bool, option("quiet", extra="Nothing: the exit code answers (0 running, 1 not).")] = False,
+    quiet: Annotated[bool, option("quiet", extra="Nothing: the exit code answers (0 running, 1 not, also while it starts).")] = False,
 ) -> None:
-    """Say whether the worker runs: pid, socket, calls served. Exit 1 when it does not."""
+    """Say whether the worker runs: pid, socket, calls served. Exit 1 when it does not (also while it is starting)."""
     from ..worker import control
 
     try:
@@ -90,6 +90,9 @@ def status(
         elif not quiet:
             note(f"kernelcli worker: {exc}")
         raise typer.Exit(1) from None
+    if info is None and (there := control.starting_now()) is not None:  # warming up: it takes no calls yet
+        _show_starting(there, as_json, quiet)
+        raise typer.Exit(1)
     if info is None:
         why = control.unusable()  # (then a worker may run, but no call reaches it: "not running" would mislead)
         if as_json:
@@ -120,9 +123,11 @@ def stop(
     ended = getattr(pid, "signal", None) if isinstance(pid, control.Ended) else None
     if as_json:  # status's record of a worker that does not run, with the pid of the one stopped
         print_json({"running": False} if pid is None else {"running": False, "pid": int(pid),
-                                                            **({"ended_with": ended} if ended else {})})
+                                                            **({"ended_with": ended} if ended else {}),
+                                                            **({"starting": True} if ended and pid.starting else {})})
     elif not quiet:
-        note("kernelcli worker: not running" if pid is None else f"kernelcli worker {pid}: did not answer; ended with {ended}"
+        note("kernelcli worker: not running" if pid is None else f"kernelcli worker {pid}: still starting; ended with {ended}"
+             if ended and pid.starting else f"kernelcli worker {pid}: did not answer; ended with {ended}"
              if ended else f"kernelcli worker {pid}: stopped")
 
 
@@ -147,6 +152,18 @@ def _not_started(control: Any, exc: Exception, as_json: bool) -> None:
         print_json({"running": False, "unusable" if place else "error": str(exc)})
     error(f"kernelcli worker: not started: {exc}")
     raise typer.Exit(2 if place else 1)
+
+
+def _show_starting(there: Any, as_json: bool, quiet: bool) -> None:
+    """Say that a worker is starting (warming up, or compiling the core), as status's answer."""
+    compiling = there.compiling()
+    if as_json:
+        print_json({"running": False, "starting": True, "compiling": compiling, "pid": there.pid,
+                    "seconds": round(there.seconds, 1), "log": there.log})
+    elif not quiet:
+        doing = "compiling the numeric core" if compiling else "warming up"
+        note(f"kernelcli worker: starting ({doing}), pid {there.pid}, for {there.seconds:.0f} s; it takes calls once "
+             f"ready ('kernelcli worker stop' ends it; its log: {there.log})")
 
 
 def _show(info: dict, as_json: bool, quiet: bool) -> None:

@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 from ..errors import KernelcliError, UsageError
-from . import protocol
+from . import protocol, starting
 
 #: how long ``start`` waits for the worker to answer (a first run compiles the core)
 START_TIMEOUT = 300.0
 #: what a worker's log says while the core compiles (:func:`kernelcli.jitcache.announce_compiling`)
-COMPILING = "kernelcli: compiling "
+COMPILING = starting.COMPILING
 #: a compiling worker that used no CPU for this long (or half the wait, if shorter) is hung, not compiling
 STALL_SECONDS = 10.0
 #: what a first start after an install does, as ``start`` says it
@@ -60,17 +60,20 @@ class StillCompiling(WorkerError):
 
     exit_code = 0
 
-    def __init__(self, pid: int, log: str) -> None:
+    def __init__(self, pid: int, log: str, seconds: float | None = None) -> None:
         self.pid, self.log = pid, log
-        super().__init__(f"kernelcli worker {pid}: still compiling the numeric core after {START_TIMEOUT:g} s "
+        after = f"{START_TIMEOUT:g}" if seconds is None else f"{seconds:.0f}"  # (one another start started: its age)
+        super().__init__(f"kernelcli worker {pid}: still compiling the numeric core after {after} s "
                          f"({FIRST_START}); it goes on in the background and takes calls once ready "
                          f"('kernelcli worker status' says when; its log: {log})")
 
 
 class Ended(int):
-    """The pid of a worker that did not answer ``stop`` and was ended by a signal, named by :attr:`signal`."""
+    """The pid of a worker that did not answer ``stop`` and was ended by a signal, named by :attr:`signal`;
+    :attr:`starting` when it was still starting (warming up, compiling) and so could not be asked."""
 
     signal = "SIGTERM"
+    starting = False
 
 
 #: the longest path a Unix socket's address holds on Linux (108 bytes with the closing NUL)
@@ -131,6 +134,18 @@ def status(socket_file=None) -> dict | None:
     return _ask(path, {"op": "status"}, hung=True)
 
 
+def starting_now(socket_file=None) -> starting.Starting | None:
+    """The worker a ``start`` left starting (warming up, compiling: not listening yet), or None.
+
+    >>> starting_now(socket_file="/nonexistent/w.sock") is None
+    True
+    """
+    try:
+        return starting.read(_socket(socket_file))
+    except WorkerError:
+        return None
+
+
 def unusable() -> str | None:
     """Why no call can reach a worker here whether or not one runs (the runtime folder is not
     private: a worker started before its mode changed still runs, unused), or None."""
@@ -150,6 +165,7 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None,
     ``idle_seconds`` without calls.  A stale socket is replaced.  ``said(line)`` is told once when its log
     says it compiles the core (a first start after an install).  Past :data:`START_TIMEOUT`, a worker still
     compiling (using CPU) is left to go on: :class:`StillCompiling`; one that does not is ended: :class:`WorkerError`.
+    A worker another start left starting (its marker, :mod:`.starting`) is waited on in the same way, not doubled.
     """
     if not 0 < idle_seconds <= protocol.MAX_IDLE_SECONDS:  # nan passed "> 0" checks and never timed out
         raise UsageError(f"idle_seconds: expected seconds > 0 and at most {protocol.MAX_IDLE_SECONDS} (a year), got {idle_seconds:g}")
@@ -160,51 +176,75 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None,
             return running
         stop(socket_file=path)
     _refuse_what_is_not_a_socket(path)
-    log = open(f"{path}.log", "ab")
-    logged_from = log.tell()  # (what this worker writes: the log holds earlier workers' lines too)
-    env = dict(os.environ, **{protocol.OFF_ENV: "off"})
-    with log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, os.path.dirname(protocol.package_dir()), str(path), repr(float(idle_seconds))],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
-            env=env, cwd="/",
-        )
+    process, there = None, starting.read(path)
+    if there is None:
+        log = open(f"{path}.log", "ab")
+        logged_from = log.tell()  # (what this worker writes: the log holds earlier workers' lines too)
+        with log:
+            process = _launch(path, idle_seconds, log)
+        if starting.record(path, process.pid, f"{path}.log", logged_from):
+            there = starting.read(path) or starting.Starting(process.pid, time.time(), None, f"{path}.log", logged_from)
+        else:  # another start left its marker first: wait on that one
+            process.terminate()
+            process.wait()
+            process, there = None, starting.read(path)
+            if there is None:  # (and it listens already, or died)
+                answer = _ask(path, {"op": "status"})
+                if answer is None:
+                    raise WorkerError(f"another start's worker exited while starting; see {path}.log")
+                return answer
+    if process is None and said is not None:
+        said(f"kernelcli worker {there.pid}: starting already (for {there.seconds:.0f} s), not started again; waiting for it")
+    return _wait_ready(path, there, process, said)
+
+
+def _launch(path: Path, idle_seconds: float, log) -> subprocess.Popen:
+    """The worker's process, detached, logging to ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _SERVE, os.path.dirname(protocol.package_dir()), str(path), repr(float(idle_seconds))],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+        env=dict(os.environ, **{protocol.OFF_ENV: "off"}), cwd="/",
+    )
+
+
+def _wait_ready(path: Path, there: starting.Starting, process, said) -> dict:
+    """Wait for the starting worker ``there`` (``process`` when this start launched it) to answer; see :func:`start`."""
     deadline = time.monotonic() + START_TIMEOUT
     compiling, samples, looked = False, [], 0.0
     while time.monotonic() < deadline:
         answer = _ask(path, {"op": "status"})
-        if answer is not None and answer.get("pid") == process.pid:
+        if answer is not None and answer.get("pid") == there.pid:
+            starting.forget(path, there.pid)
             return answer
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
+            starting.forget(path, there.pid)
             raise WorkerError(f"the worker exited with code {process.returncode} while starting; see {path}.log")
+        if process is None and not there.alive():
+            raise WorkerError(f"the worker {there.pid} another start started exited while starting; see {path}.log")
         if time.monotonic() - looked >= 0.5:
             looked = time.monotonic()
-            samples.append((looked, _cpu_seconds(process.pid)))
-            if not compiling and _log_says_compiling(f"{path}.log", logged_from):
+            samples.append((looked, _cpu_seconds(there.pid)))
+            if not compiling and there.compiling():
                 compiling = True
                 if said is not None:
-                    said(f"kernelcli worker {process.pid}: compiling the numeric core ({FIRST_START})...")
+                    said(f"kernelcli worker {there.pid}: compiling the numeric core ({FIRST_START})...")
         time.sleep(0.05)
-    if compiling and process.poll() is None and _uses_cpu(samples, _cpu_seconds(process.pid)):
-        _LEFT_RUNNING.append(process)  # (left on purpose: a Popen dropped while its process runs warns)
-        raise StillCompiling(process.pid, f"{path}.log")
-    process.terminate()
+    if compiling and there.alive() and _uses_cpu(samples, _cpu_seconds(there.pid)):
+        if process is not None:
+            _LEFT_RUNNING.append(process)  # (left on purpose: a Popen dropped while its process runs warns)
+            raise StillCompiling(there.pid, there.log)
+        raise StillCompiling(there.pid, there.log, there.seconds)
+    if process is not None:
+        process.terminate()
+    else:
+        _end(there.pid, 10.0)
+    starting.forget(path, there.pid)
     hung = " (compiling, but it used no CPU for the last seconds: hung)" if compiling else ""
     raise WorkerError(f"the worker did not answer within {START_TIMEOUT:g} s{hung}; see {path}.log")
 
 
 #: the workers :func:`start` left compiling in the background
 _LEFT_RUNNING: list = []
-
-
-def _log_says_compiling(log: str, start: int) -> bool:
-    """True when the worker's log, from byte ``start``, says that the core compiles."""
-    try:
-        with open(log, "rb") as f:
-            f.seek(start)
-            return COMPILING.encode() in f.read(1 << 20)
-    except OSError:
-        return False
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -255,27 +295,20 @@ def _refuse_what_is_not_a_socket(path) -> None:
 
 def spawn(path, idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS):
     """Start a worker on ``path`` in the background without waiting for it (``KERNELCLI_WORKER=auto``);
-    the process, or None when another call is starting one already (``<socket>.starting``, for a minute).
+    the process, or None when one is starting already (its marker, ``<socket>.starting``: :mod:`.starting`).
     :class:`WorkerPlaceError` where ``start`` refuses too (a worker there would warm up only to fail, every call).
     """
     _refuse_what_is_not_a_socket(path)
-    marker = f"{path}.starting"
-    try:
-        if time.time() - os.stat(marker).st_mtime < 60:
-            return None
-        os.unlink(marker)
-    except FileNotFoundError:
-        pass
-    try:
-        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except OSError:
+    if starting.read(path) is not None:
         return None
     with open(f"{path}.log", "ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-c", _SERVE, os.path.dirname(protocol.package_dir()), str(path), repr(float(idle_seconds))],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
-            env=dict(os.environ, **{protocol.OFF_ENV: "off"}), cwd="/",
-        )
+        logged_from = log.tell()
+        process = _launch(path, idle_seconds, log)
+    if not starting.record(path, process.pid, f"{path}.log", logged_from):  # another call's came first
+        process.terminate()
+        process.wait()
+        return None
+    return process
 
 
 # The worker imports this very copy of kernelcli (and refuses calls once its files change: .watch).
@@ -297,8 +330,8 @@ def _same_code(path: Path) -> bool:
 
 def stop(socket_file=None, timeout: float = 10.0) -> int | None:
     """Stop the worker; the pid it had, or None when none was running (as where the runtime folder was never made).
-    One that holds the socket but does not answer is ended with SIGTERM (and SIGCONT, were it stopped), then
-    SIGKILL after ``timeout``: an :class:`Ended` pid.
+    One that holds the socket but does not answer, or one still starting (it does not listen yet), is ended with
+    SIGTERM (and SIGCONT, were it stopped), then SIGKILL after ``timeout``: an :class:`Ended` pid.
 
     >>> stop(socket_file="/nonexistent/w.sock") is None
     True
@@ -313,7 +346,13 @@ def stop(socket_file=None, timeout: float = 10.0) -> int | None:
             raise
         return _end(exc.pid, timeout)
     if answer is None:
-        return None
+        there = starting.read(path)
+        if there is None:
+            return None
+        ended = _end(there.pid, timeout)
+        ended.starting = True
+        starting.forget(path, there.pid)
+        return ended
     pid = int(answer["stopping"])
     _wait_gone(pid, timeout)
     return pid

@@ -37,7 +37,7 @@ import socket
 import sys
 import time
 
-from . import prefault, protocol, watch
+from . import prefault, protocol, starting, watch
 from .control import who_holds
 from .child import run_child
 from .hugepages import collapse
@@ -484,10 +484,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         listener = server.bind()
     finally:
-        try:
-            os.unlink(f"{path}.starting")  # see control.spawn
-        except FileNotFoundError:
-            pass
+        starting.forget(path, os.getpid())  # (listening now, or leaving: not starting any more)
     print(f"kernelcli worker {os.getpid()} ready on {path}", file=sys.stderr, flush=True)
     server.serve(listener)
 
