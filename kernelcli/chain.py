@@ -70,25 +70,23 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
     if pool:
         problem = _pool_problem(text, pool)
         if problem is not None:
-            raise _invalid(option)(f"invalid {option} {problem}")
+            raise KernelNotFound(f"invalid {option} {problem}")
         size = exact_whole(pool.group("size"))  # a whole number in any form: maxpool:+2 and maxpool:2.0 are maxpool:2
         stride = exact_whole(pool.group("stride")) if pool.group("stride") else None
         op = canonical_pool_op(pool.group("op"))
         label = pool_label(op, size, stride)
         return Step(label, op=op, size=size, stride=stride, typed=text.strip())
-    if _MISSPELT_POOL.fullmatch(text.strip()):
-        raise pool_step_refusal(text, option)  # type: ignore[misc]
     from .catalog import load_kernel
     from .kernel_syntax import KernelTextRefused, scale_kernel
 
-    try:
+    try:  # (the kernel first, as a lone --kernel reads it: a kernel file named like a pooling step, carpool:v1.npy)
         kernel = load_kernel(text, max_ndim=3)
-    except KernelTextRefused as exc:  # (a step's inline kernel was said as --kernel's)
-        raise exc.worded(option) from None
-    except KernelNotFound:
-        refusal = pool_step_refusal(text, option)
+    except InvalidKernel as exc:
+        refusal = pool_step_refusal(text, option)  # (a pooling step misspelt, in the words of every option)
         if refusal is not None:
             raise refusal from None
+        if isinstance(exc, KernelTextRefused):  # (a step's inline kernel was said as --kernel's)
+            raise exc.worded(option) from None
         raise
     if len(kernel.shape) != 2:  # (read as --kernel reads it, so that the refusal says what a chain takes)
         raise InvalidKernel(f"{option} {text}: a {'x'.join(map(str, kernel.shape))} kernel; a chain's steps take 2-D "
@@ -108,35 +106,6 @@ def _pool_problem(text: str, pool: re.Match) -> str | None:
     return None
 
 
-def step_problem(text: str) -> str | None:
-    """Why ``--then TEXT`` can be no step, ``'TEXT': why``, as its text says (a pooling step's size or stride, a
-    pooling word misspelt; a word without its size where no kernel has that name), else None: a kernel is read, and
-    refused (exit 3), where the chain is built.  The command line refuses it so as it reads the option.
-
-    >>> step_problem("maxpool:0")
-    "'maxpool:0': the size and stride of a pooling step are whole numbers >= 1, e.g. maxpool:2 or avgpool:3:2"
-    >>> step_problem("maxpool:2"), step_problem("sobel_v")
-    (None, None)
-    """
-    stripped = text.strip()
-    pool = _POOL.fullmatch(stripped)
-    if pool:
-        return _pool_problem(text, pool)
-    if _MISSPELT_POOL.fullmatch(stripped):
-        return _pool_word_problem(text)
-    if not _BARE_POOL.fullmatch(stripped):
-        return None
-    from .catalog import load_kernel
-
-    try:  # (a kernel of that name is the step: only a name found nowhere is a pooling step misspelt)
-        load_kernel(text, max_ndim=3)
-    except KernelNotFound:
-        return _pool_word_problem(text)
-    except KernelcliError:  # (one that cannot be read: said where the chain is built)
-        return None
-    return None
-
-
 def _pool_word_problem(text: str) -> str | None:
     """``'TEXT': the pooling form``, for a pooling word misspelt: without its size (``maxpool``, ``avgpool2``, with an
     example) or with a size that is none (``maxpool:x``); else None."""
@@ -150,19 +119,15 @@ def _pool_word_problem(text: str) -> str | None:
 
 def pool_step_refusal(text: str, option: str = "--kernel") -> Exception | None:
     """The refusal of a pooling step misspelt: without its size (``maxpool``, ``avgpool2``: a kernel name not
-    found) or with a size that is none (``maxpool:x``), or None: KernelNotFound (exit 3, an invalid kernel) for a
-    ``--kernel``, UsageError for a ``--then``; the same hint either way.
+    found) or with a size that is none (``maxpool:x``), or None: an invalid kernel (exit 3), named by ``option``, the
+    same for a ``--kernel`` and a ``--then`` (a --then was a usage error, exit 2, refused before any file was looked
+    for: a kernel file named like one, ``carpool:v1.npy``, that --kernel reads).
 
     >>> str(pool_step_refusal("avgpool2"))
     "invalid --kernel 'avgpool2': a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride), e.g. avgpool:2"
     """
     problem = _pool_word_problem(text)
-    return None if problem is None else _invalid(option)(f"invalid {option} {problem}")
-
-
-def _invalid(option: str) -> type[Exception]:
-    """What a step that cannot be read is: an invalid kernel for --kernel (exit 3, as any kernel), else a usage error."""
-    return KernelNotFound if option == "--kernel" else UsageError
+    return None if problem is None else KernelNotFound(f"invalid {option} {problem}")
 
 
 def parse_chain(first: str, then: list[str], *, scale: Any = None) -> list[Step]:

@@ -11,7 +11,7 @@ from scipy import ndimage
 
 from conftest import SAMPLES, pixels, run_in_process
 from kernelcli.chain import parse_chain, parse_step, run_chain
-from kernelcli.errors import InvalidKernel, UsageError
+from kernelcli.errors import InvalidKernel
 
 PHANTOM = str(SAMPLES / "phantom.png")
 
@@ -82,31 +82,32 @@ def test_pool_steps_and_options():
     np.testing.assert_array_equal(flipped, ndimage.convolve(ndimage.convolve(x, k), k)[2:-2, 2:-2])
 
 
-@pytest.mark.parametrize(("text", "error"), [("maxpool:0", UsageError), ("maxpool:x", UsageError), ("no_such_kernel", InvalidKernel)])
+@pytest.mark.parametrize(("text", "error"), [("maxpool:0", InvalidKernel), ("maxpool:x", InvalidKernel), ("no_such_kernel", InvalidKernel)])
 def test_bad_steps(text, error):
     with pytest.raises(error):
         parse_step(text)
 
 
 @pytest.mark.parametrize("text", ["maxpool:0", "maxpool:2:0", "avgpool:-1", "maxpool:x"])
-def test_an_unusable_pooling_step_is_an_invalid_kernel_as_kernel_and_a_usage_error_as_then(invoke, text):
-    # the README audit (87): -k maxpool:0 and maxpool:2:0 were exit 2 where maxpool:-1, maxpool:x and box:0 are 3
+def test_an_unusable_pooling_step_is_an_invalid_kernel_as_kernel_and_as_then(invoke, text):
+    # the README audit (87): -k maxpool:0 and maxpool:2:0 were exit 2 where maxpool:-1, maxpool:x and box:0 are 3;
+    # --then's were exit 2 until audit 204 #3
     kernel = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", text, "-q")
     then = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "box:3", "--then", text, "-q")
-    assert (kernel.exit_code, then.exit_code) == (3, 2), (kernel.stderr, then.stderr)
-    assert f"invalid --kernel {text!r}" in kernel.stderr and f"Invalid value for '--then': {text!r}" in then.stderr
+    assert (kernel.exit_code, then.exit_code) == (3, 3), (kernel.stderr, then.stderr)
+    assert f"invalid --kernel {text!r}" in kernel.stderr and f"invalid --then {text!r}" in then.stderr
 
 
 @pytest.mark.parametrize("text, example", [("maxpool", "maxpool:2"), ("AvgPool", "avgpool:2"), ("minpool3", "minpool:2"), ("pool", "maxpool:2")])
-def test_a_pooling_step_without_its_size_is_an_option_error(text, example):
+def test_a_pooling_step_without_its_size_is_told_the_form(text, example):
     # "--then maxpool" was "unknown kernel 'maxpool'" (exit 3): it is a pooling step missing ":F"
-    with pytest.raises(UsageError, match=rf"invalid --then '{text}': a pooling step is maxpool:F.*e\.g\. {example}"):
+    with pytest.raises(InvalidKernel, match=rf"invalid --then '{text}': a pooling step is maxpool:F.*e\.g\. {example}"):
         parse_step(text)
 
 
 def test_a_bare_pooling_step_is_refused_naming_its_option(invoke):
     then = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "--then", "maxpool", "-q")
-    assert then.exit_code == 2 and "Invalid value for '--then': 'maxpool'" in then.stderr and "unknown kernel" not in then.stderr
+    assert then.exit_code == 3 and "invalid --then 'maxpool'" in then.stderr and "unknown kernel" not in then.stderr
     first = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "maxpool", "--then", "sobel_v", "-q")
     # a --kernel that is no kernel is an invalid kernel (exit 3), with --then's hint (the vocabulary audit, 83)
     assert first.exit_code == 3 and "invalid --kernel 'maxpool': a pooling step is" in first.stderr

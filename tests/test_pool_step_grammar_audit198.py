@@ -10,7 +10,7 @@ import pytest
 
 import kernelcli
 from conftest import run_in_process
-from kernelcli.chain import parse_step, step_problem
+from kernelcli.chain import parse_step
 from kernelcli.errors import InvalidKernel
 from kernelcli.modes import POOL_FORM, is_pool_step
 
@@ -25,7 +25,7 @@ def array(tmp_path):
 
 @pytest.mark.parametrize("text", BLANKED)
 def test_a_blank_before_the_colon_is_a_pooling_step(text):
-    assert is_pool_step(text) and step_problem(text) is None
+    assert is_pool_step(text) and parse_step(text).op is not None
     tight = parse_step(text.replace(" ", "").replace("\t", ""))
     assert parse_step(text).label == tight.label
 

@@ -78,7 +78,7 @@ def test_an_option_refuses_digits_of_other_kinds(tmp_path, before, after, code, 
 
 
 @pytest.mark.parametrize("spec, code", [
-    ("box:3 --then maxpool:{}", 2), ("gaussian:{}", 3), ("3x1:1,{},1", 3), ("box:3 --kernel-scale {}", 2),
+    ("box:3 --then maxpool:{}", 3), ("gaussian:{}", 3), ("3x1:1,{},1", 3), ("box:3 --kernel-scale {}", 2),
     ("box:{}", 3),
 ])
 @pytest.mark.parametrize("odd", ODD_DIGITS)

@@ -114,20 +114,6 @@ def bias_text(text: Any) -> Any:
     return _unless(bias_problem(text), text)
 
 
-def chain_step(text: Any) -> Any:
-    """A ``--then`` step as typed, refused in Click's words where its text says it can be no step (a pooling step's
-    size or stride, a pooling word misspelt: :func:`kernelcli.chain.step_problem`); a kernel is read with the chain.
-
-    >>> chain_step("maxpool:2")
-    'maxpool:2'
-    """
-    if not isinstance(text, str):
-        return text
-    from ..chain import step_problem
-
-    return _unless(step_problem(text), text)
-
-
 def scale_text(text: Any) -> Any:
     """``--kernel-scale`` as typed, refused in Click's words where it is no scale
     (:func:`kernelcli.kernel_syntax.scale_problem`: a factor of 0, beyond or below the float range, an unknown form).

@@ -31,7 +31,7 @@ from .. import layout, limits, modes
 from ..records import record
 from ..shapes import VOLUME_PADDING_FORMS
 from ._declared import Declared
-from .option_values import (bias_text, chain_step, checked_chunks, checked_file_path, checked_scheduler, checked_suffix,
+from .option_values import (bias_text, checked_chunks, checked_file_path, checked_scheduler, checked_suffix,
                             checked_window, complete_kernel, parse_fill, scale_text)
 
 
@@ -409,8 +409,8 @@ class OutFormat(Words):
 
 # The ready-made options most commands share.
 KernelsOption = Annotated[Optional[list[str]], option("kernel", show_default=False, autocompletion=complete_kernel)]
-ThenOption = Annotated[Optional[list[str]], option("then", show_default=False, parser=chain_step,
-                                                   autocompletion=complete_kernel)]
+#: (a step is read where the chain is built, as --kernel is: an invalid one is an invalid kernel, exit 3)
+ThenOption = Annotated[Optional[list[str]], option("then", show_default=False, autocompletion=complete_kernel)]
 #: ``--bias`` as typed: each value checked as the option is read (exit 2), the count where the kernels are known
 BiasOption = Annotated[Optional[str], option("bias", show_default=False, parser=bias_text)]
 KernelScaleOption = Annotated[Optional[str], option("kernel_scale", show_default=False, parser=scale_text)]
