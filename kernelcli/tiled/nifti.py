@@ -82,6 +82,9 @@ class NiftiVoxels:
         self.shape = shape_ijk[::-1]
         self.dtype = self.stored.newbyteorder("=")
         self.ndim = 3
+        from .reading import file_identity
+
+        self.identity = file_identity(os.stat(self.path))  # (the file as opened: one replaced meanwhile is refused)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         from .reading import plain_slices
@@ -95,6 +98,10 @@ class NiftiVoxels:
             raise self.unreadable(exc) from None
         block = np.array(mm.T[key], dtype=self.dtype)  # (k, j, i) as read_nifti orders it; a copy: the map is closed
         del mm
+        from .reading import changed_while_read, file_identity
+
+        if file_identity(os.stat(self.path)) != self.identity:
+            raise changed_while_read(self.name)
         return block
 
     def _read(self, key: tuple[slice, ...]) -> np.ndarray:
@@ -109,7 +116,7 @@ class NiftiVoxels:
             raise self.unreadable(exc) from None
         if short:
             raise self.unreadable(EOFError("cut short"))
-        block = read_c_order_block(self.name, self.path, self.offset, self.stored, self.shape, key)
+        block = read_c_order_block(self.name, self.path, self.offset, self.stored, self.shape, key, identity=self.identity)
         return block.astype(self.dtype, copy=False)
 
     def unreadable(self, exc: Exception) -> Exception:

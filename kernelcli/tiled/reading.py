@@ -45,32 +45,88 @@ def gone_where_computed(name: Any) -> str:
             "system its workers share")
 
 
+def file_identity(stat: os.stat_result) -> tuple[int, int, int]:
+    """What tells a file from its replacement: inode, size and modification time (ns).  Not the device: a cluster's
+    workers mount a shared folder under devices of their own.
+
+    >>> import tempfile; st = os.stat(tempfile.mkstemp()[1]); file_identity(st) == (st.st_ino, 0, st.st_mtime_ns)
+    True
+    """
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def changed_while_read(name: Any) -> Exception:
+    """The refusal (exit 2) of an input replaced or rewritten after the run opened it: its tiles would mix two inputs.
+
+    >>> str(changed_while_read("in.zarr"))[:36]
+    'in.zarr: changed while it was read ('
+    """
+    from ..errors import ImageReadError
+
+    return ImageReadError(f"{name}: changed while it was read (replaced or rewritten since the run opened it); run "
+                          "again once it is written")
+
+
+def array_metadata_file(root: str, array: Any) -> str:
+    """The metadata file of the Zarr ``array`` opened from the local store folder ``root`` (v3 ``zarr.json``, v2
+    ``.zarray``): rewritten, or replaced with the store, whenever the array is written anew.
+
+    >>> import tempfile; array_metadata_file(tempfile.mkdtemp(), None).endswith(".zarray")
+    True
+    """
+    folder = os.path.join(root, str(getattr(array, "path", "") or ""))
+    v3 = os.path.join(folder, "zarr.json")
+    return v3 if os.path.exists(v3) else os.path.join(folder, ".zarray")
+
+
 class ChunkReads:
     """An input's array (Zarr, or tifffile's Zarr store of a TIFF) whose reads name the file and the chunk when
     a chunk cannot be decoded (see the module notes); ``unit`` names a chunk (``"chunk"``, ``"tile"``).
 
-    With ``root`` (a local store), each read first checks that the store is there: Zarr reads a chunk it
-    cannot find as its fill value, so a cluster's worker that did not see the store (another machine, no
-    shared folder) computed zeros, and the run exited 0.
+    With ``root`` (a local store), each read is followed by one ``os.stat`` of the array's metadata file
+    (:func:`array_metadata_file`), compared with its :func:`file_identity` when the store was opened: Zarr reads a
+    chunk it cannot find as its fill value, so a cluster's worker that did not see the store (another machine, no
+    shared folder) computed zeros, and the run exited 0; and a store replaced meanwhile (``--force`` onto it: a
+    rename) or written anew gave tiles of two inputs, exit 0 (audit 205 #1).  Checked after the read: a store
+    the same then was the same when the chunk was read.  (A chunk rewritten in place, its metadata untouched, is
+    not seen: that would take a stat of each chunk file.)
     """
 
     def __init__(self, array: Any, name: Any, *, root: str | None = None, unit: str = "chunk", chunks: Any = None) -> None:
         self.array, self.name, self.root, self.unit = array, str(name), root, unit
         self.shape, self.dtype, self.ndim = tuple(array.shape), array.dtype, len(array.shape)
         self.chunks = tuple(chunks if chunks is not None else array.chunks)
+        self.metadata = array_metadata_file(root, array) if root is not None else None
+        self.identity = self._identity()
+
+    def _identity(self) -> tuple[int, int, int] | None:
+        """The metadata file's identity now (None without a local store); a store gone is refused as such."""
+        from ..errors import ImageReadError
+
+        if self.metadata is None:
+            return None
+        try:
+            return file_identity(os.stat(self.metadata))
+        except OSError:
+            raise ImageReadError(gone_where_computed(self.name)) from None
+
+    def _check_unchanged(self) -> None:
+        if self.identity is not None and self._identity() != self.identity:
+            raise changed_while_read(self.name)
 
     def __getitem__(self, key: Any) -> Any:
         from ..errors import ImageReadError, KernelcliError
 
-        if self.root is not None and not os.path.isdir(self.root):
-            raise ImageReadError(gone_where_computed(self.name))
         try:
-            return self.array[key]
+            block = self.array[key]
         except DECODING_ERRORS as exc:
             if isinstance(exc, (KernelcliError, RecursionError, NotImplementedError)):  # ours, or a bug: not the file's
                 raise
+            self._check_unchanged()  # (a store replaced by one of another grid is not a broken one)
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise ImageReadError(f"{self.name}: cannot read {self.where(key)} (broken or truncated?): {reason}") from None
+        self._check_unchanged()
+        return block
 
     def where(self, key: Any) -> str:
         """The chunk ``key`` (a tuple of slices, as dask reads) reads: ``chunk (3, 7) at [21:28, 49:53]``.
@@ -114,6 +170,8 @@ class NpyReads:
         # absolute: a cluster's worker reads it from a folder of its own
         self.name, self.path = str(path), os.path.abspath(path)
         self.shape, self.dtype, self.ndim = tuple(shape), dtype, len(shape)
+        # the file as opened: one replaced (--force onto it) or rewritten meanwhile gave tiles of two inputs (audit 205 #1)
+        self.identity = file_identity(os.stat(self.path))
 
     def __getitem__(self, key: Any) -> Any:
         import numpy as np
@@ -127,17 +185,18 @@ class NpyReads:
         if data.shape != self.shape or data.dtype != self.dtype:
             raise ImageReadError(f"{self.name}: changed while it was read (now {data.dtype} {data.shape}, "
                                  f"was {self.dtype} {self.shape})")
-        return read_block(self.name, self.path, data, key)
+        return read_block(self.name, self.path, data, key, identity=self.identity)
 
     def __dask_tokenize__(self) -> Any:
         stat = os.stat(self.path)
         return "npy", self.path, stat.st_mtime_ns, stat.st_size, self.shape, str(self.dtype)
 
 
-def read_block(name: str, path: str, mapped: Any, key: Any) -> Any:
+def read_block(name: str, path: str, mapped: Any, key: Any, identity: tuple[int, int, int] | None = None) -> Any:
     """The block ``key`` (a tuple of slices, as dask reads) of the ``.npy`` file ``path`` that ``mapped`` maps (its
     header checked), read by :func:`read_c_order_block`: copying it out of the map was a SIGBUS, which no Python
-    code can catch, when the file was cut short meanwhile.  Any other key is copied from the map.
+    code can catch, when the file was cut short meanwhile.  Any other key is copied from the map.  With ``identity``
+    (:func:`file_identity` of the file as opened), a file replaced or rewritten since is refused.
 
     >>> import numpy as np, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "f.npy"); np.save(path, np.asfortranarray(np.arange(24).reshape(4, 6)))
@@ -148,11 +207,15 @@ def read_block(name: str, path: str, mapped: Any, key: Any) -> Any:
 
     key = key if isinstance(key, tuple) else (key,)
     if not plain_slices(key, mapped.ndim):
-        return np.array(mapped[key])
+        block = np.array(mapped[key])
+        if identity is not None and file_identity(os.stat(path)) != identity:
+            raise changed_while_read(name)
+        return block
     fortran = mapped.ndim > 1 and mapped.flags.f_contiguous and not mapped.flags.c_contiguous
     if fortran:  # a Fortran-order file is the C order of the reversed axes
-        return read_c_order_block(name, path, int(mapped.offset), mapped.dtype, mapped.shape[::-1], key[::-1]).T
-    return read_c_order_block(name, path, int(mapped.offset), mapped.dtype, mapped.shape, key)
+        return read_c_order_block(name, path, int(mapped.offset), mapped.dtype, mapped.shape[::-1], key[::-1],
+                                  identity=identity).T
+    return read_c_order_block(name, path, int(mapped.offset), mapped.dtype, mapped.shape, key, identity=identity)
 
 
 def plain_slices(key: tuple[Any, ...], ndim: int) -> bool:
@@ -165,11 +228,13 @@ def plain_slices(key: tuple[Any, ...], ndim: int) -> bool:
 
 
 def read_c_order_block(name: str, path: str, offset: int, dtype: Any, shape: tuple[int, ...],
-                       key: tuple[slice, ...]) -> Any:
+                       key: tuple[slice, ...], identity: tuple[int, int, int] | None = None) -> Any:
     """The block ``key`` (one slice of step 1 per axis) of the C-order array of ``shape`` and ``dtype`` stored at
     ``offset`` in the file ``path``, read by ``preadv`` into a new array, one contiguous run of the file at a time:
     a read that comes back short is an ImageReadError naming the file (``name``), where a copy out of a memory
-    map faults.
+    map faults.  With ``identity`` (:func:`file_identity` of the file as the run opened it), the file read is
+    compared with it after the read (one ``fstat``): one replaced or rewritten meanwhile is refused
+    (:func:`changed_while_read`).
 
     >>> import numpy as np, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "raw"); np.arange(24, dtype=np.int16).tofile(path)
@@ -208,6 +273,8 @@ def read_c_order_block(name: str, path: str, offset: int, dtype: Any, shape: tup
                                                  f"({os.fstat(fd).st_size} of {end} bytes)")
                         done += n
                     at += run
+                if identity is not None and file_identity(os.fstat(fd)) != identity:
+                    raise changed_while_read(name)
         except OSError as exc:
             raise refused_read(name, exc) or ImageReadError(f"{name}: cannot read: {exc}") from None
     return out

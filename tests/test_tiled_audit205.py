@@ -1,0 +1,83 @@
+"""Audit 205 (scaling out): an input replaced while a tiled run reads it, an array of a group behind a URL, a TIFF
+neither reader takes over the memory cap.
+
+#1: the tiled readers went back to the input's path for every tile, so an input replaced meanwhile (``--force`` onto
+a ``.zarr`` or ``.npy``, both published by rename) gave a result half from each input, exit 0.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import listing, run_in_process
+
+
+def _replaced_when_first_read(monkeypatch, reader, path, new):
+    """``reader`` (a tiled input's block reader class) has ``path`` replaced by ``new`` (by rename, as ``--force``
+    publishes) as its first tile reads it: deterministic, no race."""
+    read, lock, done = reader.__getitem__, threading.Lock(), []
+
+    def replaced(self, key):
+        with lock:
+            if not done:
+                done.append(True)
+                old = f"{path}.old"
+                os.rename(path, old)
+                os.rename(new, path)
+                shutil.rmtree(old) if os.path.isdir(old) else os.unlink(old)
+        return read(self, key)
+
+    monkeypatch.setattr(reader, "__getitem__", replaced)
+
+
+@pytest.fixture()
+def two_inputs(tmp_path):
+    np.save(tmp_path / "old.npy", np.random.default_rng(5).standard_normal((64, 64)).astype(np.float32) + 5)
+    np.save(tmp_path / "new.npy", np.full((64, 64), 100, np.float32))
+    return tmp_path
+
+
+class TestAnInputReplacedWhileATiledRunReadsIt:
+    @pytest.mark.parametrize("suffix", [".zarr", ".npy"])
+    def test_refused_naming_it_and_nothing_published(self, two_inputs, monkeypatch, suffix):
+        pytest.importorskip("dask")
+        pytest.importorskip("zarr")
+        from kernelcli.tiled.reading import ChunkReads, NpyReads
+
+        d = two_inputs
+        for name in ("old", "new"):  # the same grid and dtype: only the pixels tell them apart
+            if suffix == ".zarr":
+                assert run_in_process("convolve", f"{name}.npy", "-k", "box:1", "-o", f"{name}.zarr", "-q", cwd=d).returncode == 0
+            else:
+                shutil.copy(d / f"{name}.npy", d / f"{name}_in.npy")
+        src, new = (f"in{suffix}", f"new{suffix}") if suffix == ".zarr" else ("in.npy", "new_in.npy")
+        os.rename(d / ("old.zarr" if suffix == ".zarr" else "old_in.npy"), d / src)
+        _replaced_when_first_read(monkeypatch, ChunkReads if suffix == ".zarr" else NpyReads, str(d / src), str(d / new))
+        before = [p for p in listing(d) if p != new and not p.startswith(new + "/")]
+        r = run_in_process("convolve", src, "-k", "box:3", "--chunks", "16", "-o", "out.zarr", "-q", cwd=d)
+        assert (r.returncode, r.stderr) == (2, f"error: {src}: changed while it was read (replaced or rewritten since "
+                                               "the run opened it); run again once it is written\n")
+        assert not (d / "out.zarr").exists() and not [p for p in os.listdir(d) if ".part" in p or p.startswith(".out")]
+        assert sorted(p for p in listing(d) if not p.startswith(src)) == sorted(p for p in before if not p.startswith(src))
+
+    def test_a_nifti_alike(self, tmp_path, monkeypatch):
+        pytest.importorskip("dask")
+        nib = pytest.importorskip("nibabel")
+        from kernelcli.tiled.nifti import NiftiVoxels
+
+        for name, data in (("in", np.random.default_rng(1).random((20, 20, 20))), ("new", np.full((20, 20, 20), 100.0))):
+            nib.save(nib.Nifti1Image(data.astype(np.float32), np.eye(4)), str(tmp_path / f"{name}.nii"))
+        _replaced_when_first_read(monkeypatch, NiftiVoxels, str(tmp_path / "in.nii"), str(tmp_path / "new.nii"))
+        r = run_in_process("convolve", "in.nii", "-k", "box:3vox", "--chunks", "8", "-o", "out.nii", "-q", cwd=tmp_path)
+        assert r.returncode == 2 and "error: in.nii: changed while it was read" in r.stderr, r.stderr
+        assert not (tmp_path / "out.nii").exists()
+
+    def test_an_input_left_alone_runs(self, two_inputs):
+        pytest.importorskip("dask")
+        r = run_in_process("convolve", "old.npy", "-k", "box:3", "--chunks", "16", "-o", "out.npy", "-q", cwd=two_inputs)
+        assert r.returncode == 0, r.stderr
