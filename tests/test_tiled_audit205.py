@@ -81,3 +81,45 @@ class TestAnInputReplacedWhileATiledRunReadsIt:
         pytest.importorskip("dask")
         r = run_in_process("convolve", "old.npy", "-k", "box:3", "--chunks", "16", "-o", "out.npy", "-q", cwd=two_inputs)
         assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture
+def url_groups():
+    """A ``memory://`` prefix holding ``grp.zarr`` (one array, img) and ``g2.zarr`` (two, a and b); removed afterwards."""
+    import uuid
+
+    zarr = pytest.importorskip("zarr")
+    fsspec = pytest.importorskip("fsspec")
+    pytest.importorskip("dask")
+    bucket = f"memory://kernelcli-test-{uuid.uuid4().hex}"
+    image = np.arange(1600, dtype=np.float32).reshape(40, 40)
+    zarr.open_group(f"{bucket}/grp.zarr", mode="w").create_array("img", shape=(40, 40), chunks=(10, 10), dtype="f4")[:] = image
+    g2 = zarr.open_group(f"{bucket}/g2.zarr", mode="w")
+    for name in "ab":
+        g2.create_array(name, shape=(40, 40), chunks=(10, 10), dtype="f4")[:] = image
+    yield bucket, image
+    fs, path = fsspec.core.url_to_fs(bucket)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+
+
+class TestAnArrayOfAGroupBehindAURL:
+    """#3: ``memory://grp.zarr/img`` was refused as 'a URL input on the tiled path is a Zarr store (.zarr)', the same
+    form as a local path read: stores.is_chunked asked the local disk whether the URL's folder was there."""
+
+    @pytest.mark.parametrize("array", ["grp.zarr/img", "g2.zarr/a"])
+    def test_read_as_a_local_path_is(self, url_groups, invoke, array):
+        import zarr
+
+        from kernelcli import api, load_kernel
+
+        bucket, image = url_groups
+        r = invoke("convolve", f"{bucket}/{array}", "-k", "box:3", "-o", f"{bucket}/out.zarr", "-q")
+        assert r.exit_code == 0, r.stderr
+        ref = api.conv2d(image, load_kernel("box:3"))
+        assert np.array_equal(zarr.open_array(f"{bucket}/out.zarr", mode="r")[:], ref)
+
+    def test_one_not_there_is_no_such_store(self, url_groups, invoke):
+        bucket, _ = url_groups
+        r = invoke("convolve", f"{bucket}/grp.zarr/nothere", "-k", "box:3", "-o", f"{bucket}/out.zarr")
+        assert (r.exit_code, r.stderr) == (2, f"error: {bucket}/grp.zarr/nothere: no such store\n")

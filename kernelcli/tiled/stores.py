@@ -49,6 +49,7 @@ def is_chunked(path: Any) -> bool:
     >>> is_chunked("grp.zarr/not_there"), is_chunked("scan.zarr")
     (False, True)
     """
+    from . import urls
     from .urls import as_url
 
     if path is None or str(path) == "-":
@@ -56,9 +57,19 @@ def is_chunked(path: Any) -> bool:
     p = Path(str(path).rstrip("/"))
     if p.suffix.lower() in CHUNKED_SUFFIXES:
         return True
-    if as_url(path) is not None:  # (a URL's folder: by its text, no store to look into here)
-        return any(parent.suffix.lower() in CHUNKED_SUFFIXES for parent in p.parents) and p.is_dir()
+    url = as_url(path)
+    if url is not None:  # (a node inside a store behind a URL: asked of the URL's filesystem, not the local disk)
+        return in_store_by_name(p) and urls.is_folder(url)
     return p.is_dir() and enclosing_store(p) is not None and is_store_node(p)  # (a plain folder in it: a folder)
+
+
+def in_store_by_name(path: Any) -> bool:
+    """True when a folder above ``path`` is named as a Zarr store (``grp.zarr/img``, ``s3:/b/slide.ome.zarr/0``).
+
+    >>> in_store_by_name(Path("s3:/b/grp.zarr/img")), in_store_by_name(Path("s3:/b/img"))
+    (True, False)
+    """
+    return any(parent.suffix.lower() in CHUNKED_SUFFIXES for parent in Path(str(path)).parents)
 
 
 def is_store_input(path: Any) -> bool:
@@ -276,6 +287,8 @@ def _open_url(url: str) -> tuple[Any, str, Any, Any]:
     from . import urls
 
     if not is_chunked(url):
+        if in_store_by_name(url) and not urls.exists(url):  # (an array of a group not there: not "copy it")
+            raise ImageReadError(f"{url}: no such store")
         raise UsageError(f"{url}: a URL input on the tiled path is a Zarr store (.zarr); "
                          "copy other files to a local path first")
     da = require("dask.array", f"reading {url}")

@@ -90,6 +90,19 @@ def exists(url: str) -> bool:
     return bool(fs.exists(path))
 
 
+def is_folder(url: str) -> bool:
+    """True when ``url`` is a folder (an array or group inside a Zarr store) on its filesystem.
+
+    >>> is_folder("memory://nothing_here.zarr/img")
+    False
+    """
+    fs, path = filesystem(url)
+    try:
+        return bool(fs.isdir(path))
+    except OSError:  # (refused or unreachable: no folder to read; opening it says why)
+        return False
+
+
 def remove(url: str) -> None:
     """Remove the store at ``url``, also while cancelled tiles still finish (repeated until it stays gone)."""
     import time
