@@ -123,3 +123,25 @@ class TestAnArrayOfAGroupBehindAURL:
         bucket, _ = url_groups
         r = invoke("convolve", f"{bucket}/grp.zarr/nothere", "-k", "box:3", "-o", f"{bucket}/out.zarr")
         assert (r.exit_code, r.stderr) == (2, f"error: {bucket}/grp.zarr/nothere: no such store\n")
+
+
+class TestATiffNeitherReaderTakesOverTheCap:
+    """#4: a TIFF over KERNELCLI_MAX_MEMORY that neither reader takes (Orientation 6 on a page not square) was refused
+    for memory, advising to raise the cap, which then met the in-memory reader's refusal: now its own refusal first."""
+
+    def test_refused_for_what_it_is_not_for_memory(self, tmp_path):
+        tifffile = pytest.importorskip("tifffile")
+        tifffile.imwrite(tmp_path / "orient.tif", np.zeros((203, 317), np.uint8), extratags=[(274, 3, 1, 6, False)])
+        r = run_in_process("convolve", "orient.tif", "-k", "box:3", "-o", "or.npy", cwd=tmp_path,
+                           env={"KERNELCLI_MAX_MEMORY": "100K"})
+        assert (r.returncode, r.stderr) == (2, "error: orient.tif: Orientation 6 (a turned or mirrored image): neither the "
+                                               "tiled path nor the in-memory reader reads it; convert it first (to .npy, "
+                                               ".zarr or an 8-bit grey or RGB TIFF)\n")
+        assert listing(tmp_path) == ["orient.tif"]
+
+    def test_one_the_in_memory_reader_takes_is_still_refused_for_memory(self, tmp_path):
+        tifffile = pytest.importorskip("tifffile")
+        tifffile.imwrite(tmp_path / "square.tif", np.zeros((300, 300), np.uint8), extratags=[(274, 3, 1, 6, False)])
+        r = run_in_process("convolve", "square.tif", "-k", "box:3", "-o", "sq.npy", cwd=tmp_path,
+                           env={"KERNELCLI_MAX_MEMORY": "100K"})
+        assert r.returncode == 2 and "more than the 100.0 KiB allowed" in r.stderr, r.stderr

@@ -60,7 +60,9 @@ def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, sche
 
 
 def _over_the_cap(path: Path) -> bool:
-    """A ``.npy`` or TIFF input whose in-memory run would exceed the memory cap (read from its header only)."""
+    """A ``.npy`` or TIFF input whose in-memory run would exceed the memory cap (read from its header only).  A TIFF
+    over the cap that neither reader takes is refused here in those words (:func:`kernelcli.tiled.tiff.neither_reads`):
+    in memory the cap refused it first, advising to raise a limit that could not help (audit 205 #4)."""
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".tif", ".tiff") or not path.is_file():
         return False
@@ -71,6 +73,7 @@ def _over_the_cap(path: Path) -> bool:
         return False
     if suffix != ".npy" and path.stat().st_size * 64 < cap:
         return False  # a TIFF that small fits unless it is compressed over 64:1 (then --tiled); no tifffile import
+    problem = None
     try:
         if suffix == ".npy":
             import numpy as np
@@ -82,15 +85,20 @@ def _over_the_cap(path: Path) -> bool:
 
             with tifffile.TiffFile(path) as tif:
                 page = tif.pages[0]
-                if tiff.tiff_reading(page)[1] is not None:
-                    return False  # the tiled reader would refuse it: in memory it is read (or refused by the cap)
+                problem = tiff.tiff_reading(page)[1]
                 shape, itemsize = page.shape, page.dtype.itemsize
+                in_memory = problem is None or tiff.read_in_memory(path, page)
     except Exception:  # noqa: BLE001 - unreadable here: the in-memory reader says why
         return False
     cells = 1
     for n in shape:
         cells *= int(n)
-    return cells * (itemsize + 3 * (4 if itemsize == 1 else 8)) > cap
+    over = cells * (itemsize + 3 * (4 if itemsize == 1 else 8)) > cap
+    if problem is not None:  # the tiled reader would refuse it: in memory it is read (or refused by the cap)
+        if over and not in_memory:
+            raise tiff.neither_reads(path, problem)
+        return False
+    return over
 
 
 #: output tiles above which a run is noted as slow for its tile count: each tile costs about 6 ms whatever its size

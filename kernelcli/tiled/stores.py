@@ -29,7 +29,7 @@ from ..io.input_files import named_only_words
 from ..io.store_paths import enclosing_store, is_store_node, named_only, read_metadata
 from . import require
 from .reading import ChunkReads, codec_refusal, naming_missing_codecs
-from .tiff import missing_codec, read_in_memory, tiff_reading
+from .tiff import missing_codec, neither_reads, read_in_memory, tiff_reading
 
 #: suffixes read and written as chunked stores
 CHUNKED_SUFFIXES = (".zarr",)
@@ -240,8 +240,7 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
                 raise ImageReadError(f"{path}: {missing}, which tifffile decodes only with the imagecodecs package: "
                                      f"pip install imagecodecs to read it tile by tile, or {advice}")
             if not leads_somewhere:
-                raise ImageReadError(f"{path}: {problem}: neither the tiled path nor the in-memory reader reads it; "
-                                     "convert it first (to .npy, .zarr or an 8-bit grey or RGB TIFF)")
+                raise neither_reads(path, problem)
             if problem is not None:
                 raise ImageReadError(f"{path}: {problem}: the tiled path cannot read it as the in-memory reader does; "
                                      f"convert it first (to .npy, .zarr or an 8-bit grey or RGB TIFF), or {advice}")

@@ -86,6 +86,19 @@ def tiff_reading(page: Any) -> tuple[Any, str | None]:
     return convert, None
 
 
+def neither_reads(path: Any, problem: str) -> Exception:
+    """The refusal (exit 2) of a TIFF that neither the tiled path nor the in-memory reader reads (``problem``:
+    :func:`tiff_reading`'s), whatever sent it to either: a memory cap's advice cannot help it.
+
+    >>> str(neither_reads("o.tif", "Orientation 6"))[:59]
+    'o.tif: Orientation 6: neither the tiled path nor the in-mem'
+    """
+    from ..errors import ImageReadError
+
+    return ImageReadError(f"{path}: {problem}: neither the tiled path nor the in-memory reader reads it; "
+                          "convert it first (to .npy, .zarr or an 8-bit grey or RGB TIFF)")
+
+
 def read_in_memory(path: Any, page: Any) -> bool:
     """Whether the in-memory reader (:func:`kernelcli.io.images.read_image`) takes the TIFF ``path`` whose first page
     is ``page``: asked of a page :func:`tiff_reading` refuses, so that leaving the tiled path is offered only where
