@@ -280,6 +280,7 @@ class TestOneMultiFrameFileInAFolder:
         for k in range(2):
             ds = multiframe(tmp_path / f"mf{k}.dcm", frames=3)
             ds.SeriesInstanceUID = "1.2.3.106"
+            ds.SOPInstanceUID = f"1.2.3.106.{k}"  # (two files, two instances: one instance twice is a copy, bbe0edc)
             ds.save_as(tmp_path / f"mf{k}.dcm")
 
         def decoded(*args, **kwargs):

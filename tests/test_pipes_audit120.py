@@ -86,7 +86,7 @@ def test_the_report_and_learn_refusals_come_from_the_same_words(invoke, grey):
 
 F1_CALLS = [
     (["convolve", "-k", "nosuch", "-o", "j.npy"], 3),
-    (["convolve", "-k", "box:3", "--then", "maxpool:x", "-o", "j.npy"], 2),
+    (["convolve", "-k", "box:3", "--then", "maxpool:x", "-o", "j.npy"], 3),
     (["convolve", "-k", "box:3", "-k", "nosuch", "--bias", "1,2", "-o", "j.npy"], 3),
     (["convolve", "--weights", "nosuch.npy", "-o", "j.npy"], 3),
     (["convolve", "-k", "box:3", "--axis", "z", "-o", "j.npy"], 2),

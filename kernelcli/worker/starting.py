@@ -22,13 +22,13 @@ import contextlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from .. import records
 
 #: what a worker's log says while the core compiles (:func:`kernelcli.jitcache.announce_compiling`)
 COMPILING = "kernelcli: compiling "
 
 
-@dataclass(frozen=True)
+@records.record(frozen=True)
 class Starting:
     """A worker that was started and does not listen yet."""
 
