@@ -103,6 +103,28 @@ def pytest_unconfigure(config):
         shutil.rmtree(_CACHE, ignore_errors=True)
 
 
+#: Python source for a script a test runs as the console script: ``then(func, *signals)`` wraps ``func`` so that the
+#: process sends itself ``signals`` as it returns (or raises), ``before(func, *signals)`` as it is called: a stop at a
+#: chosen point of a call, never a race against a sleep
+SIGNALLING = """
+import os
+def then(func, *signals):
+    def stopping(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            for sig in signals:
+                os.kill(os.getpid(), sig)
+    return stopping
+def before(func, *signals):
+    def stopping(*args, **kwargs):
+        for sig in signals:
+            os.kill(os.getpid(), sig)
+        return func(*args, **kwargs)
+    return stopping
+"""
+
+
 def interruptible() -> None:
     """``preexec_fn`` for a subprocess a test sends Ctrl-C (or a hang-up) to: SIGINT, SIGQUIT,
     SIGHUP and SIGTERM back to their defaults, as under a terminal.  A runner started in the

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import SAMPLES, interruptible
+from conftest import SAMPLES, SIGNALLING, interruptible
 from test_early_stops_audit150 import _STARTED, _STOPPED_IN_AN_IMPORT, WORDS
 
 ENV = {**os.environ, "KERNELCLI_WORKER": "off"}
@@ -46,18 +46,14 @@ def test_two_stops_at_once_say_the_first_without_a_traceback(tmp_path):
 
 #: the console script, hung up (SIGHUP) by the call itself before or after a command takes it, with a SIGTERM sent as
 #: the interpreter frees its modules (a thread left running makes the exit the interpreter's own, not leave()'s)
-_TERMINATED_IN_TEARDOWN = (
-    "import os, signal, sys, threading, time\n"
+_TERMINATED_IN_TEARDOWN = SIGNALLING + (
+    "import signal, sys, threading, time\n"
     "import kernelcli.cli as cli\n"
     "import kernelcli.cli._common as common\n"
-    "def hang_up():\n"
-    "    os.kill(os.getpid(), signal.SIGHUP)\n"
     "if sys.argv.pop(1) == 'early':\n"
-    "    first = cli.debug_first\n"
-    "    cli.debug_first = lambda argv: (hang_up(), first(argv))[1]\n"
+    "    cli.debug_first = before(cli.debug_first, signal.SIGHUP)\n"
     "else:\n"
-    "    begin = common.begin_call\n"
-    "    common.begin_call = lambda: (begin(), hang_up())[0]\n"
+    "    common.begin_call = then(common.begin_call, signal.SIGHUP)\n"
     "class TerminatedInTeardown:\n"
     "    def __del__(self):\n"
     "        os.kill(os.getpid(), signal.SIGTERM)\n"

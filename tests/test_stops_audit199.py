@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import SAMPLES, interruptible
+from conftest import SAMPLES, SIGNALLING, interruptible
 from test_early_stops_audit150 import CODES, WORDS
 
 ENV = {**os.environ, "KERNELCLI_WORKER": "off"}
@@ -24,26 +24,12 @@ ENV = {**os.environ, "KERNELCLI_WORKER": "off"}
 #: ``said`` stops the call as the command takes it (before its options are read: no report) and sends the second as
 #: the stop's error line is made;
 #: ``recorded`` stops the call as its output's temporary file is made and sends the second as the stop is recorded
-_STOPPED_TWICE = """
-import os, signal, sys
+_STOPPED_TWICE = SIGNALLING + """
+import signal, sys
 import kernelcli.cli as cli
 import kernelcli.cli._common as common
 first, second, where = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 del sys.argv[1:4]
-
-def then(func, sig):
-    def stopping(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        finally:
-            os.kill(os.getpid(), sig)
-    return stopping
-
-def before(func, sig):
-    def stopping(*args, **kwargs):
-        os.kill(os.getpid(), sig)
-        return func(*args, **kwargs)
-    return stopping
 
 if where == "said":
     import kernelcli.cli._signals as signals
@@ -109,25 +95,17 @@ def test_a_host_whose_in_process_call_was_stopped_gets_ctrl_c_back(tmp_path):
 
 #: the console script, sent SIGTERM by itself at ``where``: ``published`` just after an output is put in place,
 #: ``batch-said`` as a batch that finished its files writes its report and lists them
-_STOPPED_AT = """
-import os, signal, sys
+_STOPPED_AT = SIGNALLING + """
+import signal, sys
 import kernelcli.cli as cli
 where = sys.argv.pop(1)
 
-def then(func):
-    def stopping(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        finally:
-            os.kill(os.getpid(), signal.SIGTERM)
-    return stopping
-
 if where == "published":
     import kernelcli.io.outputs as outputs
-    outputs._publish = then(outputs._publish)
+    outputs._publish = then(outputs._publish, signal.SIGTERM)
 else:
     import kernelcli.cli._batch as batch
-    batch._say_result = then(batch._say_result)
+    batch._say_result = then(batch._say_result, signal.SIGTERM)
 sys.argv = ["kernelcli", *sys.argv[1:]]
 cli.entry()
 """

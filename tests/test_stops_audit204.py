@@ -17,37 +17,28 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, interruptible
+from conftest import SAMPLES, SIGNALLING, interruptible
 from test_early_stops_audit150 import CODES, WORDS
 
 ENV = {**os.environ, "KERNELCLI_WORKER": "off"}
 
 #: the console script, sent ``signals`` by itself at ``where``: ``swap`` inside the store's swap, just after it,
 #: ``stored`` once the store's writer returned, ``published`` just after a file output is put in place
-_STOPPED_AT = """
-import os, sys
+_STOPPED_AT = SIGNALLING + """
+import sys
 import kernelcli.cli as cli
 where, signals = sys.argv[1], [int(s) for s in sys.argv[2].split(",") if s]
 del sys.argv[1:3]
 
-def then(func):
-    def stopping(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        finally:
-            for sig in signals:
-                os.kill(os.getpid(), sig)
-    return stopping
-
 if where == "published":
     import kernelcli.io.outputs as outputs
-    outputs._publish = then(outputs._publish)
+    outputs._publish = then(outputs._publish, *signals)
 else:
     import kernelcli.tiled.writers as writers
     if where == "swap":
-        writers._publish_store = then(writers._publish_store)
+        writers._publish_store = then(writers._publish_store, *signals)
     else:
-        writers.write_zarr = then(writers.write_zarr)
+        writers.write_zarr = then(writers.write_zarr, *signals)
 sys.argv = ["kernelcli", *sys.argv[1:]]
 cli.entry()
 """
