@@ -142,12 +142,8 @@ def install_signal_handlers() -> None:
         drop_later_stops()
         raise Interrupted(signum)
 
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
-            try:
-                signal.signal(sig, handler)
-            except (ValueError, OSError):  # not the main thread
-                return
+    if not _take(handler, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        return
     start = sys.modules.get(f"{__package__}._start_stops")  # (not imported: saying a stop there imports this module)
     if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, getattr(start, "interrupt_early", None), _dropped):
         signal.signal(signal.SIGINT, on_interrupt)
@@ -170,12 +166,21 @@ def drop_later_stops() -> None:
     """
     import signal
 
-    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+    _take(_dropped, signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
+
+
+def _take(handler: Any, *signals: Any) -> bool:
+    """Install ``handler`` for each of ``signals`` (None: not on this system) that the caller did not leave ignored
+    (under ``nohup`` a hang-up must not stop the call); False where this is not the main thread, which cannot."""
+    import signal
+
+    for sig in signals:
         if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
             try:
-                signal.signal(sig, _dropped)
+                signal.signal(sig, handler)
             except (ValueError, OSError):  # not the main thread
-                return
+                return False
+    return True
 
 
 def _dropped(_signum: int, _frame: Any) -> None:
