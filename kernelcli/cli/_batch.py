@@ -161,12 +161,12 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     written = [Path(o) for o in outputs if o is not None and o is not NOT_CHOSEN]
     if report is not None:
         check_report_path(report, inputs=_files_read(input), outputs=written, force=force)
-    from ..io.naming import piped_stream
+    from ..io.naming import shown_path
 
-    shown_input = piped_stream(input) or str(input)  # (a pipe's stand-in file is "stdin", as a success's record says)
+    shown_input = shown_path(input)  # (a pipe's stand-in file is "stdin", a URL keeps its //, as a success's record says)
     call = _out_of_memory_named(call, shown_input)
     stdout = (not written or outputs[0] is None) and not any(o is NOT_CHOSEN for o in outputs)  # a matrix printed on stdout
-    record = Record(shown_input, "stdout" if stdout else str(written[0]) if written else None, "failed")
+    record = Record(shown_input, "stdout" if stdout else shown_path(written[0]) if written else None, "failed")
     start = time.perf_counter()
     if report is None:
         try:

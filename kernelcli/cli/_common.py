@@ -389,17 +389,17 @@ _COMMAND = ""
 
 
 def _failure_json(as_json: bool, kwargs: dict, code: int, message: str, status: str = "failed", output: str | None = None) -> None:
-    """With ``--json``, a call that fails before printing its document prints one record of the failure
-    (see :func:`failure_record`): stdout always carries JSON.  Never on a stdout that failed.  ``output``: the
-    output the failure refused, where the call chose its name (no ``--out``)."""
+    """With ``--json``, a call that fails before printing its document prints one record of the failure (see
+    :func:`failure_record`): stdout always carries JSON, never a failed one.  ``output``: the one refused, named by the call."""
     if not as_json or _JSON_PRINTED:
         return
+    from ..io.naming import shown_path
     inputs = given_inputs(kwargs)
     out = kwargs.get("out") if kwargs.get("out") is not None else output
     out = "stdout" if out is not None and str(out) == "-" else out  # (learn's refused -o -: records name the pipes)
-    named = "stdin" if len(inputs) == 1 and str(inputs[0]) == "-" else str(inputs[0]) if len(inputs) == 1 else None
-    try:  # ('-' is named as a successful call's record names it)
-        print_json(failure_record(code, message, status, input=named, output=str(out) if out is not None else None))
+    named = "stdin" if len(inputs) == 1 and str(inputs[0]) == "-" else shown_path(inputs[0]) if len(inputs) == 1 else None
+    try:  # ('-' is named as a successful call's record names it; a URL keeps its //)
+        print_json(failure_record(code, message, status, input=named, output=shown_path(out) if out is not None else None))
     except (OSError, KernelcliError):  # stdout cannot take it: the error line on stderr said it all
         _silence_stdout()
 

@@ -123,6 +123,19 @@ def piped_stream(path: str | os.PathLike) -> str | None:
     return None
 
 
+def shown_path(path: str | os.PathLike) -> str:
+    """A command-line path as a record names it: ``stdin``/``stdout`` for a pipe's stand-in file, a URL with its
+    ``//`` (the command line's ``Path`` folded ``memory://b/a.zarr`` into ``memory:/b/a.zarr``; a ``file://`` URL is
+    the local path it reads, as an ok record says), else the path as given.
+
+    >>> shown_path(Path("memory://b/a.zarr")), shown_path(Path("file:///tmp/a.zarr")), shown_path(Path("a.png"))
+    ('memory://b/a.zarr', '/tmp/a.zarr', 'a.png')
+    """
+    from ..tiled.urls import resolve
+
+    return piped_stream(path) or str(resolve(path))
+
+
 def keep_as(path: str | os.PathLike, *formats: str) -> str:
     """The advice to write the result in one of ``formats`` instead of ``path``'s type, in the words that change it:
     another extension for a file, ``--format`` for stdout (a pipe's stand-in: :func:`piped_stream`), whose type is
