@@ -236,12 +236,33 @@ def refuse_a_study_folder(arg: str | os.PathLike) -> None:
     if not folder.is_dir() or _zarr_store(folder):
         return
     try:
-        if any(_is_input_file(folder / name) for name in os.listdir(folder)):
-            return
+        own = [folder / name for name in sorted(os.listdir(folder)) if _is_input_file(folder / name)]
     except OSError:
         return  # (the batch's scan names what cannot be listed)
+    if own and not notes_beside_series(folder, own):
+        return
     if below := dicom_folders_below(folder):
-        raise InputError(f"{arg}: no DICOM images in this folder{below}")
+        raise InputError(f"{arg}: no DICOM images in this folder{below}{_passed_over_note([(p, NOT_A_MATRIX) for p in own])}")
+
+
+#: what a batch says of a text file beside DICOM series that is no matrix (a disc's README.TXT)
+NOT_A_MATRIX = "text, not a matrix"
+
+
+def notes_beside_series(folder: Path, files: Sequence[Path]) -> bool:
+    """True where ``files``, a folder's own inputs, are text files that are no matrix (a study disc's ``README.TXT``)
+    and DICOM series are below ``folder``: the folder is a study, refused naming its series, not a batch of notes.
+    A folder of CSV matrices stays a batch.
+
+    >>> notes_beside_series(Path("samples"), [])
+    False
+    """
+    from .io.matrices import starts_like_a_matrix
+    from .io.naming import MATRIX_SUFFIXES
+    from .volume_inputs import dicom_folders
+
+    return (bool(files) and all(f.suffix.lower() in MATRIX_SUFFIXES and not starts_like_a_matrix(f) for f in files)
+            and bool(dicom_folders(folder, 4)))
 
 
 def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:
@@ -350,7 +371,11 @@ def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] 
         except OSError as exc:
             refuse(exc)
         _passed_over([folder / n for n in names], skipped, recursive=False)
-        return [folder / n for n in names if _is_input_file(folder / n)]
+        own = [folder / n for n in names if _is_input_file(folder / n)]
+        if notes_beside_series(folder, own):  # (the refusal names the series below)
+            skipped.extend((path, NOT_A_MATRIX) for path in own)
+            return []
+        return own
     found: list[Path] = []
     named: list[Path] = []  # the folders named like an input
     seen = {os.path.realpath(folder): folder}  # a linked folder is looked into once, as a '**' pattern reads it (a loop ends)

@@ -2,11 +2,15 @@
 
 #1: a failed call's ``--json`` record and ``--report`` item named a URL input and output with one slash
 (``memory:/b/none.zarr``: the command line's ``Path`` folds ``//``), where its own error and an ok record keep the URL.
+
+#3: a study folder with a text file beside its series folder (a disc's README.TXT) lost the study refusal: sent to
+--out-dir, then the README read as a matrix ("'Exported' is not a number"); the series folder never named.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +40,40 @@ class TestAFailedRecordNamesAURLAsGiven:
                            "--padding", "3x", "--json", cwd=tmp_path)
         assert r.returncode == 2, r.stderr
         assert json.loads(r.stdout)["input"] == "memory://b207/none.zarr"
+
+
+@pytest.fixture
+def study_with_readme(tmp_path):
+    pytest.importorskip("pydicom")
+    from test_medical_audit104 import ct_series
+
+    ct_series(tmp_path / "study" / "ct", n=6)
+    (tmp_path / "study" / "README.TXT").write_text("Exported by PACS\n")
+    return tmp_path
+
+
+class TestAStudyFolderWithAReadmeNamesItsSeries:
+    NAMED = (f"(a series is read from one folder's own files); DICOM files are in {Path('study/ct')} (6): give that folder"
+             "{alone}; not read: " + str(Path("study/README.TXT")) + ", text, not a matrix")
+
+    @pytest.mark.parametrize("command, args", [("convolve", ["-k", "gaussian:1mm", "-o", "s.nii.gz"]),
+                                               ("pool", ["-f", "2", "-o", "p.nii.gz"])])
+    def test_given_alone_the_series_is_named(self, study_with_readme, command, args):
+        r = run_in_process(command, "study", *args, "--json", cwd=study_with_readme)
+        assert r.returncode == 2, r.stderr
+        line = f"study: no DICOM images in this folder {self.NAMED.format(alone='')}"
+        assert r.stderr.strip().splitlines()[-1] == f"error: {line}"
+        assert json.loads(r.stdout)["error"] == line
+
+    @pytest.mark.parametrize("kernel", ["gaussian:1mm", "box:3"])
+    def test_with_out_dir_the_series_is_named_not_the_readme_read(self, study_with_readme, kernel):
+        r = run_in_process("convolve", "study", "-k", kernel, "--out-dir", "o", cwd=study_with_readme)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.strip().splitlines()[-1] == (
+            f"error: study: no supported input files in this folder {self.NAMED.format(alone=', alone, without --out-dir')}")
+
+    def test_a_folder_of_matrices_beside_a_series_is_still_a_batch(self, study_with_readme):
+        (study_with_readme / "study" / "README.TXT").write_text("# a kernel\n1, 2\n3, 4\n")
+        r = run_in_process("convolve", "study", "-k", "box:1", "--out-dir", "o", "-q", cwd=study_with_readme)
+        assert r.returncode == 0, r.stderr
+        assert (study_with_readme / "o" / "README_box_1.csv").exists()

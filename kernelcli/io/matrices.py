@@ -184,6 +184,26 @@ def _to_float(text: str) -> float | None:
     return None if len(text) > 400 else numtext.decimal(text)
 
 
+def starts_like_a_matrix(p: Path, peek: int = 65536) -> bool:
+    """Whether the text file ``p`` starts as a matrix does: its first line of content (comments and blank lines
+    skipped) is numbers alone.  A disc's ``README.TXT`` does not; a file that cannot be read does (its read says why).
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "m.csv").write_text("# k\\n1, 2\\n"); _ = (d / "r.txt").write_text("Exported\\n")
+    >>> starts_like_a_matrix(d / "m.csv"), starts_like_a_matrix(d / "r.txt")
+    (True, False)
+    """
+    try:
+        with open(p, "rb") as f:
+            text = f.read(peek).decode("utf-8-sig", errors="replace")
+    except OSError:
+        return True
+    for line in text.splitlines():
+        if stripped := line.split("#", 1)[0].strip():
+            return all(_to_float(cell) is not None for cell in re.split(r"[,;\s]+", stripped) if cell)
+    return False
+
+
 def write_matrix_csv(o: Path, arr: np.ndarray, *, force: bool = False, kept_in: tuple[str, ...] = ("npy",)) -> None:
     """Write the 2-D ``arr`` to ``o`` as CSV text, atomically; another rank is refused (KeepAdvised), offering the
     types ``kept_in`` (names without the dot: what the same call writes this result to) in the words that pick them.
