@@ -5,6 +5,9 @@
 
 #3: a study folder with a text file beside its series folder (a disc's README.TXT) lost the study refusal: sent to
 --out-dir, then the README read as a matrix ("'Exported' is not a number"); the series folder never named.
+
+#2: what stdin holds refused (empty, a volume, no known format, another than --format) wrote no --report, where any
+other refusal of one input's content writes it with the record --json prints.
 """
 
 from __future__ import annotations
@@ -77,3 +80,28 @@ class TestAStudyFolderWithAReadmeNamesItsSeries:
         r = run_in_process("convolve", "study", "-k", "box:1", "--out-dir", "o", "-q", cwd=study_with_readme)
         assert r.returncode == 0, r.stderr
         assert (study_with_readme / "o" / "README_box_1.csv").exists()
+
+
+class TestWhatStdinHoldsRefusedWritesTheReport:
+    PNG = bytes.fromhex("89504e470d0a1a0a") + b"rest"
+
+    @pytest.mark.parametrize("command, given, held", [
+        (["convolve", "-k", "box:3"], [], b""),
+        (["convolve", "-k", "box:3"], [], b"\x1f\x8b\x08\x00" + bytes(60)),
+        (["convolve", "-k", "box:3"], [], b"\x00\x01\x02\x03abc"),
+        (["convolve", "-k", "box:3"], ["--format", "jpg"], PNG),
+        (["pool", "-f", "2"], [], b""),
+    ], ids=["empty", "gzip", "unknown", "format", "pool-empty"])
+    @pytest.mark.parametrize("out", ["o.png", "-"])
+    def test_the_report_holds_the_record_json_prints(self, tmp_path, command, given, held, out):
+        fmt = ["--format", "png"] if out == "-" and not given else []
+        json_flag = [] if out == "-" else ["--json"]
+        r = run_in_process(command[0], "-", *command[1:], "-o", out, *given, *fmt, *json_flag, "--report", "rep.json",
+                           cwd=tmp_path, input=held)
+        assert r.returncode == 2, r.stderr
+        item = json.loads((tmp_path / "rep.json").read_text())["items"][0]
+        assert (item["input"], item["output"], item["code"]) == ("stdin", "stdout" if out == "-" else "o.png", 2)
+        assert f"error: {item['error']}" == r.stderr.strip().splitlines()[-1]
+        if json_flag:
+            assert json.loads(r.stdout) == item
+        assert not (tmp_path / "o.png").exists()

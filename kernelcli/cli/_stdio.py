@@ -75,8 +75,10 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
             checked_before_stdin(before, kwargs)
         notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
         maps = makes_maps(kwargs)
-        with notes, Pipes(inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs and not maps,
-                          combined=_combined(kwargs), maps=maps, layout=kwargs.get("layout"), rescale=kwargs.get("rescale")) as pipes:
+        with notes, contextlib.ExitStack() as entered:
+            pipes = stdin_read_reported(lambda: entered.enter_context(Pipes(
+                inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs and not maps, combined=_combined(kwargs),
+                maps=maps, layout=kwargs.get("layout"), rescale=kwargs.get("rescale"))), kwargs, from_stdin=from_stdin)
             if from_stdin:
                 kwargs["input"] = pipes.input if single else [pipes.input]
             if pipes.to_stdout:
@@ -89,6 +91,19 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
                     _lines.SHOWN_AS.pop(path, None)
 
     return wrapper
+
+
+def stdin_read_reported(read: Callable[[], Any], kwargs: dict[str, Any], *, from_stdin: bool) -> Any:
+    """``read()``: the pipes entered, stdin read; what stdin holds refused (empty, a volume, no known format, another
+    than ``--format``) writes ``--report`` as any refusal of one input's content does, with the record ``--json``
+    prints (:func:`kernelcli.cli._batch.read_reported`): the report was checked before stdin was read."""
+    report = kwargs.get("report_file", kwargs.get("report"))
+    if not from_stdin or report is None:
+        return read()
+    from ._batch import read_reported
+
+    return read_reported(Path("stdin"), read, out=kwargs.get("out"), report=report, force=bool(kwargs.get("force")),
+                         montage=kwargs.get("montage"))
 
 
 def _combined(kwargs: dict[str, Any]) -> bool:
