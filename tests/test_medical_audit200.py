@@ -74,6 +74,7 @@ class TestAxisZLiftsTheAssumedDepth:
         assert refused.returncode == 2 and "--axis z to smooth within the slices" in refused.stderr
 
     def test_in_memory_and_tile_by_tile_agree(self, tmp_path):
+        pytest.importorskip("dask")  # (--tiled: the [distributed] extra)
         data = np.random.default_rng(1).normal(size=(12, 10, 5)).astype(np.float32)
         img = nib.Nifti1Image(data, np.diag([0.5, 0.5, 1, 1]))
         img.header.set_xyzt_units("mm")

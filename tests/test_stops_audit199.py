@@ -127,6 +127,8 @@ def test_one_input_stopped_once_its_output_is_published_is_recorded_ok(tmp_path,
     """Audit 199 #2: the output whole on disk, its record "not run" (``--report`` and ``--json`` alike): a script that
     trusted it ran the input again and was refused ``already exists``.  The stop waits until the record and the listing
     are out, then is said with its code, as for a batch stopped after its last file."""
+    if case == "tiled":
+        pytest.importorskip("dask")  # (--tiled: the [distributed] extra)
     args, written = _ONE_INPUT[case]
     extra = ["--report", "r.json"] if said == "--report" else ["--json"]
     given = SAMPLES / "phantom.png"

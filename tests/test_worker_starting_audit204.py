@@ -31,6 +31,9 @@ def _gone(pid: int) -> bool:
 @pytest.fixture
 def compiling(runtime, tmp_path, invoke, monkeypatch):  # noqa: F811
     """A worker left compiling by ``worker start``: its pid."""
+    import gc
+
+    gc.collect()  # (a running Popen an earlier test in this process dropped warns as it is collected: not in a call here)
     monkeypatch.setattr(control, "_SERVE", _fake(tmp_path, BURN))
     r = invoke("worker", "start", "--json")
     record = json.loads(r.stdout)
