@@ -42,20 +42,9 @@ Progress = Callable[[int, int, float, float], None]
 
 #: Each option learn's messages may advise, as each caller names it: (``kernelcli learn``'s option, the
 #: :class:`LearnOptions` keyword).  A test checks the first against the CLI's own table (``cli/options.py``'s CONCEPTS).
-OPTION_NAMES: dict[str, tuple[str, str]] = {
-    "size": ("--size", "size"),
-    "padding": ("--padding", "padding"),
-    "pad_mode": ("--pad-mode", "pad_mode"),
-    "pad_value": ("--pad-value", "pad_value"),
-    "stride": ("--stride", "stride"),
-    "dilation": ("--dilation", "dilation"),
-    "combine": ("--combine", "combine"),
-    "fit_bias": ("--fit-bias", "fit_bias"),
-    "seed": ("--seed", "seed"),
-    "lr": ("--lr", "lr"),
-    "epochs": ("--epochs", "epochs"),
-    "step_size": ("--step-size", "step_size"),
-}
+OPTION_NAMES: dict[str, tuple[str, str]] = option_words.dashed(
+    "size", "padding", "pad_mode", "pad_value", "stride", "dilation", "combine", "fit_bias", "seed", "lr", "epochs",
+    "step_size")
 
 
 @record(frozen=True)

@@ -65,6 +65,15 @@ class OptionWords:
         return repr(value)
 
 
+def dashed(*keywords: str) -> dict[str, tuple[str, str]]:
+    """``NAMES`` for options whose command-line name is the keyword with dashes (``pad_mode``: ``--pad-mode``).
+
+    >>> dashed("volume", "pad_mode")
+    {'volume': ('--volume', 'volume'), 'pad_mode': ('--pad-mode', 'pad_mode')}
+    """
+    return {keyword: ("--" + keyword.replace("_", "-"), keyword) for keyword in keywords}
+
+
 def chosen(words: Any, wordings: dict[str, W]) -> W:
     """The words of ``wordings`` named ``words`` (``"api"`` or ``"cli"``), or ``words`` itself when it is one of
     them; another name is refused (exit 2).

@@ -63,15 +63,11 @@ def test_a_stop_of_another_kind_while_the_first_is_handled_is_dropped(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == (["r.json"] if where == "recorded" else [])  # no .part
 
 
-_IN_PROCESS = """
-import os, signal, sys
+_IN_PROCESS = SIGNALLING + """
+import signal, sys
 import kernelcli.cli as cli
 import kernelcli.cli._common as common
-begin = common.begin_call
-def stopped():
-    begin()
-    os.kill(os.getpid(), signal.SIGTERM)
-common.begin_call = stopped
+common.begin_call = then(common.begin_call, signal.SIGTERM)
 sys.argv = ["kernelcli", "shape", "--in", "8", "-f", "3"]
 try:
     cli.main()

@@ -16,17 +16,11 @@ Python caller's.
 from __future__ import annotations
 
 
-from ..option_words import OptionWords, chosen
+from ..option_words import OptionWords, chosen, dashed
 from ..records import record
 
 #: Each option a reader's messages name, as each caller names it: (the command line's option, the keyword).
-OPTION_NAMES: dict[str, tuple[str, str]] = {
-    "volume": ("--volume", "volume"),
-    "series": ("--series", "series"),
-    "resample_slices": ("--resample-slices", "resample_slices"),
-    "affine": ("--affine", "affine"),
-    "max_pixels": ("--max-pixels", "max_pixels"),
-}
+OPTION_NAMES: dict[str, tuple[str, str]] = dashed("volume", "series", "resample_slices", "affine", "max_pixels")
 
 
 @record(frozen=True)
