@@ -37,6 +37,7 @@ from ._core import policy as _policy
 from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
 from .errors import UsageError  # noqa: F401  (kernelcli.api.UsageError, as before)
+from .jitcache import CORE_NOTE as _compile_note
 from .modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, POOL_CODES, canonical_pad_mode, canonical_pool_op, check_fill_reading, pad_keywords, pad_words
 from .ndsupport import all_finite as _all_finite  # noqa: F401  (kept for old imports)
 from .ndsupport import compute_dtype  # noqa: F401  (public here since the first release)
@@ -45,8 +46,6 @@ from .tiled import is_dask_array
 #: At or below this many multiply-adds (H*W*C*taps) the plain-numpy path is used under any
 #: policy (see :mod:`kernelcli._core.policy`, which owns the value).
 SMALL_WORK = _policy.SMALL_WORK
-
-_FIRST_JIT_NOTE_SHOWN = False
 
 
 def as_image_array(x: Any, name: str = "x", finite: bool = True) -> np.ndarray:
@@ -89,29 +88,6 @@ def _numba_lacks(dtype: np.dtype) -> bool:
     return np.dtype(dtype) == np.float16
 
 
-def _announce_first_compile(dispatcher, *dtypes) -> None:
-    """Say on stderr, once per process, that the jitted core is being compiled.
-
-    Called before the first call of a jitted ``dispatcher`` with arrays of ``dtypes``;
-    silent when Numba's cache already holds that version.
-    """
-    global _FIRST_JIT_NOTE_SHOWN
-    if _FIRST_JIT_NOTE_SHOWN:
-        return
-    key = (dispatcher, *dtypes)
-    if key in _CHECKED:
-        return
-    _CHECKED.add(key)
-    from . import jitcache
-
-    if not jitcache.is_cached(dispatcher, *map(str, dtypes)):
-        _FIRST_JIT_NOTE_SHOWN = True
-        jitcache.announce_compiling("the numeric core")
-
-
-_CHECKED: set = set()
-
-
 def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: float, dtype: np.dtype, paths: Paths, work: int) -> np.ndarray:
     """Pad (H, W, C) ``x3`` into ``dtype``: plain numpy for small ``work`` (or as ``paths`` says), else the jitted loop."""
     top, bottom, left, right = widths
@@ -128,7 +104,7 @@ def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: f
         return numpy_impl.pad3d(x3, top, bottom, left, right, code, value, dtype)
     from ._core.engine import pad_flat
 
-    return pad_flat(x3, widths, code, value, dtype, _announce_first_compile)
+    return pad_flat(x3, widths, code, value, dtype, _compile_note)
 
 
 @ndsupport.quiet_overflow
@@ -271,7 +247,7 @@ def conv2d(
     if choice == "jit":
         check = _finite_check(arr)
         out = engine.correlate(arr, k, dtype, call.widths, call.code, fill, call.stride, call.dilation, oh, ow, paths=policy,
-                               announce=_announce_first_compile, finite_check=check,
+                               announce=_compile_note, finite_check=check,
                                key=call if call.remembered else None, rounded=rounded)
         # the check ran: the loop's screen saw an output that is not finite, or could not look
         if out.dtype.kind == "f" and (check.ran if check is not None else call.overflow):
@@ -451,7 +427,7 @@ def pool2d(
 
         out = engine.pool(
             x3, call.size, call.stride, call.padding, POOL_CODES[call.op], count_include_pad, oh, ow, dtype,
-            announce=_announce_first_compile, paths=policy, finite_check=_finite_check(arr), rounded=rounded,
+            announce=_compile_note, paths=policy, finite_check=_finite_check(arr), rounded=rounded,
         )
     out = numpy_impl.rounded(out, rounded)
     return out if arr.ndim == 3 else out[:, :, 0]

@@ -8,6 +8,7 @@ the compiled signatures; every (input dtype, compute dtype) pair is compiled onc
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 #: the command line sets it under ``-q`` ("no notes"): the compiling note is one
@@ -38,6 +39,45 @@ def announce_compiling(what: str) -> None:
     import logging
 
     logging.getLogger(LOGGER).warning(message)
+
+
+class CompileNote:
+    """The "compiling ..." note of one family of jitted loops: said at most once per process, and only
+    before a loop runs on dtypes Numba's cache does not hold yet (:func:`is_cached`, asked once per
+    (loop, dtypes): each look costs ~20 us).
+
+    >>> note = CompileNote("the numeric core")
+    >>> note.shown
+    False
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what, self.shown = what, False
+        self._looked: set[tuple] = set()
+
+    def __call__(self, dispatcher, *dtypes) -> None:
+        """Say the note if ``dispatcher`` is about to compile for arrays of ``dtypes`` and it was not said."""
+        key = (dispatcher, *dtypes)  # dtype objects: their names are built in Python, a few microseconds each
+        if self.shown or key in self._looked:
+            return
+        self._looked.add(key)
+        if not is_cached(dispatcher, *map(str, dtypes)):
+            self.shown = True
+            announce_compiling(self.what)
+
+    @contextmanager
+    def kept(self):
+        """Whatever is said or looked up inside, the note's state after is as before (the worker's warm-up)."""
+        saved = self.shown, set(self._looked)
+        try:
+            yield
+        finally:
+            self.shown, self._looked = saved[0], saved[1]
+
+
+#: the notes of the API's loops and of the convolution-layer loops
+CORE_NOTE = CompileNote("the numeric core")
+LAYER_NOTE = CompileNote("the convolution-layer core")
 
 
 def index_path(dispatcher) -> Path | None:

@@ -16,13 +16,13 @@ Example
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from . import ndsupport
 from ._core.memo import Memo, array_key, frozen
 from ._core.policy import Paths
+from .jitcache import LAYER_NOTE as _compile_note
 from .modes import ACTIVATION_CODES, PAD_CODES
 
 #: The plain-numpy layer, per output value and tap: 64x64x3 -> 16 3x3, 128x128x3 -> 16 3x3, 256x256 -> 8 3x3,
@@ -139,7 +139,7 @@ def _blocked_layer(x3, wc, bc, groups, widths, mode_code, pad_value, stride, dil
     kh = wc.shape[2]
     if x3.dtype.char not in NATIVE_CHARS:  # the padding loop reads these itself; others are cast first
         x3 = x3.astype(out.dtype)
-    _announce_compile(blocked_rows, x3.dtype, out.dtype)
+    _compile_note(blocked_rows, x3.dtype, out.dtype)
     rows, cols, runs, wq = _PAD_PLANS.get((x3.shape, widths, mode_code), lambda: _pad_plan(x3.shape, widths, mode_code))
     (sh, sw), (dh, dw) = stride, dilation
     key = (x3.shape, widths, mode_code, out.shape[0], kh, sh, dh, out.itemsize)
@@ -231,8 +231,8 @@ def _filterwise_layer(x3, wc, bc, groups, rows, cols, pad_value, stride, dilatio
     from ._core.layer import layer_rows, planarize
 
     (sh, sw), (dh, dw) = stride, dilation
-    _announce_compile(planarize, x3.dtype, out.dtype)
-    _announce_compile(layer_rows, out.dtype)
+    _compile_note(planarize, x3.dtype, out.dtype)
+    _compile_note(layer_rows, out.dtype)
     xq = np.empty((x3.shape[2], rows.size, sw, cols.size // sw), dtype=out.dtype)
     threads.run_rows(planarize, rows.size, x3, rows, cols, float(pad_value), xq)
     taps, tap_weights, counts = _tap_table(wc, groups, dh, dw, sw)
@@ -323,26 +323,3 @@ def _tap_table(wc: np.ndarray, groups: int, dil_h: int, dil_w: int, stride_w: in
     taps = np.ascontiguousarray(np.take_along_axis(taps, order[:, :, None], axis=1))
     weights = np.ascontiguousarray(np.take_along_axis(weights, order, axis=1))
     return taps, weights, keep.sum(axis=1).astype(np.int64)
-
-
-_FIRST_COMPILE_NOTED = False
-#: (loop, dtypes) found in Numba's cache: asked once (each look costs ~20 us)
-_FOUND_CACHED: set[tuple] = set()
-
-
-def _announce_compile(dispatcher: Any, *dtypes: np.dtype) -> None:
-    """Say once on stderr when the layer core is about to compile (not yet in Numba's disk cache).
-
-    Called before ``dispatcher`` first runs on arrays of ``dtypes``.
-    """
-    global _FIRST_COMPILE_NOTED
-    key = (dispatcher, *dtypes)  # dtype objects: their names are built in Python, a few microseconds each
-    if _FIRST_COMPILE_NOTED or key in _FOUND_CACHED:
-        return
-    from . import jitcache
-
-    if jitcache.is_cached(dispatcher, *map(str, dtypes)):
-        _FOUND_CACHED.add(key)
-        return
-    _FIRST_COMPILE_NOTED = True
-    jitcache.announce_compiling("the convolution-layer core")

@@ -197,6 +197,6 @@ def pool3d_takes_numpy(paths: Any, shape: tuple[int, ...], f, s, p, op: str, out
 
 def announce(dispatcher: Any, *dtypes: Any) -> None:
     """Say "compiling..." once when a jitted loop is not in Numba's cache yet (the API's rule)."""
-    from .api import _announce_first_compile
+    from .jitcache import CORE_NOTE
 
-    _announce_first_compile(dispatcher, *dtypes)
+    CORE_NOTE(dispatcher, *dtypes)

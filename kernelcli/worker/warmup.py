@@ -140,42 +140,38 @@ def _load_core() -> None:
 
     import numpy as np
 
-    from .. import api, layer_jit
-
+    from .. import api
     from .._core import threads
     from .._core.policy import Paths
+    from ..jitcache import CORE_NOTE, LAYER_NOTE
 
-    saved = (api._FIRST_JIT_NOTE_SHOWN, set(api._CHECKED), layer_jit._FIRST_COMPILE_NOTED)
     jit = Paths(force="jit")  # the jitted core even for these tiny arrays
     sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
     gauss = np.outer([1.0, 4, 6, 4, 1], [1.0, 4, 6, 4, 1]) / 256
-    try:
-        for dtype in ("uint8", "uint16", "float32", "float64"):
-            for shape, read_only in itertools.product(((20, 20), (20, 20, 3)), (False, True)):
-                x = np.ones(shape, dtype=dtype)
-                x.setflags(write=not read_only)  # a decoded image is read-only
-                for k in (sobel, gauss, sobel, gauss):  # twice: the second call meets remembered (read-only) maps
-                    api.conv2d(x, k, paths=jit)
-                    api.conv2d(x, k, stride=2, paths=jit)
-                api.pool2d(x, 2, op="max", paths=jit)
-                api.pool2d(x, 2, op="avg", paths=jit)
-                api.pool2d(x, 3, op="max", stride=1, padding=1, paths=jit)
-                api.pad2d(x, 1, pad_mode="reflect", paths=jit)
-        from .._core import eightbit
+    with CORE_NOTE.kept(), LAYER_NOTE.kept():  # the calls after say their own notes
+        try:
+            for dtype in ("uint8", "uint16", "float32", "float64"):
+                for shape, read_only in itertools.product(((20, 20), (20, 20, 3)), (False, True)):
+                    x = np.ones(shape, dtype=dtype)
+                    x.setflags(write=not read_only)  # a decoded image is read-only
+                    for k in (sobel, gauss, sobel, gauss):  # twice: the second call meets remembered (read-only) maps
+                        api.conv2d(x, k, paths=jit)
+                        api.conv2d(x, k, stride=2, paths=jit)
+                    api.pool2d(x, 2, op="max", paths=jit)
+                    api.pool2d(x, 2, op="avg", paths=jit)
+                    api.pool2d(x, 3, op="max", stride=1, padding=1, paths=jit)
+                    api.pad2d(x, 1, pad_mode="reflect", paths=jit)
+            from .._core import eightbit
 
-        block = np.zeros((2, 6), dtype=np.float32)  # a band of an 8-bit picture's result (kernelcli.io.pictures)
-        eightbit.rows_to_uint8(block, np.empty((2, 6), dtype=np.uint8), False)
-        eightbit.rows_to_rgbx(block, np.empty((2, 2), dtype=np.uint32), True)
-        threads.prepare()  # the helper threads' poll, loaded and measured once (the children start their own threads)
-        from .._core import native
+            block = np.zeros((2, 6), dtype=np.float32)  # a band of an 8-bit picture's result (kernelcli.io.pictures)
+            eightbit.rows_to_uint8(block, np.empty((2, 6), dtype=np.uint8), False)
+            eightbit.rows_to_rgbx(block, np.empty((2, 2), dtype=np.uint32), True)
+            threads.prepare()  # the helper threads' poll, loaded and measured once (the children start their own threads)
+            from .._core import native
 
-        native.prepare(entries=True)  # the native helpers' driver and the loops' C entry points, as loaded
-    except Exception as exc:  # a warm-up that fails only costs speed
-        print(f"kernelcli worker: warm-up incomplete: {exc}", file=sys.stderr, flush=True)
-    finally:
-        api._FIRST_JIT_NOTE_SHOWN, checked, layer_jit._FIRST_COMPILE_NOTED = saved
-        api._CHECKED.clear()
-        api._CHECKED.update(checked)
+            native.prepare(entries=True)  # the native helpers' driver and the loops' C entry points, as loaded
+        except Exception as exc:  # a warm-up that fails only costs speed
+            print(f"kernelcli worker: warm-up incomplete: {exc}", file=sys.stderr, flush=True)
 
 
 def dispatchers() -> list:
