@@ -83,3 +83,12 @@ class TestAWorkerStillCompilingIsLeftToFinish:
         r = invoke("worker", "start")
         assert (r.exit_code, r.stderr) == (1, "error: kernelcli worker: not started: the worker did not answer within 2 s; "
                                               f"see {socket_file(runtime)}.log\n")
+
+
+def test_a_worker_ended_by_a_signal_while_starting_is_said_so(runtime, tmp_path, invoke, monkeypatch):
+    """Audit 208 #5: a 'worker stop' while 'worker start' waited said 'the worker exited with code -15 while starting'
+    (a signal's number taken for an exit code)."""
+    monkeypatch.setattr(control, "_SERVE", "import os, signal; os.kill(os.getpid(), signal.SIGTERM)")
+    r = invoke("worker", "start")
+    assert (r.exit_code, r.stderr) == (1, 'error: kernelcli worker: not started: the worker was ended by SIGTERM (a '
+                                          f'"kernelcli worker stop"?) while starting; see {socket_file(runtime)}.log\n')

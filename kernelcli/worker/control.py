@@ -218,7 +218,7 @@ def _wait_ready(path: Path, there: starting.Starting, process, said) -> dict:
             return answer
         if process is not None and process.poll() is not None:
             starting.forget(path, there.pid)
-            raise WorkerError(f"the worker exited with code {process.returncode} while starting; see {path}.log")
+            raise WorkerError(f"the worker {_ended(process.returncode)} while starting; see {path}.log")
         if process is None and not there.alive():
             raise WorkerError(f"the worker {there.pid} another start started exited while starting; see {path}.log")
         if time.monotonic() - looked >= 0.5:
@@ -236,11 +236,33 @@ def _wait_ready(path: Path, there: starting.Starting, process, said) -> dict:
         raise StillCompiling(there.pid, there.log, there.seconds)
     if process is not None:
         process.terminate()
+        try:
+            process.wait(10.0)  # (reaped: a Popen dropped while its process runs warns, and leaves a zombie)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
     else:
         _end(there.pid, 10.0)
     starting.forget(path, there.pid)
     hung = " (compiling, but it used no CPU for the last seconds: hung)" if compiling else ""
     raise WorkerError(f"the worker did not answer within {START_TIMEOUT:g} s{hung}; see {path}.log")
+
+
+def _ended(returncode: int) -> str:
+    """How a worker's process ended, from its ``returncode``: a negative one is the signal that ended it.
+
+    >>> _ended(-15), _ended(1)
+    ('was ended by SIGTERM (a "kernelcli worker stop"?)', 'exited with code 1')
+    """
+    if returncode < 0:
+        import signal
+
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f'was ended by {name}' + (' (a "kernelcli worker stop"?)' if name == "SIGTERM" else "")
+    return f"exited with code {returncode}"
 
 
 #: the workers :func:`start` left compiling in the background
