@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from ._start_stops import EARLY_STOPS, early_stop, restore_stops, say_stopped, stops_unwind
+from ._start_stops import EARLY_STOPS, early_stop, restore_stops, say_stopped, stops_found, stops_unwind
 
 #: command modules, each exposing ``register(app)``; listed once here
 COMMAND_MODULES = (
@@ -56,10 +56,11 @@ def __getattr__(name: str):
 def main() -> None:
     """Run ``kernelcli`` with ``sys.argv``: the worker runs the call if one is up, else this
     process; raises SystemExit with the exit code (the process's entry is :func:`entry`)."""
+    found = stops_found()
     try:
         sys.exit(_call(sys.argv[1:]))
     finally:  # (in-process: the host's stops are its own again, as the call's start found them)
-        restore_stops()
+        restore_stops(found)
 
 
 def entry() -> None:

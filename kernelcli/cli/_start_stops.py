@@ -122,16 +122,23 @@ _SAY_STOPPED = (
 )
 
 
-def restore_stops() -> None:
-    """Give back the stops these handlers took (:func:`stops_unwind`) where they are still installed, and Ctrl-C where a
-    stop in the command dropped it: a process that ran a call in-process (:func:`kernelcli.cli.main`) is stopped by
-    them as before it."""
+def stops_found() -> dict:
+    """The handlers of SIGTERM, SIGHUP and Ctrl-C as a call finds them: what :func:`restore_stops` gives back.
+
+    >>> stops_found()[_signal.SIGINT] is _signal.getsignal(_signal.SIGINT)
+    True
+    """
+    return {sig: _signal.getsignal(sig) for sig in (*_STOPS, _signal.SIGINT)}
+
+
+def restore_stops(found: dict) -> None:
+    """Give back the handlers ``found`` (:func:`stops_found`) at the call's start: a process that ran a call
+    in-process (:func:`kernelcli.cli.main`) is stopped as before it, by its own handlers, not by the call's (the early
+    ones here, the command's of :mod:`._signals`, or those that drop a later stop).  One installed from C (None) is
+    left as the call left it: Python cannot put it back."""
     try:
-        for sig in _STOPS:
-            if _signal.getsignal(sig) is _stop_early:
-                _signal.signal(sig, _signal.SIG_DFL)
-        taken = sys.modules.get(f"{__package__}._signals")  # (a stop in a command drops Ctrl-C with the others)
-        if _signal.getsignal(_signal.SIGINT) in (interrupt_early, getattr(taken, "_dropped", interrupt_early)):
-            _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+        for sig, handler in found.items():
+            if handler is not None and _signal.getsignal(sig) is not handler:
+                _signal.signal(sig, handler)
     except (ValueError, OSError):  # not the main thread
         return
