@@ -429,7 +429,7 @@ def _position(position: tuple[int, ...], names: tuple[str, ...]) -> str:
 
 
 #: why a kernel whose weights could not be summed is refused, in every spelling (a file, a list, inline, .npy)
-TOO_LARGE = "values are too large: their sum is beyond the float range"
+TOO_LARGE = "values are too large: the sum of their magnitudes is beyond the float range"
 
 
 def sums_in_range(values: Iterable[float]) -> bool:
