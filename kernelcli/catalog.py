@@ -12,8 +12,8 @@ A kernel spec (what ``--kernel`` takes) is one of
   (``my.json``, ``./ridge``); ``my.json:NAME`` picks one kernel from a file holding several;
 - an **inline** kernel (ImageMagick's ``'3x3: 1,0,-1 2,0,-2 1,0,-1'``, a JSON list of rows) or a
   ``.npy`` file: see :mod:`kernelcli.kernel_syntax`;
-- a **parametric** spec: ``gaussian:SIGMA`` (size ``2*ceil(3*sigma)+1``, sampled and normalised to
-  sum 1, as ImageMagick's ``Gaussian:0xSIGMA``) or ``box:N`` (N x N, every weight ``1/N**2``).
+- a **parametric** spec: ``gaussian:SIGMA`` (size ``2*ceil(3*sigma)+1``, sampled and normalised to sum 1, as
+  ImageMagick's ``Gaussian:RxSIGMA``, R = ceil(3*sigma), not its ``0xSIGMA``, often larger) or ``box:N`` (1/N**2 each).
 
 A kernel file is either a family file ``{"family": ..., "description": ..., "kernels": [...]}`` or a
 single kernel object ``{"name": ..., "matrix": ..., "scale": ..., "description": ..., "source": ...}``

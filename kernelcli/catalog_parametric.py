@@ -29,7 +29,10 @@ def gaussian_kernel(sigma: float) -> Kernel:
     """Return the sampled Gaussian of standard deviation ``sigma``, normalised to sum 1.
 
     Size ``2*ceil(3*sigma)+1`` per side; weights ``exp(-(x**2 + y**2) / (2*sigma**2))`` at integer
-    offsets from the centre, divided by their sum (``scale="sum"``), as ImageMagick's ``Gaussian:0xSIGMA``.
+    offsets from the centre, divided by their sum (``scale="sum"``): the outer product of
+    ``cv2.getGaussianKernel(2*ceil(3*sigma)+1, sigma)``, and ImageMagick's ``Gaussian:RxSIGMA`` with R = ceil(3*sigma).
+    ImageMagick's ``Gaussian:0xSIGMA`` samples and normalises alike but picks its own radius, often larger (9x9 for
+    sigma 1, 15x15 for sigma 2), so its weights differ.
 
     >>> gaussian_kernel(0.5).shape
     (5, 5)
@@ -61,7 +64,9 @@ def gaussian_kernel(sigma: float) -> Kernel:
             f"Gaussian blur, sigma {text}, {size}x{size} (radius ceil(3*sigma)), sampled and "
             "normalised to sum 1; no orientation."
         ),
-        source="Sampled 2-D Gaussian, as ImageMagick's Gaussian:0xSIGMA (https://imagemagick.org/Usage/convolve/#gaussian)",
+        source=("Sampled 2-D Gaussian cut at radius ceil(3*sigma), normalised: cv2.getGaussianKernel(2*ceil(3*sigma)+1, "
+                "sigma) times its transpose, ImageMagick's Gaussian:RxSIGMA with R = ceil(3*sigma) (its Gaussian:0xSIGMA "
+                "keeps more taps: 9x9 for sigma 1; https://imagemagick.org/Usage/convolve/#gaussian)"),
         scale="sum",
     )
 

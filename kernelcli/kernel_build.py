@@ -9,7 +9,8 @@ Numpy is imported only by the functions that return arrays, so the catalogue sta
 
 Gaussians, one rule everywhere: radius ``ceil(truncate * sigma)`` samples (truncate = 3; per
 axis ``sigma = sigma_mm / spacing``), weights ``exp(-x**2 / (2 sigma**2))``, normalised to sum 1
-(as scipy.ndimage's ``_gaussian_kernel1d`` and ImageMagick's ``Gaussian:0xSIGMA``).
+(as scipy.ndimage's ``_gaussian_kernel1d``, cv2's ``getGaussianKernel`` and ImageMagick's ``Gaussian:RxSIGMA`` with
+R = ceil(3*sigma); ImageMagick's ``Gaussian:0xSIGMA`` picks its own radius, often larger).
 
 The named 3-D kernels (``box_3d``, ``gaussian_3d``, ``sobel_3d[_x|_y|_z]``) are data:
 ``kernels/3d/separable.json``, one 1-D factor per axis with its source.

@@ -3,9 +3,16 @@
 #3: a kernel whose weights' magnitudes overflow a float was refused saying "their sum is beyond the float range", also
     of ``[[1e308,-1e308]]``, whose sum is 0; the check sums the magnitudes (a normalisation's parts and the worst-case
     response need them), and the message says so.
+#4: ``gaussian:SIGMA`` was said to be "as ImageMagick's Gaussian:0xSIGMA" (its source, docstrings, README), whose kernel
+    is larger (9x9 for sigma 1, where kernelcli's is 7x7) with other weights; it is cv2.getGaussianKernel's of
+    2*ceil(3*sigma)+1 taps (times its transpose) and ImageMagick's ``Gaussian:RxSIGMA`` with R = ceil(3*sigma).
 """
 
 from __future__ import annotations
+
+import math
+import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -13,7 +20,7 @@ import pytest
 from kernelcli.catalog import load_kernel
 from kernelcli.errors import InvalidKernel
 
-from conftest import run_in_process
+from conftest import REPO, imagemagick, run_in_process
 
 
 @pytest.fixture
@@ -36,3 +43,53 @@ class TestTooLargeSaysWhatIsSummed:
     def test_the_api_says_the_same(self):
         with pytest.raises(InvalidKernel, match="the sum of their magnitudes is beyond the float range"):
             load_kernel("[[1e308,-1e308]]")
+
+
+SIGMAS = (0.3, 0.5, 0.7, 1.0, 1.5, 2.0)
+
+
+def cv2_gaussian(sigma):
+    """cv2.getGaussianKernel(2*ceil(3*sigma)+1, sigma) as OpenCV documents it, as a column, times its transpose."""
+    size = 2 * math.ceil(3 * sigma) + 1
+    x = np.arange(size) - (size - 1) / 2
+    column = np.exp(-x**2 / (2 * sigma**2))
+    column /= column.sum()
+    return np.outer(column, column)
+
+
+def imagemagick_kernel(convert, spec):
+    """The kernel ImageMagick builds for ``spec`` (its showKernel text, 6 significant digits)."""
+    text = subprocess.run([convert, "xc:", "-define", "morphology:showKernel=1", "-morphology", "Convolve", spec, "null:"],
+                          capture_output=True, text=True, timeout=60).stderr
+    return np.array([line.split(":", 1)[1].split() for line in text.splitlines() if re.match(r"\s*\d+:", line)], float)
+
+
+class TestGaussianSaysWhatItMatches:
+    @pytest.mark.parametrize("sigma", SIGMAS)
+    def test_it_is_cv2s_gaussian_kernel(self, sigma):
+        assert np.allclose(load_kernel(f"gaussian:{sigma}").array(), cv2_gaussian(sigma), rtol=1e-14, atol=0)
+
+    @pytest.mark.parametrize("sigma", SIGMAS)
+    def test_it_is_cv2s_own_where_cv2_is_installed(self, sigma):
+        cv2 = pytest.importorskip("cv2")
+        column = cv2.getGaussianKernel(2 * math.ceil(3 * sigma) + 1, sigma, ktype=cv2.CV_64F)
+        assert np.allclose(load_kernel(f"gaussian:{sigma}").array(), column @ column.T, rtol=1e-14, atol=0)
+
+    def test_its_source_names_what_it_matches_and_not_imagemagicks_0x_form(self):
+        source = load_kernel("gaussian:1").source
+        assert "as ImageMagick's Gaussian:0xSIGMA" not in source
+        assert "cv2.getGaussianKernel(2*ceil(3*sigma)+1, sigma)" in source and "Gaussian:RxSIGMA" in source
+
+    def test_the_readme_does_not_say_it_is_imagemagicks_0x_form(self):
+        readme = (REPO / "README.md").read_text(encoding="utf-8")
+        assert "like ImageMagick's `Gaussian:0xSIGMA`" not in readme
+        assert "`cv2.getGaussianKernel(2*ceil(3*sigma)+1, sigma)`" in readme
+
+    @pytest.mark.skipif(imagemagick() is None, reason="ImageMagick is not installed")
+    @pytest.mark.parametrize("sigma", SIGMAS)
+    def test_imagemagicks_r_x_sigma_is_the_same_and_its_0x_form_not_always(self, sigma):
+        ours = load_kernel(f"gaussian:{sigma}").array()
+        same = imagemagick_kernel(imagemagick(), f"Gaussian:{math.ceil(3 * sigma)}x{sigma}")
+        assert same.shape == ours.shape and np.allclose(same, ours, rtol=1e-5, atol=1e-9)
+        if sigma in (1.0, 2.0):  # as the source and the README say: 9x9 and 15x15
+            assert imagemagick_kernel(imagemagick(), f"Gaussian:0x{sigma}").shape == {1.0: (9, 9), 2.0: (15, 15)}[sigma]
