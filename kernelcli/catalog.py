@@ -54,6 +54,8 @@ from .catalog_format import (  # noqa: F401 - the file format, re-exported (its 
 from .kernel_json import _NotFinite, _Object, _object_pairs, _parse_float, _parse_int, _parse_json  # noqa: F401
 from . import numtext
 from .catalog_files import parse_kernels, read_kernel_file  # noqa: F401 - re-exported (their former home)
+from .kernel_paths import load_from_path, looks_like_path
+from .kernel_names import fold_name as _fold_name
 from .catalog_parametric import box_kernel, gaussian_kernel, parametric_kernel  # noqa: F401 - re-exported
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .resources import catalog_dir
@@ -108,8 +110,8 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     other = _other_format(spec)
     if other is not None:
         raise other
-    if _looks_like_path(spec):
-        return _load_from_path(spec, max_ndim)
+    if looks_like_path(spec):
+        return load_from_path(spec, max_ndim)
     volume_only = _volume_kernel(spec)
     if volume_only:
         raise _volume_refusal(spec, f"{volume_only} for a volume", numtext.clipped(spec, 120))
@@ -338,10 +340,6 @@ def _load_catalogue() -> list[Kernel]:
     return kernels
 
 
-def _fold_name(name: str) -> str:
-    return name.lower().replace("-", "_")
-
-
 def _suggestions(wanted: str, names: list[str]) -> list[str]:
     import difflib
 
@@ -462,29 +460,4 @@ def _other_format(spec: str) -> InvalidKernel | None:
     inline, saved = "; a matrix written as text goes inline as it is, ", " (W columns, H rows), or save it with numpy.save as .npy"
     return KernelTextRefused(spec, f"{why}{inline}load_kernel(\"WxH: \" + its text){saved}", named=numtext.clipped(spec.strip(), 120),
                              on_command_line=f"{why}{inline}{{option}} \"WxH: $(cat {numtext.clipped(spec.strip())})\"{saved}")
-
-
-def _looks_like_path(spec: str) -> bool:
-    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
-    return any(sep in spec for sep in separators) or spec.lower().endswith(".json") or bool(_FILE_SELECTOR.fullmatch(spec))
-
-
-def _load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
-    file_text, selector = split_selector(spec)
-    path = Path(file_text).expanduser()
-    kernels = read_kernel_file(path, max_ndim=max_ndim, shown=file_text)
-    names = ", ".join(k.name for k in kernels)
-    if selector is not None and not SPEC_NAME_PATTERN.fullmatch(selector):  # ('fam.json:' was "fam.json:: no such file")
-        raise InvalidKernel(f"{file_text}: {numtext.quoted(selector, 120)} is no kernel name ({NAME_RULE}; {LOOKUP_RULE}); "
-                            f"after ':' give one of: {names}")
-    if selector is not None:
-        wanted = _fold_name(selector)
-        for kernel in kernels:
-            if kernel.name == wanted:
-                return kernel
-        raise KernelNotFound(f"{file_text}: no kernel named '{selector}'; it holds: {names}")
-    if len(kernels) == 1:
-        return kernels[0]
-    raise InvalidKernel(f"{file_text}: holds {len(kernels)} kernels ({names}); pick one with {file_text}:NAME")
-
 

@@ -33,6 +33,15 @@ MAX_SIGMA = (MAX_SIDE // 2) / 3
 _BUILT_NAME = re.compile(r"(gaussian|box):([0-9.e+-]+)")
 
 
+def fold_name(name: str) -> str:
+    """A name as a lookup reads it (:data:`LOOKUP_RULE`): capitals as lower case, ``-`` as ``_``.
+
+    >>> fold_name("Sobel-V")
+    'sobel_v'
+    """
+    return name.lower().replace("-", "_")
+
+
 def spec_name(kind: str, argument: str) -> str | None:
     """The name of the kernel the spec ``kind:argument`` makes (``gaussian`` or ``box``), or None where it makes none:
     ``box:`` a whole number from 1 to MAX_SIDE in any form, named by its digits; ``gaussian:`` a positive sigma whose

@@ -1,0 +1,54 @@
+"""Which kernel file a ``--kernel`` text names, and the kernel it picks there: ``k.json``, ``./dir/k.json``,
+``fam.json:NAME`` (one kernel of a family file).
+
+Split from :mod:`kernelcli.catalog` (finding and loading kernels by name), which keeps these names importable; how a
+text splits into a file and a kernel name is :func:`kernelcli.catalog_format.split_selector`, reading and checking one
+file :mod:`kernelcli.catalog_files`'s.
+
+>>> looks_like_path("./ridge"), looks_like_path("fam.json:sharp"), looks_like_path("sobel_v")
+(True, True, False)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import numtext
+from .catalog_files import read_kernel_file
+from .catalog_format import _FILE_SELECTOR, Kernel, split_selector
+from .errors import InvalidKernel, KernelNotFound
+from .kernel_names import LOOKUP_RULE, NAME_RULE, SPEC_NAME_PATTERN, fold_name
+
+
+def looks_like_path(spec: str) -> bool:
+    """Whether a kernel text is a path: anything with a path separator or ending in ``.json``, and ``FILE.json:NAME``
+    (a name is looked up only in the catalogue's folders, never in the current one)."""
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    return any(sep in spec for sep in separators) or spec.lower().endswith(".json") or bool(_FILE_SELECTOR.fullmatch(spec))
+
+
+def load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
+    """The kernel of the JSON file ``spec`` names: its one kernel, or the one ``FILE.json:NAME`` picks.
+
+    >>> import json, tempfile; path = Path(tempfile.mkdtemp()) / "fam.json"
+    >>> _ = path.write_text(json.dumps({"family": "f", "kernels": [{"name": "a", "matrix": [[1]]}, {"name": "b", "matrix": [[2]]}]}))
+    >>> load_from_path(f"{path}:B").matrix
+    ((2.0,),)
+    """
+    file_text, selector = split_selector(spec)
+    path = Path(file_text).expanduser()
+    kernels = read_kernel_file(path, max_ndim=max_ndim, shown=file_text)
+    names = ", ".join(k.name for k in kernels)
+    if selector is not None and not SPEC_NAME_PATTERN.fullmatch(selector):  # ('fam.json:' was "fam.json:: no such file")
+        raise InvalidKernel(f"{file_text}: {numtext.quoted(selector, 120)} is no kernel name ({NAME_RULE}; {LOOKUP_RULE}); "
+                            f"after ':' give one of: {names}")
+    if selector is not None:
+        wanted = fold_name(selector)
+        for kernel in kernels:
+            if kernel.name == wanted:
+                return kernel
+        raise KernelNotFound(f"{file_text}: no kernel named '{selector}'; it holds: {names}")
+    if len(kernels) == 1:
+        return kernels[0]
+    raise InvalidKernel(f"{file_text}: holds {len(kernels)} kernels ({names}); pick one with {file_text}:NAME")
