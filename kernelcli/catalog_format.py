@@ -51,7 +51,7 @@ _FILE_SELECTOR = re.compile(r"(.+\.json):([^:/]*)", re.IGNORECASE | re.DOTALL)  
 
 def split_selector(spec: str) -> tuple[str, str | None]:
     """The file a kernel text names and the kernel it selects there: ``FILE.json:NAME`` picks one kernel of a family
-    file, unless a file is named so itself (a colon is allowed in a file name).
+    file, unless a file is named so itself (refused where FILE.json holds NAME too: kernel_paths.load_from_path).
 
     >>> split_selector("fam.json:sharp"), split_selector("k.npy")
     (('fam.json', 'sharp'), ('k.npy', None))

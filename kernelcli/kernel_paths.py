@@ -17,7 +17,7 @@ from pathlib import Path
 from . import numtext
 from .catalog_files import read_kernel_file
 from .catalog_format import _FILE_SELECTOR, Kernel, split_selector
-from .errors import InvalidKernel, KernelNotFound
+from .errors import InvalidKernel, KernelcliError, KernelNotFound
 from .kernel_names import LOOKUP_RULE, NAME_RULE, SPEC_NAME_PATTERN, fold_name
 
 
@@ -37,6 +37,8 @@ def load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
     ((2.0,),)
     """
     file_text, selector = split_selector(spec)
+    if selector is None:
+        _refuse_two_readings(spec, max_ndim)
     path = Path(file_text).expanduser()
     kernels = read_kernel_file(path, max_ndim=max_ndim, shown=file_text)
     names = ", ".join(k.name for k in kernels)
@@ -52,3 +54,20 @@ def load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
     if len(kernels) == 1:
         return kernels[0]
     raise InvalidKernel(f"{file_text}: holds {len(kernels)} kernels ({names}); pick one with {file_text}:NAME")
+
+
+def _refuse_two_readings(spec: str, max_ndim: int) -> None:
+    """Refuse ``FILE.json:NAME`` where a file is named so and ``FILE.json`` holds a kernel NAME too: it reads two ways,
+    and no spelling picks one (``./fam.json:a`` is both too), so the way out is a rename.  Where ``FILE.json`` is
+    missing, broken or holds no such kernel, the file named so is the one reading."""
+    selected = _FILE_SELECTOR.fullmatch(spec)
+    if selected is None or not SPEC_NAME_PATTERN.fullmatch(selected.group(2)) or not os.path.isfile(spec):
+        return
+    family, name = selected.groups()
+    try:
+        kernels = read_kernel_file(Path(family).expanduser(), max_ndim=max_ndim, shown=family)
+    except KernelcliError:
+        return
+    if any(kernel.name == fold_name(name) for kernel in kernels):
+        raise InvalidKernel(f"'{spec}' reads two ways: the file {spec}, or the kernel {fold_name(name)} of the family "
+                            f"file {family}; rename one of them")

@@ -1,5 +1,9 @@
 """Audit 209: kernels as inputs.
 
+#1: ``-k fam.json:a`` where a file is named ``fam.json:a`` and ``fam.json`` holds a kernel ``a`` took the file, silently;
+    it reads two ways and no spelling picks one, so it is refused (exit 3) naming both, in convolve, kernels show,
+    --then, on a volume and in the API's load_kernel alike.
+
 #3: a kernel whose weights' magnitudes overflow a float was refused saying "their sum is beyond the float range", also
     of ``[[1e308,-1e308]]``, whose sum is 0; the check sums the magnitudes (a normalisation's parts and the worst-case
     response need them), and the message says so.
@@ -27,6 +31,53 @@ from conftest import REPO, imagemagick, run_in_process
 def folder(tmp_path):
     np.save(tmp_path / "x.npy", np.random.default_rng(209).random((6, 6)))
     return tmp_path
+
+
+FAMILY = '{"family": "f", "kernels": [{"name": "a", "matrix": [[1]]}, {"name": "b", "matrix": [[2]]}]}'
+TWO_WAYS = ("'{spec}' reads two ways: the file {spec}, or the kernel a of the family file {family}; rename one of them")
+
+
+@pytest.fixture
+def clash(folder):
+    (folder / "fam.json").write_text(FAMILY)
+    (folder / "fam.json:a").write_text('{"name": "z", "matrix": [[7]]}')
+    (folder / "fam.json:c").write_text('{"name": "z", "matrix": [[7]]}')
+    return folder
+
+
+class TestAFileNamedLikeASelectorIsRefusedWhereBothExist:
+    @pytest.mark.parametrize("spec, family", [("fam.json:a", "fam.json"), ("./fam.json:a", "./fam.json"),
+                                              ("fam.json:A", None)])
+    @pytest.mark.parametrize("call", [("convolve", "x.npy", "-o", "y.npy", "-k"), ("kernels", "show"),
+                                      ("convolve", "x.npy", "-o", "y.npy", "-k", "box:1", "--then")],
+                             ids=["convolve", "show", "then"])
+    def test_both_readings_are_named(self, clash, spec, family, call):
+        r = run_in_process(*call, spec, cwd=clash)
+        if family is None:  # no file is named fam.json:A (a case-sensitive folder): kernel a of fam.json, the one reading
+            if (clash / spec).exists():
+                pytest.skip("a folder that ignores case")
+            assert r.returncode == 0, r.stderr
+            return
+        assert r.returncode == 3, r.stderr
+        assert r.stderr == f"error: {TWO_WAYS.format(spec=spec, family=family)}\n"
+        assert not (clash / "y.npy").exists()
+
+    def test_on_a_volume_too(self, clash):
+        np.save(clash / "v.npy", np.random.default_rng(1).random((4, 5, 5)))
+        r = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "fam.json:a", "-o", "y.npy", cwd=clash)
+        assert r.returncode == 3 and "reads two ways" in r.stderr, r.stderr
+
+    def test_the_api_refuses_it_too(self, clash, monkeypatch):
+        monkeypatch.chdir(clash)
+        with pytest.raises(InvalidKernel, match="^" + re.escape(TWO_WAYS.format(spec="fam.json:a", family="fam.json")) + "$"):
+            load_kernel("fam.json:a")
+
+    def test_one_reading_alone_is_taken(self, clash, monkeypatch):
+        monkeypatch.chdir(clash)
+        assert load_kernel("fam.json:b").matrix == ((2.0,),)  # no file fam.json:b: the kernel of the family file
+        assert load_kernel("fam.json:c").matrix == ((7.0,),)  # fam.json holds no c: the file
+        (clash / "fam.json").write_text("{broken")
+        assert load_kernel("fam.json:a").matrix == ((7.0,),)  # no family file to read: the file
 
 
 class TestTooLargeSaysWhatIsSummed:
