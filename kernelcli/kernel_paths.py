@@ -36,6 +36,7 @@ def load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
     >>> load_from_path(f"{path}:B").matrix
     ((2.0,),)
     """
+    _refuse_a_folder(spec)
     file_text, selector = split_selector(spec)
     if selector is None:
         _refuse_two_readings(spec, max_ndim)
@@ -71,3 +72,24 @@ def _refuse_two_readings(spec: str, max_ndim: int) -> None:
     if any(kernel.name == fold_name(name) for kernel in kernels):
         raise InvalidKernel(f"'{spec}' reads two ways: the file {spec}, or the kernel {fold_name(name)} of the family "
                             f"file {family}; rename one of them")
+
+
+def _refuse_a_folder(spec: str) -> None:
+    """Refuse a kernel path ending with ``/`` or ``/.``: it names a folder, as an output spelt so does.  pathlib drops
+    the ending, so ``k.npy/`` was read as a JSON file ("not UTF-8 text"), ``k.json/`` as ``k.json``, and a family file's
+    advice was ``fam.json/:NAME``, which fails.  (Every text ending so reaches here: it has a ``/`` and is no
+    ``.npy``, and an inline kernel is read, or refused, before.)
+
+    >>> _refuse_a_folder("kernels/")
+    Traceback (most recent call last):
+    kernelcli.errors.InvalidKernel: kernels/ names a folder (it ends with '/'): expected a kernel file (.json or .npy); give one in that folder (kernels/NAME.json) or drop the '/'
+    """
+    ending = next((end for end in ("/", "/.") if spec.endswith(end)), None)
+    if ending is None:
+        return
+    folder = spec[:-len(ending)].rstrip("/") or ("/" if spec.startswith("/") else ".")
+    if os.path.isfile(os.path.expanduser(folder)):
+        raise InvalidKernel(f"{spec} names a folder (it ends with '{ending}'), but {folder} is a file: drop the '{ending}'")
+    drop = f" or drop the '{ending}'" if spec[:-len(ending)] else ""  # (not of '/' itself)
+    raise InvalidKernel(f"{spec} names a folder (it ends with '{ending}'): expected a kernel file (.json or .npy); give one "
+                        f"in that folder ({folder.rstrip('/')}/NAME.json){drop}")

@@ -3,6 +3,9 @@
 #1: ``-k fam.json:a`` where a file is named ``fam.json:a`` and ``fam.json`` holds a kernel ``a`` took the file, silently;
     it reads two ways and no spelling picks one, so it is refused (exit 3) naming both, in convolve, kernels show,
     --then, on a volume and in the API's load_kernel alike.
+#2: a kernel path ending with ``/`` was read as the file with the slash dropped: ``-k k.npy/`` as JSON ("not UTF-8
+    text"), ``crlf.json/`` as the file, and ``fam.json/`` advised ``fam.json/:NAME``, which fails; it names a folder and
+    is refused as such (exit 3), as an output spelt so is.
 
 #3: a kernel whose weights' magnitudes overflow a float was refused saying "their sum is beyond the float range", also
     of ``[[1e308,-1e308]]``, whose sum is 0; the check sums the magnitudes (a normalisation's parts and the worst-case
@@ -78,6 +81,49 @@ class TestAFileNamedLikeASelectorIsRefusedWhereBothExist:
         assert load_kernel("fam.json:c").matrix == ((7.0,),)  # fam.json holds no c: the file
         (clash / "fam.json").write_text("{broken")
         assert load_kernel("fam.json:a").matrix == ((7.0,),)  # no family file to read: the file
+
+
+class TestAKernelPathEndingWithASlashNamesAFolder:
+    @pytest.fixture
+    def files(self, folder):
+        np.save(folder / "k_even.npy", np.array([[1.0, 2.0], [3.0, 4.0]]))
+        (folder / "fam.json").write_text(FAMILY)
+        (folder / "one.json").write_text('{"name": "c", "matrix": [[1]]}\r\n')
+        (folder / "kdir").mkdir()
+        return folder
+
+    @pytest.mark.parametrize("spec", ["k_even.npy/", "k_even.npy/.", "fam.json/", "one.json/", "./one.json//"])
+    @pytest.mark.parametrize("call", [("convolve", "x.npy", "-o", "y.npy", "-k"), ("kernels", "show"),
+                                      ("convolve", "x.npy", "-o", "y.npy", "-k", "box:1", "--then")],
+                             ids=["convolve", "show", "then"])
+    def test_a_file_with_a_slash_after_it_is_refused(self, files, spec, call):
+        r = run_in_process(*call, spec, cwd=files)
+        ending = "/." if spec.endswith("/.") else "/"
+        file = spec[:-len(ending)].rstrip("/")
+        assert r.returncode == 3, r.stderr
+        assert r.stderr == f"error: {spec} names a folder (it ends with '{ending}'), but {file} is a file: drop the '{ending}'\n"
+        assert not (files / "y.npy").exists()
+
+    @pytest.mark.parametrize("spec", ["kdir/", "kdir/.", "none/"])
+    def test_a_folder_or_none_is_refused_as_no_kernel_file(self, files, spec):
+        r = run_in_process("kernels", "show", spec, cwd=files)
+        ending = "/." if spec.endswith("/.") else "/"
+        assert r.returncode == 3, r.stderr
+        assert r.stderr == (f"error: {spec} names a folder (it ends with '{ending}'): expected a kernel file (.json or .npy); "
+                            f"give one in that folder ({spec[:-len(ending)]}/NAME.json) or drop the '{ending}'\n")
+
+    def test_on_a_volume_and_in_the_api_too(self, files, monkeypatch):
+        np.save(files / "v.npy", np.random.default_rng(1).random((4, 5, 5)))
+        r = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "k_even.npy/", "-o", "y.npy", cwd=files)
+        assert r.returncode == 3 and "k_even.npy/ names a folder" in r.stderr, r.stderr
+        monkeypatch.chdir(files)
+        with pytest.raises(InvalidKernel, match="^fam.json/ names a folder"):
+            load_kernel("fam.json/")
+
+    def test_the_family_files_advice_works(self, files):
+        r = run_in_process("kernels", "show", "fam.json", cwd=files)
+        assert r.returncode == 3 and "pick one with fam.json:NAME" in r.stderr, r.stderr
+        assert run_in_process("kernels", "show", "fam.json:b", cwd=files).returncode == 0
 
 
 class TestTooLargeSaysWhatIsSummed:
