@@ -211,6 +211,37 @@ def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | 
     raise error(f"{name}: {rounded_whole_said(value, where, name, int(held) if math.isfinite(held) else held)}")
 
 
+def refuse_rounded_listed(listed: Any, arr: np.ndarray, name: str = "x") -> None:
+    """Refuse (UsageError) an input given as nested lists whose whole number numpy rounded in making ``arr``: a list
+    holding an int past int64 (2**64 - 1), or one past 2**53 beside a float, is read as float64, and ``pool2d`` gave
+    2**64 for 2**64 - 1 in silence, where the same values as an integer array are kept (``pad2d``, max/min pooling) or
+    refused by name (the functions that compute in float).
+
+    >>> refuse_rounded_listed([[2**64 - 1, 0]], np.asarray([[2**64 - 1, 0]]))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: x: the value at (0, 0) is 18446744073709551615, which float64 reads as 18446744073709551616: numpy reads a list holding a float, or an int past int64, as float64, exact for whole numbers up to 2**53; give x as an integer array (numpy.array(x, dtype='uint64')) or as float64 to take the rounding
+    """
+    if not isinstance(listed, (list, tuple)) or arr.dtype.kind != "f" or not arr.size:
+        return
+    with np.errstate(invalid="ignore"):
+        if (np.abs(arr) < EXACT_WHOLE).all():  # (every int past 2**53 is read as a float at least that large)
+            return
+    found = _first_rounded_listed(listed, ())
+    if found is None:
+        return
+    where, value = found
+    with np.errstate(over="ignore"):
+        held = float(np.float64(value)) if abs(value) < 2**1024 else math.inf
+    fits = next((t for t in ("int64", "uint64") if np.iinfo(t).min <= value <= np.iinfo(t).max), None)
+    if not (np.floor(arr) == arr).all():  # (an integer array would cut the fractions beside it)
+        fits = None
+    integer = f"as an integer array (numpy.array({name}, dtype={fits!r})) or " if fits and name.isidentifier() else ""
+    said = inexact_whole(value, f"the value at {where}", "numpy reads a list holding a float, or an int past int64, as "
+                         "float64", int(held) if math.isfinite(held) else held)
+    raise UsageError(f"{name}: {said}; give {name if integer else 'it'} {integer}as float64 to take the rounding")
+
+
 def rounded_whole_said(value: int, where: tuple, what: str = "kernel", rounded: Any = None) -> str:
     """The one sentence refusing a whole number ``value`` at ``where`` of a kernel, weights or a bias (``what``, or
     an argument's name starting with one) that float64 rounds, whatever its dtype (int64, a long double) and wherever

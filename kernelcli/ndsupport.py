@@ -28,8 +28,8 @@ import numpy as np
 
 from .errors import ShapeError, UsageError
 from .given_values import (  # noqa: F401 - the kernel, weights and bias checks, re-exported (their former home)
-    as_numpy, check_finite_kernel, first_inexact_whole, kernel_values, real_array, refuse_masked, refuse_rounded_whole,
-    refuse_text_kernel,
+    as_numpy, check_finite_kernel, first_inexact_whole, kernel_values, real_array, refuse_masked, refuse_rounded_listed,
+    refuse_rounded_whole, refuse_text_kernel,
 )
 from .numtext import EXACT_WHOLE, beyond_float, inexact_whole
 from .shapes import resolve_padding_nd as resolve_padding  # noqa: F401  (declared in shapes: no numpy there)
@@ -395,6 +395,7 @@ def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str, finite: 
         raise ShapeError(f"{name}: expected a {layout} array, got shape {arr.shape}")
     if arr.size == 0:
         raise ShapeError(f"{name}: the array is empty (shape {arr.shape})")
+    refuse_rounded_listed(x, arr, name)  # (2**64 - 1 in a list: float64 to numpy, before any dtype rule)
     arr = native(arr)
     if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:  # long double: the core computes in float64 at most
         arr = arr.astype(check_fits(arr, np.dtype(np.float64), name))

@@ -1,0 +1,66 @@
+"""The Python API as an importing user (audit 212).
+
+#1: an input given as Python lists whose whole number numpy rounded (2**64 - 1 is float64 to numpy, as is 2**53 + 1
+beside a float) was computed rounded in silence: ``pool2d([[2**64 - 1, 0], [1, 2]], 2)`` gave 2**64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kernelcli as K
+from kernelcli import volume_filters, volumes
+from kernelcli.errors import UsageError
+
+BIG = [[2**64 - 1, 0], [1, 2]]  # an int past int64: numpy makes the list float64
+BESIDE = [[2**53 + 1, 0.5], [1, 1]]  # an int past 2**53 beside a float: float64 too
+VOL = [BIG, BIG]
+ONE3 = [[1], [1], [1]]
+
+LISTED_CALLS = {
+    "pool2d max": lambda x: K.pool2d(x, 2),
+    "pool2d avg": lambda x: K.pool2d(x, 2, op="avg"),
+    "pad2d": lambda x: K.pad2d(x, 1),
+    "conv2d": lambda x: K.conv2d(x, [[1]]),
+    "conv_layer": lambda x: K.conv_layer(x, np.ones((1, 1, 1, 1))),
+    "learn_kernel": lambda x: K.learn_kernel(x, np.zeros((2, 2)), K.LearnOptions(size=1)),
+}
+VOLUME_CALLS = {
+    "conv3d": lambda v: K.conv3d(v, [[[1]]]),
+    "pool3d": lambda v: K.pool3d(v, 1),
+    "correlate_separable": lambda v: volumes.correlate_separable(v, ONE3),
+    "convolve_slices": lambda v: volumes.convolve_slices(v, [[1]]),
+    "smooth_renormalised": lambda v: volume_filters.smooth_renormalised(v, ONE3),
+}
+
+
+class TestAListInputNumpyRoundsIsRefused:
+    @pytest.mark.parametrize("call", LISTED_CALLS.values(), ids=LISTED_CALLS.keys())
+    @pytest.mark.parametrize("x", [BIG, BESIDE], ids=["past-int64", "beside-a-float"])
+    def test_every_function_taking_x(self, call, x):
+        with pytest.raises(UsageError, match=r"the value at \(0, 0\) is (18446744073709551615|9007199254740993), "
+                                             r"which float64 reads as .*as float64 to take the rounding"):
+            call(x)
+
+    @pytest.mark.parametrize("call", VOLUME_CALLS.values(), ids=VOLUME_CALLS.keys())
+    def test_every_volume_function(self, call):
+        with pytest.raises(UsageError, match=r"volume: the value at \(0, 0, 0\) is 18446744073709551615"):
+            call(VOL)
+
+    def test_a_mask_too(self):
+        with pytest.raises(UsageError, match=r"mask: the value at \(0, 0, 0\) is 18446744073709551615"):
+            volume_filters.smooth_renormalised(np.ones((2, 2, 2)), ONE3, mask=VOL)
+
+    def test_the_integer_array_is_offered_only_where_it_keeps_every_value(self):
+        with pytest.raises(UsageError, match=r"give x as an integer array \(numpy.array\(x, dtype='uint64'\)\)"):
+            K.pool2d(BIG, 2)
+        with pytest.raises(UsageError) as refused:  # (an integer array would cut 0.5)
+            K.pool2d(BESIDE, 2)
+        assert "integer array" not in str(refused.value)
+
+    def test_lists_float64_holds_are_computed_as_before(self):
+        assert K.pool2d([[2**53, 0.5], [1, 2]], 2)[0, 0] == 2.0**53
+        assert K.pool2d([[2**63, 0], [1, 2]], 2)[0, 0] == 2.0**63  # (float64 to numpy, and exact)
+        assert K.pool2d(np.array(BIG, np.uint64), 2)[0, 0] == 2**64 - 1
+        assert K.pad2d([[1, 2]], 1).dtype.kind == "i"
