@@ -228,18 +228,22 @@ def correlate_separable(
     if value != 0:
         out[...] = _in_a_fill(arr, passes, value, cdt, paths)
         return out
+    from ._core import forms
+
+    takes_numpy = separable_takes_numpy(paths, arr.shape, [k1 for _, k1 in passes], cdt)  # (the tiled path asks so too)
+    div = forms.divided_factors([k1 for _, k1 in passes], arr.dtype)  # conv3d's rule: whole numbers summed, divided once
+    if div is not None:
+        passes, divisor = [(axis, w) for (axis, _), w in zip(passes, div[0])], div[1]
     code, factors = PAD_CODES[mode], [k1 for _, k1 in passes]
     if arr.dtype.kind == "f":  # conv3d's rule: a float input's passes stay within its magnitude
-        from ._core import forms
-
         factors = list(forms.balanced(factors))
-    if separable_takes_numpy(paths, arr.shape, [k1 for _, k1 in passes], cdt):  # (the tiled path asks so too)
+    if takes_numpy:
         src = arr
         for (axis, _), f in zip(passes, factors):
             src = numpy_impl.correlate_axis(src, f, axis, code, value, cdt)
         _passes_settled(src, arr, passes, factors, code, value, cdt, True)
         out[...] = src
-        return out
+        return out if div is None else np.divide(out, out.dtype.type(divisor), out=out)
     from ._core import dispatch
     from ._core.conv3d import correlate_axis
 
@@ -252,7 +256,7 @@ def correlate_separable(
         correlate_axis(src, f, axis, code, value, out, announce)
         src = out
     _passes_settled(out, keep, passes, factors, code, value, cdt, False)
-    return out
+    return out if div is None else np.divide(out, out.dtype.type(divisor), out=out)
 
 
 def _in_a_fill(arr: np.ndarray, passes: list, value: float, cdt: Any, paths: Any) -> np.ndarray:

@@ -200,6 +200,36 @@ def divided(k: np.ndarray, x_dtype: np.dtype | None = None) -> tuple[np.ndarray,
     return m, d
 
 
+def divided_factors(factors, x_dtype: np.dtype | None = None) -> tuple[list[np.ndarray], float] | None:
+    """``(whole, d)`` when separable ``factors`` are whole numbers over whole numbers (``box:5vox``'s 1/5s), each
+    of the others whole numbers times a power of two (its products exact): the passes apply ``whole`` and each
+    output is divided by ``d`` once, as :func:`divided` serves the dense kernel they make (1/3 applied pass by pass
+    in float32 was a float32 ulp off the exact mean at one voxel in eight, where conv3d is exact); else None.
+
+    ``d`` below :data:`DIVISOR_LIMIT`, as :func:`divisor_form`'s; for a float input (``x_dtype``) both scaled by
+    the power of two that keeps the sums within the input's magnitude, as :func:`divided` scales them.
+
+    >>> whole, d = divided_factors([np.full(3, 1 / 3), np.array([1.0, 0.0, -1.0]), np.full(5, 0.2)])
+    >>> [w.tolist() for w in whole], d
+    ([[1.0, 1.0, 1.0], [1.0, 0.0, -1.0], [1.0, 1.0, 1.0, 1.0, 1.0]], 15.0)
+    """
+    whole, d = [], 1
+    for f in factors:
+        terms = exact_terms(f)
+        if terms is None or (terms[2] is None and np.frexp(terms[1])[0] != 0.5):
+            return None
+        whole.append(np.asarray(f, dtype=np.float64) if terms[2] is None else np.array(terms[0], dtype=np.float64))
+        d *= 1 if terms[2] is None else terms[2]
+    if d == 1 or d >= DIVISOR_LIMIT:
+        return None
+    divisor = float(d)
+    if x_dtype is not None and np.dtype(x_dtype).kind == "f":
+        e = int(np.ceil(np.log2(float(np.prod([np.abs(w).sum() for w in whole])))))
+        if e > 0:
+            whole[-1], divisor = np.ldexp(whole[-1], -e), float(np.ldexp(divisor, -e))
+    return whole, divisor
+
+
 def balanced(factors) -> tuple[np.ndarray, ...]:
     """Separable factors with powers of two moved from each pass but the last onto the last, so that
     every earlier factor has ``sum|f| <= 1``.
