@@ -55,7 +55,7 @@ from .learn_gd import GD_EXACT_FIT, JIT_EPOCH_WORK, fit_loss, kernel_from_weight
 from .learn_judge import _diagnoses, _offset_fits, felt_floors, gd_scales, gd_stopped, poor_fit, tap_floors, too_large_for, without_noise
 from .learn_options import (
     COMBINES, DEFAULT_EPOCHS, DEFAULT_LR, ILL_CONDITIONED, MAX_SYSTEM_VALUES, METHODS, MIN_STEPS, OPTIMIZERS, POOR_FIT,
-    WORDINGS, LearnOptions, OptionWords, Progress, words_for,
+    WORDINGS, LearnOptions, OptionWords, Progress, unused_training, words_for,
 )
 from .learn_report import (
     LearnResult, channel_words, LstsqFit, _one_line, clean_values, format_kernel, format_value, format_values, kernel_document, kernel_json_text,
@@ -133,7 +133,7 @@ def learn_kernel(
     channels = xa.shape[2] if xa.ndim == 3 else 1
     rng = np.random.default_rng(options.seed)
     a, y, total, inner = im2col_system(xa, ta, options, rng)
-    result_notes: list[str] = []
+    result_notes = unused_training(options, named)  # (epochs= with lstsq: said, as the command says it)
     used = a.shape[1] // channels if options.combine == "shared" else a.shape[1]  # (shared: each window once per channel)
     if used < total:
         result_notes.append(f"used a random {used} of the {total} windows (at most {options.max_values:,} equation values "

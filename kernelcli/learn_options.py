@@ -44,7 +44,7 @@ Progress = Callable[[int, int, float, float], None]
 #: :class:`LearnOptions` keyword).  A test checks the first against the CLI's own table (``cli/options.py``'s CONCEPTS).
 OPTION_NAMES: dict[str, tuple[str, str]] = option_words.dashed(
     "size", "padding", "pad_mode", "pad_value", "stride", "dilation", "combine", "fit_bias", "seed", "lr", "epochs",
-    "step_size")
+    "step_size", "method", "batch_size", "gamma", "optimizer", "momentum")
 
 
 @record(frozen=True)
@@ -113,7 +113,7 @@ def _api_text(option: str, value: Any) -> str:
 
 
 #: the options whose values are words (quoted in Python: ``padding='valid'``), not numbers
-WORD_VALUED = frozenset({"padding", "pad_mode", "combine"})
+WORD_VALUED = frozenset({"padding", "pad_mode", "combine", "method", "optimizer"})
 
 
 @record(frozen=True)
@@ -241,3 +241,32 @@ def _real(value: Any) -> bool:
     import numbers
 
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+#: the training settings of ``method="gd"``: given away from their defaults where nothing uses them, a note says so
+TRAINING = ("epochs", "lr", "batch_size", "step_size", "gamma", "optimizer", "momentum", "seed")
+
+
+def unused_training(options: LearnOptions, words: OptionWords) -> list[str]:
+    """The note naming the training settings ``options`` gives away from their defaults that its method does not use
+    (all but ``seed`` with lstsq, which picks the windows of a system too large to hold; ``momentum`` with adam), in
+    ``words``; learn_kernel took them in silence where ``kernelcli learn`` noted them.  (``gamma`` always counts:
+    ``step_size`` has a default; ``lr`` counts when it is not the optimizer's default.)
+
+    >>> unused_training(LearnOptions(epochs=5, lr=0.5), words_for("api"))
+    ["epochs=, lr=: for method='gd'; lstsq solves in one step and ignores them"]
+    >>> unused_training(LearnOptions(method="gd", optimizer="adam", momentum=0.5), words_for("cli"))
+    ['--momentum is for --optimizer sgd; adam ignores it']
+    """
+    plain = LearnOptions()
+    changed = [name for name in TRAINING if getattr(options, name) != getattr(plain, name)
+               and not (name == "lr" and options.lr == DEFAULT_LR[options.optimizer])]  # (the command's --lr default)
+    if options.method != "gd":
+        unused = [name for name in changed if name != "seed"]
+        if not unused:
+            return []
+        return [f"{', '.join(words.name(name) for name in unused)}: for {words.given('method', 'gd')}; lstsq solves in "
+                f"one step and ignores {'it' if len(unused) == 1 else 'them'}"]
+    if "momentum" in changed and options.optimizer == "adam":
+        return [f"{words.name('momentum')} is for {words.given('optimizer', 'sgd')}; adam ignores it"]
+    return []

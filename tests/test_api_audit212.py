@@ -6,6 +6,9 @@ beside a float) was computed rounded in silence: ``pool2d([[2**64 - 1, 0], [1, 2
 #2: a volume's separable box (``volume phantom3d.nii.gz -k box_3d``, ``box:5vox``, ``correlate_separable``) applied its
 1/3 factors pass by pass in float32, a float32 ulp off the exact mean at one voxel in eight, where conv3d of the same
 kernel is exact: now the whole numbers are summed and the sum divided once, on every path.
+
+#3: learn_kernel took epochs=/lr= with lstsq and momentum= with adam in silence, where ``kernelcli learn`` noted them
+(the rule lived in the command's module): now its ``notes`` say so in its keywords, and the command prints them.
 """
 
 from __future__ import annotations
@@ -116,4 +119,25 @@ class TestAVolumesSeparableBoxIsTheExactMeanOnEveryPath:
         _, dense, divisor = SEPARABLE[spec]
         assert np.array_equal(np.load(out), K.conv3d(v, dense, pad_mode="replicate"))
         assert np.array_equal(np.load(out), exact_correlation(v, dense, divisor)("nearest"))
+
+
+class TestLearnKernelNotesTrainingSettingsItIgnores:
+    @pytest.fixture(scope="class")
+    def pair(self):
+        x = np.random.default_rng(0).random((30, 30))
+        return x, K.conv2d(x, K.load_kernel("sobel_v"))
+
+    def test_lstsq_names_epochs_and_lr_in_the_api_s_words(self, pair):
+        r = K.learn_kernel(*pair, K.LearnOptions(epochs=5, lr=0.5))
+        assert "epochs=, lr=: for method='gd'; lstsq solves in one step and ignores them" in r.notes
+        assert not any("--" in n for n in r.notes + r.warnings)
+        assert K.learn_kernel(*pair, K.LearnOptions(seed=3)).notes == []  # (seed picks a large system's windows)
+
+    def test_adam_names_momentum(self, pair):
+        r = K.learn_kernel(*pair, K.LearnOptions(method="gd", optimizer="adam", momentum=0.5, epochs=2))
+        assert "momentum= is for optimizer='sgd'; adam ignores it" in r.notes
+
+    def test_the_command_s_words_with_words_cli(self, pair):
+        r = K.learn_kernel(*pair, K.LearnOptions(lr=0.5), words="cli")
+        assert r.notes == ["--lr: for --method gd; lstsq solves in one step and ignores it"]
 

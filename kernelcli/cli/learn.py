@@ -115,7 +115,6 @@ def learn(
     )
     if plot is not None and options.method != "gd":
         raise UsageError("--plot draws the training curve of --method gd; lstsq solves in one step and has none")
-    _note_unused_training(options, quiet=quiet)
     from ..tiled.stores import refuse_store_input
     from ..volume_inputs import refuse_volume_input
 
@@ -407,31 +406,6 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str, la
         command = f"kernelcli convolve {shlex.quote(input_name)} --kernel {_kernel_arg(out_path)} {' '.join(words)}"
         notes.append(f"the target is {command}")
     return notes
-
-
-#: the training options of --method gd (changed from their defaults in :func:`learn`, they say so where nothing trains)
-_TRAINING = ("epochs", "lr", "batch_size", "step_size", "gamma", "optimizer", "momentum", "seed")
-
-
-def _note_unused_training(options: Any, *, quiet: bool) -> None:
-    """A note naming the training options given away from their defaults that this call does not use:
-    all but ``--seed`` with lstsq (it picks the windows of a system too large to hold), ``--momentum`` with adam.
-    (``--gamma`` always counts: ``--step-size`` has a default.)"""
-    import inspect
-
-    from ._common import call_note
-
-    declared = inspect.signature(learn).parameters
-    defaults = {name: getattr(declared[name].default, "value", declared[name].default) for name in _TRAINING}  # (enums)
-    changed = [name for name in _TRAINING if getattr(options, name) != defaults[name]]
-    if options.method != "gd":
-        unused = [name for name in changed if name != "seed"]
-        if unused:
-            call_note(f"{', '.join('--' + n.replace('_', '-') for n in unused)}: for --method gd; lstsq solves in one "
-                      f"step and ignores {'it' if len(unused) == 1 else 'them'}", quiet=quiet)
-        return
-    if "momentum" in changed and options.optimizer == "adam":
-        call_note("--momentum is for --optimizer sgd; adam ignores it", quiet=quiet)
 
 
 def register(app: typer.Typer) -> None:
