@@ -9,6 +9,8 @@ kernel is exact: now the whole numbers are summed and the sum divided once, on e
 
 #3: learn_kernel took epochs=/lr= with lstsq and momentum= with adam in silence, where ``kernelcli learn`` noted them
 (the rule lived in the command's module): now its ``notes`` say so in its keywords, and the command prints them.
+
+#4: read_input of a NIfTI said "unsupported file type '.gz'" and never named read_volume.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import kernelcli as K
 from conftest import SAMPLES, run_in_process
 from kernelcli import volume_filters, volumes
 from kernelcli._core.policy import Paths
-from kernelcli.errors import UsageError
+from kernelcli.errors import InputError, UsageError
 from kernelcli.kernel_build import box_vox
 
 BIG = [[2**64 - 1, 0], [1, 2]]  # an int past int64: numpy makes the list float64
@@ -140,4 +142,40 @@ class TestLearnKernelNotesTrainingSettingsItIgnores:
     def test_the_command_s_words_with_words_cli(self, pair):
         r = K.learn_kernel(*pair, K.LearnOptions(lr=0.5), words="cli")
         assert r.notes == ["--lr: for --method gd; lstsq solves in one step and ignores it"]
+
+
+class TestReadInputOfAVolumeNamesReadVolume:
+    @pytest.fixture
+    def nifti(self, tmp_path):
+        import gzip
+        import shutil
+
+        with gzip.open(SAMPLES / "phantom3d.nii.gz") as packed, open(tmp_path / "ph.nii", "wb") as plain:
+            shutil.copyfileobj(packed, plain)
+        return tmp_path / "ph.nii"
+
+    @pytest.mark.parametrize("which", ["nii.gz", "nii"])
+    def test_a_nifti(self, nifti, which):
+        path = SAMPLES / "phantom3d.nii.gz" if which == "nii.gz" else nifti
+        for types in ((), (".nii.gz", ".nii")):  # (the second was decoded as a picture: 'not a supported image')
+            with pytest.raises(InputError) as refused:
+                K.read_input(path, volumes=types) if types else K.read_input(path)
+            assert str(refused.value) == (f"{path}: a medical volume (NIfTI); read it with read_volume(), which returns "
+                                          "(Z, Y, X) voxels and their spacing")
+        assert K.read_volume(path).data.shape == (64, 64, 64)
+
+    def test_a_dicom_folder_and_a_dicom_file_without_a_suffix(self, tmp_path):
+        folder = tmp_path / "series"
+        folder.mkdir()
+        (folder / "slice1").write_bytes(b"\0" * 128 + b"DICM" + b"\0" * 64)
+        with pytest.raises(InputError, match=r"series: a medical volume \(a DICOM series folder\); read it with read_volume"):
+            K.read_input(folder)
+        with pytest.raises(InputError, match=r"slice1: a medical volume \(DICOM\); read it with read_volume"):
+            K.read_input(folder / "slice1")
+
+    def test_a_missing_volume_is_no_such_file_and_the_cli_s_words_name_nii_gz_whole(self, tmp_path):
+        with pytest.raises(InputError, match=r"nosuch.nii.gz: no such file$"):
+            K.read_input(tmp_path / "nosuch.nii.gz")
+        with pytest.raises(InputError, match=r"unsupported file type '.nii.gz': expected one of"):
+            K.read_input(SAMPLES / "phantom3d.nii.gz", words="cli")
 

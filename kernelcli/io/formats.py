@@ -29,6 +29,7 @@ Example
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +61,42 @@ def refuse_unsupported(path: str | os.PathLike, volumes: tuple[str, ...] = ()) -
     ...
     kernelcli.errors.InputError: brain.mnc: unsupported file type '.mnc': expected one of .bmp, .csv, .gif, .jpeg, .jpg, .npy, .png, .tif, .tiff, .txt
     """
+    from ..volume_inputs import volume_suffix
+
     name = str(path).lower()
     suffix = Path(path).suffix.lower()
     if suffix not in INPUT_SUFFIXES and not any(name.endswith(v) for v in volumes):
+        suffix = volume_suffix(path)  # ('.nii.gz' whole: '.gz' was named)
         raise InputError(
             f"{path}: unsupported file type {suffix or '(no extension)'!r}: expected one of "
             + ", ".join(sorted(INPUT_SUFFIXES)) + (f"; a volume: {', '.join(volumes)}" if volumes else "")
         )
+
+
+#: what a volume file is called, by :func:`kernelcli.volume_inputs.volume_suffix` (DICOM otherwise: a folder, magic bytes)
+_VOLUME_KINDS = {".nii.gz": "NIfTI", ".nii": "NIfTI", ".mgz": "MGH", ".mgh": "MGH", ".nrrd": "NRRD", ".nhdr": "NRRD",
+                 ".mha": "MetaImage", ".mhd": "MetaImage"}
+
+
+def refuse_volume(path: Path) -> None:
+    """InputError (exit 2) for a volume given to :func:`read_input`, by the test the command line refuses one by
+    (:func:`kernelcli.volume_inputs.is_volume_input`), naming :func:`~kernelcli.io.read_volume`: "unsupported file type
+    '.gz'" named neither the format nor the function that reads it.  A missing file is "no such file" first.
+
+    >>> refuse_volume(Path("samples/phantom3d.nii.gz"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.InputError: samples/phantom3d.nii.gz: a medical volume (NIfTI); read it with read_volume(), which returns (Z, Y, X) voxels and their spacing
+    """
+    from ..volume_inputs import is_volume_input, volume_suffix
+    from .common import stat_input
+
+    if not is_volume_input(path):
+        return
+    st = stat_input(path)
+    kind = "a DICOM series folder" if stat.S_ISDIR(st.st_mode) else _VOLUME_KINDS.get(volume_suffix(path), "DICOM")
+    raise InputError(f"{path}: a medical volume ({kind}); read it with read_volume(), which returns (Z, Y, X) voxels and "
+                     "their spacing")
 
 
 def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_bytes: int | None = None,
@@ -87,7 +117,10 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
     """
     said = words_for(words)
     max_pixels, max_bytes = _limit("max_pixels", max_pixels), _limit("max_bytes", max_bytes)
-    p = check_input_path(path_arg(path, "read_input"))
+    p = path_arg(path, "read_input")
+    if not said.cli:  # (the command line routes a volume elsewhere, or refuses it in its own words, before this)
+        refuse_volume(p)
+    p = check_input_path(p)
     suffix = p.suffix.lower()
     refuse_unsupported(p, volumes)
     try:
