@@ -125,8 +125,8 @@ def _smoothing_passes(kernels: Sequence[Any]) -> list[tuple[int, np.ndarray]]:
             shown = numtext.clipped("[" + ", ".join(f"{v:.4g}" for v in k1[:12]) + (", ...]" if len(k1) > 12 else "]"), 80)
             raise InvalidKernel(
                 f"kernel along {AXES[axis]}: {shown} is no smoothing kernel: renormalising divides by the weights inside "
-                "the volume (or mask), so every weight must be >= 0 and the centre one > 0 (as --pad-mode renormalise "
-                "takes gaussian, fwhm and box only); correlate_separable applies any kernel"
+                "the volume (or mask), so every weight must be >= 0 and the centre one > 0 (a Gaussian's or a box's, as "
+                "gaussian_mm and box_mm build them); correlate_separable applies any kernel"
             )
     return [(axis, np.ldexp(k1, 1 - int(np.frexp(k1.max())[1]))) for axis, k1 in passes]
 

@@ -11,6 +11,8 @@ kernel is exact: now the whole numbers are summed and the sum divided once, on e
 (the rule lived in the command's module): now its ``notes`` say so in its keywords, and the command prints them.
 
 #4: read_input of a NIfTI said "unsupported file type '.gz'" and never named read_volume.
+
+#5: smooth_renormalised's refusal of a kernel that does not smooth named the command line's --pad-mode.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import kernelcli as K
 from conftest import SAMPLES, run_in_process
 from kernelcli import volume_filters, volumes
 from kernelcli._core.policy import Paths
-from kernelcli.errors import InputError, UsageError
+from kernelcli.errors import InputError, InvalidKernel, UsageError
 from kernelcli.kernel_build import box_vox
 
 BIG = [[2**64 - 1, 0], [1, 2]]  # an int past int64: numpy makes the list float64
@@ -179,3 +181,9 @@ class TestReadInputOfAVolumeNamesReadVolume:
         with pytest.raises(InputError, match=r"unsupported file type '.nii.gz': expected one of"):
             K.read_input(SAMPLES / "phantom3d.nii.gz", words="cli")
 
+
+def test_smooth_renormalised_refuses_a_derivative_in_the_api_s_words():
+
+    with pytest.raises(InvalidKernel) as refused:
+        volume_filters.smooth_renormalised(np.random.default_rng(0).random((6, 7, 8)), [[1, 0, -1], [1], [1]])
+    assert "--" not in str(refused.value) and "gaussian_mm and box_mm" in str(refused.value)
