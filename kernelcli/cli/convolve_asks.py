@@ -56,9 +56,15 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
     Traceback (most recent call last):
     ...
     kernelcli.errors.KernelNotFound: unknown kernel 'nosuch'; `kernelcli kernels` lists the catalogue
+
+    Its kernels, ``--weights`` and ``--then`` steps are read as a file's call reads them (:func:`kernelcli.cli._batch.read_reported`):
+    a refused one writes ``--report`` with the record ``--json`` prints (``-k nosuch`` on stdin wrote none).
     """
+    from functools import partial
+
     from ..chain import is_pool_step
     from ..io.image_writing import Encoding
+    from ._batch import read_reported
     from ..layout import canonical_layout
     from ..modes import check_fill_reading
     from ..volume_inputs import refuse_volume_options
@@ -78,23 +84,24 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
     tiled = {"tiled": given.get("tiled", False), "chunks": given.get("chunks"), "scheduler": given.get("scheduler")}
     from ..tiled import tiles_asked
 
+    read = partial(read_reported, Path("stdin"), out=out, montage=montage, report=given.get("report_file"), force=force)
     if tiles_asked(**tiled):  # as single_tiled sends a file
         from ..tiled.files import instead_of_tiles
 
         refuse_off_the_tiled_path(kernel or [], layer, instead_of_tiles(Path("stdin"), out, tiled["chunks"], tiled["scheduler"]))
     if then or any(is_pool_step(spec) for spec in kernel or []):
-        chain_steps(list(input), kernel or [], then or [], scale, layer)
+        read(lambda: chain_steps(list(input), kernel or [], then or [], scale, layer))
         check_tiled_before_stdin(out, **tiled)
         return image_output_check(out, force)
     if weights is not None:
-        w = layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)[0]
+        w = read(lambda: layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias))[0]
         if canonical_layout(layout) == "zyx":  # (refused, as on a file)
             from ..job_checks import zyx_kernels
 
             zyx_kernels([], combine=None, activation=None, bias=None, montage=None, weights=tuple(w.shape))
         maps = w.shape[0]
     else:
-        kernels = kernel_bank(input[0], kernel, bias_file, bias, scale)[0]
+        kernels = read(lambda: kernel_bank(input[0], kernel, bias_file, bias, scale))[0]
         if canonical_layout(layout) == "zyx":  # (as on a file: what the slices take, then a 3-D kernel's geometry)
             from types import SimpleNamespace
 
