@@ -150,6 +150,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             files = [m for m in matches if _is_input_file(m, hidden=True)]
             before = len(skipped)
             _passed_over(matches, skipped, hidden=True, recursive="**" in arg or recursive)
+            files = _without_notes_beside_series(files, skipped)
             if not files:
                 if matches:
                     raise UsageError(f"{arg}: the pattern matched {len(matches)} path(s), none a supported input file"
@@ -263,6 +264,22 @@ def notes_beside_series(folder: Path, files: Sequence[Path]) -> bool:
 
     return (bool(files) and all(f.suffix.lower() in MATRIX_SUFFIXES and not starts_like_a_matrix(f) for f in files)
             and bool(dicom_folders(folder, 4)))
+
+
+def _without_notes_beside_series(files: list[Path], skipped: list[tuple[Path, str]]) -> list[Path]:
+    """``files`` but those a folder holds as notes beside DICOM series (:func:`notes_beside_series`: a study's
+    ``README.TXT``), which go to ``skipped``: a pattern reads a study as a folder does (``'study/**'`` read the README
+    as a matrix, "'Exported' is not a number").
+
+    >>> _without_notes_beside_series([Path("samples/example1.csv")], [])
+    [PosixPath('samples/example1.csv')]
+    """
+    by_folder: dict[Path, list[Path]] = {}
+    for path in files:
+        by_folder.setdefault(path.parent, []).append(path)
+    notes = {path for folder, own in by_folder.items() if notes_beside_series(folder, own) for path in own}
+    skipped.extend((path, NOT_A_MATRIX) for path in files if path in notes)
+    return [path for path in files if path not in notes]
 
 
 def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:
@@ -397,7 +414,11 @@ def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] 
         dirnames[:] = sorted(kept)
         named.extend(Path(dirpath) / d for d in dirnames if Path(d).suffix)
         _passed_over([Path(dirpath) / n for n in sorted(filenames) + stores], skipped)
-        found.extend(Path(dirpath) / n for n in sorted(filenames) if _is_input_file(Path(dirpath) / n))
+        own = [Path(dirpath) / n for n in sorted(filenames) if _is_input_file(Path(dirpath) / n)]
+        if notes_beside_series(Path(dirpath), own):  # a study's README.TXT beside its series: a note, not a matrix
+            skipped.extend((path, NOT_A_MATRIX) for path in own)
+            continue
+        found.extend(own)
     # a folder named like an image is looked into: 'not read' only where nothing in it was
     _passed_over([d for d in named if not any(f.is_relative_to(d) for f in found)], skipped)
     return found

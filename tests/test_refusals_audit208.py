@@ -2,15 +2,20 @@
 
 #2: on stdin, a refused kernel (``-k nosuch``, a volume-only ``box:3vox`` or ``gaussian:1mm``, a ``--then`` step)
 wrote no ``--report`` though ``--json`` printed its record; the same refusal of a file input writes it.
+
+#3: a study folder with a README.TXT beside its series read the README as a matrix under --recursive ("'Exported'
+is not a number", exit 1), and so did a pattern over it (``'study/**'``, ``'study/*'``); without -r it is named.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from conftest import run_in_process
+from test_records_audit207 import study_with_readme  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -48,3 +53,37 @@ class TestARefusedKernelOnStdinWritesTheReport:
         piped = run_in_process("convolve", "-", "-k", "nosuch", "-o", "o.png", "--report", "r.json", cwd=tmp_path, input=png_bytes)
         assert piped.returncode == from_file.returncode == 4, piped.stderr
         assert (tmp_path / "r.json").read_text() == "{}"
+
+
+class TestAStudysReadmeIsNotReadAsAMatrixBelowOrThroughAPattern:
+    NOTE = str(Path("study/README.TXT")) + ", text, not a matrix"  # (in the 'not read: ...' list)
+
+    @pytest.mark.parametrize("given", [["study", "-r"], ["study/**"], ["study/*"]], ids=["recursive", "starstar", "star"])
+    def test_the_study_is_refused_naming_the_readme(self, study_with_readme, given):
+        r = run_in_process("convolve", *given, "-k", "box:3", "--out-dir", "o", cwd=study_with_readme)
+        assert r.returncode == 2, r.stderr
+        assert "is not a number" not in r.stderr
+        assert self.NOTE in r.stderr.strip().splitlines()[-1]
+        assert not (study_with_readme / "o").exists()
+
+    def test_recursive_names_the_series_as_a_folder_alone_does(self, study_with_readme):
+        r = run_in_process("convolve", "study", "-r", "-k", "box:3", "--out-dir", "o", cwd=study_with_readme)
+        assert f"DICOM files are in {Path('study/ct')} (6): give that folder, alone, without --out-dir" in r.stderr
+
+    @pytest.mark.parametrize("given", [["study", "-r"], ["study/**"]], ids=["recursive", "starstar"])
+    def test_images_beside_the_series_are_done_the_readme_noted(self, study_with_readme, given):
+        import numpy as np
+        from PIL import Image
+
+        (study_with_readme / "study" / "png").mkdir()
+        Image.fromarray(np.zeros((8, 8), "u1")).save(study_with_readme / "study" / "png" / "p.png")
+        r = run_in_process("convolve", *given, "-k", "box:3", "--out-dir", "o", cwd=study_with_readme)
+        assert r.returncode == 0, r.stderr
+        assert self.NOTE in r.stderr
+        assert [p.name for p in (study_with_readme / "o").rglob("*.*")] == ["p_box_3.png"]
+
+    def test_a_folder_of_matrices_beside_a_series_is_still_a_batch(self, study_with_readme):
+        (study_with_readme / "study" / "README.TXT").write_text("1, 2\n3, 4\n")
+        r = run_in_process("convolve", "study", "-r", "-k", "box:1", "--out-dir", "o", "-q", cwd=study_with_readme)
+        assert r.returncode == 0, r.stderr
+        assert (study_with_readme / "o" / "README_box_1.csv").exists()
