@@ -41,7 +41,7 @@ from .io.decode import (  # noqa: F401
     DEFAULT_MAX_PIXELS,
     PILLOW_FORMATS,
     SIGNATURES as _SIGNATURES,
-    _sixteen_bit_colour,
+    sixteen_bit_colour as _sixteen_bit_colour,
     sniff_format,
 )
 from .io.image_writing import Encoding, _to_pil  # noqa: F401

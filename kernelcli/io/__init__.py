@@ -12,6 +12,8 @@ module              what it owns
 ``io.integer_range`` ``to_integer_range``: values into uint8/uint16 (clip or rescale)
 ``io.decode``       opening an image and its checks before decoding; a JPEG decoded
                     early on a second thread while a cold call imports numpy
+``io.stored_samples`` how an opened image stores its samples (16-bit colour, a colour
+                    key, TIFF planes and extra samples) and what Pillow makes of them
 ``io.pillow``       Pillow's ``Image`` imported without its EXIF tag tables, and the
                     EXIF orientation read only from an image with metadata
 ``io.arrays``       ``.npy`` arrays

@@ -51,7 +51,8 @@ import numpy as np
 
 from ..errors import ImageReadError
 from .common import Loaded
-from .decode import DEFAULT_MAX_PIXELS, ColourKey, decode, open_image, reading, take
+from .decode import DEFAULT_MAX_PIXELS, decode, open_image, reading, take
+from .stored_samples import ColourKey
 from .pillow import orientation
 
 
@@ -294,7 +295,7 @@ def grey_palette(im) -> bool:
 
 def _grey_alpha_16(im) -> tuple[np.ndarray, np.ndarray, int]:
     """(grey, alpha, 16) of a 16-bit grey + alpha PNG decoded byte for byte into RGBA
-    (:func:`kernelcli.io.decode._read_grey_alpha_16_as_bytes`): R, G hold grey's high and low byte, B, A alpha's."""
+    (:func:`kernelcli.io.stored_samples.read_grey_alpha_16_as_bytes`): R, G hold grey's high and low byte, B, A alpha's."""
     raw = _pixels(im)
     grey = (raw[..., 0].astype(np.uint16) << 8) | raw[..., 1]
     alpha = (raw[..., 2].astype(np.uint16) << 8) | raw[..., 3]

@@ -113,7 +113,7 @@ def csv_may_hold(path: Path | None, combined: bool = False) -> bool:
             return np.load(path, mmap_mode="r").ndim == 2
         from PIL import Image
 
-        from .decode import grey_alpha_16
+        from .stored_samples import grey_alpha_16
         from .images import grey_palette
 
         with Image.open(path) as im:  # (a palette of greys is read as one channel: any GIF Pillow writes from grey)
@@ -141,7 +141,7 @@ def sixteen_bit(path: Path | None) -> bool:
             return np.load(path, mmap_mode="r").dtype in (np.uint16, np.int16)
         from PIL import Image
 
-        from .decode import grey_alpha_16
+        from .stored_samples import grey_alpha_16
 
         with Image.open(path) as im:
             if im.mode.startswith("I;16") or grey_alpha_16(im):
