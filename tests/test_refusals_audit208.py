@@ -5,6 +5,10 @@ wrote no ``--report`` though ``--json`` printed its record; the same refusal of 
 
 #3: a study folder with a README.TXT beside its series read the README as a matrix under --recursive ("'Exported'
 is not a number", exit 1), and so did a pattern over it (``'study/**'``, ``'study/*'``); without -r it is named.
+
+#4: a batch's TIFF that neither reader takes (Orientation 6 on a page not square) over KERNELCLI_MAX_MEMORY was refused
+for memory, and raising the cap as advised met the decoded size's refusal; one input alone (f812c68) said at once that
+neither reads it, advising to convert it "to ... an 8-bit grey or RGB TIFF", which it was.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import run_in_process
@@ -87,3 +92,32 @@ class TestAStudysReadmeIsNotReadAsAMatrixBelowOrThroughAPattern:
         r = run_in_process("convolve", "study", "-r", "-k", "box:1", "--out-dir", "o", "-q", cwd=study_with_readme)
         assert r.returncode == 0, r.stderr
         assert (study_with_readme / "o" / "README_box_1.csv").exists()
+
+
+class TestATiffNeitherReaderTakesIsRefusedForWhatItIsInABatch:
+    ONE = ("Orientation 6 (a turned or mirrored image): neither the tiled path nor the in-memory reader reads it; "
+           "save it without the Orientation tag, or as PNG or .npy")
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        tifffile = pytest.importorskip("tifffile")
+        (tmp_path / "ob").mkdir()
+        page = (np.arange(203 * 317) % 251).astype("u1").reshape(203, 317)
+        tifffile.imwrite(tmp_path / "ob" / "orient.tif", page, extratags=[(274, "H", 1, 6, True)])
+        return tmp_path
+
+    def test_over_the_cap_as_one_input_is(self, folder):
+        cap = {"KERNELCLI_MAX_MEMORY": "100K"}
+        batch = run_in_process("convolve", "ob", "-k", "box:3", "--out-dir", "o", "--json", cwd=folder, env=cap)
+        alone = run_in_process("convolve", "ob/orient.tif", "-k", "box:3", "-o", "o.npy", cwd=folder, env=cap)
+        assert batch.returncode == 1 and alone.returncode == 2, batch.stderr
+        assert alone.stderr == f"error: {Path('ob/orient.tif')}: {self.ONE}\n"
+        assert json.loads(batch.stdout)["items"][0]["error"] == f"{Path('ob/orient.tif')}: {self.ONE}"
+        assert "would need about" not in batch.stderr
+
+    def test_a_square_one_is_still_refused_for_memory(self, tmp_path):
+        tifffile = pytest.importorskip("tifffile")
+        (tmp_path / "ob").mkdir()
+        tifffile.imwrite(tmp_path / "ob" / "sq.tif", np.zeros((300, 300), np.uint8), extratags=[(274, "H", 1, 6, True)])
+        r = run_in_process("convolve", "ob", "-k", "box:3", "--out-dir", "o", cwd=tmp_path, env={"KERNELCLI_MAX_MEMORY": "100K"})
+        assert r.returncode == 1 and "would need about" in r.stderr, r.stderr

@@ -135,8 +135,8 @@ class TestATiffNeitherReaderTakesOverTheCap:
         r = run_in_process("convolve", "orient.tif", "-k", "box:3", "-o", "or.npy", cwd=tmp_path,
                            env={"KERNELCLI_MAX_MEMORY": "100K"})
         assert (r.returncode, r.stderr) == (2, "error: orient.tif: Orientation 6 (a turned or mirrored image): neither the "
-                                               "tiled path nor the in-memory reader reads it; convert it first (to .npy, "
-                                               ".zarr or an 8-bit grey or RGB TIFF)\n")
+                                               "tiled path nor the in-memory reader reads it; save it without the "
+                                               "Orientation tag, or as PNG or .npy\n")
         assert listing(tmp_path) == ["orient.tif"]
 
     def test_one_the_in_memory_reader_takes_is_still_refused_for_memory(self, tmp_path):

@@ -50,10 +50,22 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ImageReadError
-from .common import Loaded
-from .decode import DEFAULT_MAX_PIXELS, decode, open_image, reading, take
+from .common import ImageOverMemory, Loaded
+from .decode import DEFAULT_MAX_PIXELS, decode, open_image, reading, sniff_format, take
 from .stored_samples import ColourKey
 from .pillow import orientation
+
+
+def _refuse_what_neither_reads(p: Path) -> None:
+    """Refuse a TIFF over the memory cap in its own words where no reader takes it (an Orientation that turns a page
+    not square: :func:`kernelcli.tiled.tiff.neither_reads`), as the one-input call's switch to tiles does: a batch's
+    item was refused for memory, and raising the cap as advised met the decoded size's refusal (audit 208 #4)."""
+    if sniff_format(p) != "TIFF":  # (the content decides, as Pillow opens it)
+        return
+    from ..tiled.tiff import neither_reader_takes, neither_reads
+
+    if (problem := neither_reader_takes(p)) is not None:
+        raise neither_reads(p, problem)
 
 
 def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loaded:
@@ -63,7 +75,11 @@ def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loa
     same checks, pixels, notes and errors.
     """
     limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
-    opened = take(p, limit, max_bytes) or open_image(p, limit=limit, max_bytes=max_bytes)
+    try:
+        opened = take(p, limit, max_bytes) or open_image(p, limit=limit, max_bytes=max_bytes)
+    except ImageOverMemory:
+        _refuse_what_neither_reads(p)
+        raise
     with reading(p, limit, opened.notes), opened.image as im:
         decode(opened)
         if orientation(im) in _TURNS:  # (importing PIL.ImageOps: 2-3 ms of a cold call)

@@ -90,13 +90,34 @@ def neither_reads(path: Any, problem: str) -> Exception:
     """The refusal (exit 2) of a TIFF that neither the tiled path nor the in-memory reader reads (``problem``:
     :func:`tiff_reading`'s), whatever sent it to either: a memory cap's advice cannot help it.
 
-    >>> str(neither_reads("o.tif", "Orientation 6"))[:59]
-    'o.tif: Orientation 6: neither the tiled path nor the in-mem'
+    >>> str(neither_reads("o.tif", "Orientation 6")).split("; ")[1]
+    'save it without the Orientation tag, or as PNG or .npy'
     """
     from ..errors import ImageReadError
 
-    return ImageReadError(f"{path}: {problem}: neither the tiled path nor the in-memory reader reads it; "
-                          "convert it first (to .npy, .zarr or an 8-bit grey or RGB TIFF)")
+    advice = ("save it without the Orientation tag, or as PNG or .npy" if problem.startswith("Orientation")
+              else "convert it first (to .npy, .zarr or an 8-bit grey or RGB TIFF)")  # (an 8-bit grey one is one already)
+    return ImageReadError(f"{path}: {problem}: neither the tiled path nor the in-memory reader reads it; {advice}")
+
+
+def neither_reader_takes(path: Any) -> str | None:
+    """What makes the TIFF ``path`` one neither the tiled path nor the in-memory reader reads (:func:`tiff_reading`'s
+    problem, :func:`read_in_memory` False), or None: also None where tifffile is missing or cannot open it (the
+    in-memory reader then says what it finds).  Asked before a memory cap refuses a TIFF, whatever path read it: the
+    cap's advice cannot help it (:func:`neither_reads`).
+
+    >>> neither_reader_takes("no-such.tif") is None
+    True
+    """
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            problem = tiff_reading(page)[1]
+            return problem if problem is not None and not read_in_memory(path, page) else None
+    except Exception:  # noqa: BLE001 - no tifffile, or a file it cannot open: no second opinion
+        return None
 
 
 def read_in_memory(path: Any, page: Any) -> bool:
