@@ -9,6 +9,9 @@ is not a number", exit 1), and so did a pattern over it (``'study/**'``, ``'stud
 #4: a batch's TIFF that neither reader takes (Orientation 6 on a page not square) over KERNELCLI_MAX_MEMORY was refused
 for memory, and raising the cap as advised met the decoded size's refusal; one input alone (f812c68) said at once that
 neither reads it, advising to convert it "to ... an 8-bit grey or RGB TIFF", which it was.
+
+#6: the tiled run's identity check said an input only touched (its modification time alone changed) was "replaced or
+rewritten"; it stays refused (a same-size rewrite in place looks the same), the message saying what was seen.
 """
 
 from __future__ import annotations
@@ -121,3 +124,35 @@ class TestATiffNeitherReaderTakesIsRefusedForWhatItIsInABatch:
         tifffile.imwrite(tmp_path / "ob" / "sq.tif", np.zeros((300, 300), np.uint8), extratags=[(274, "H", 1, 6, True)])
         r = run_in_process("convolve", "ob", "-k", "box:3", "--out-dir", "o", cwd=tmp_path, env={"KERNELCLI_MAX_MEMORY": "100K"})
         assert r.returncode == 1 and "would need about" in r.stderr, r.stderr
+
+
+class TestAnInputChangedWhileATiledRunReadsItIsToldWhatWasSeen:
+    @pytest.mark.parametrize("change, seen", [
+        ("touch", "its modification time changed since the run opened it (rewritten in place, or only touched)"),
+        ("grow", "its size changed since the run opened it (16512 -> 16513 bytes: rewritten)"),
+    ])
+    def test_the_message_says_what_changed(self, tmp_path, monkeypatch, change, seen):
+        import os
+        import threading
+
+        pytest.importorskip("dask")
+        from kernelcli.tiled.reading import NpyReads
+
+        np.save(tmp_path / "in.npy", np.ones((64, 64), np.float32))
+        read, lock, done = NpyReads.__getitem__, threading.Lock(), []
+
+        def changed(self, key):
+            with lock:
+                if not done:
+                    done.append(True)
+                    path = tmp_path / "in.npy"
+                    if change == "grow":
+                        with open(path, "ab") as f:
+                            f.write(b"\0")
+                    stat = os.stat(path)
+                    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+            return read(self, key)
+
+        monkeypatch.setattr(NpyReads, "__getitem__", changed)
+        r = run_in_process("convolve", "in.npy", "-k", "box:3", "--chunks", "16", "-o", "out.zarr", "-q", cwd=tmp_path)
+        assert (r.returncode, r.stderr) == (2, f"error: in.npy: changed while it was read: {seen}; run again once it is written\n")

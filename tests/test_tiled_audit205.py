@@ -60,8 +60,8 @@ class TestAnInputReplacedWhileATiledRunReadsIt:
         _replaced_when_first_read(monkeypatch, ChunkReads if suffix == ".zarr" else NpyReads, str(d / src), str(d / new))
         before = [p for p in listing(d) if p != new and not p.startswith(new + "/")]
         r = run_in_process("convolve", src, "-k", "box:3", "--chunks", "16", "-o", "out.zarr", "-q", cwd=d)
-        assert (r.returncode, r.stderr) == (2, f"error: {src}: changed while it was read (replaced or rewritten since "
-                                               "the run opened it); run again once it is written\n")
+        assert (r.returncode, r.stderr) == (2, f"error: {src}: changed while it was read: it was replaced (another file "
+                                               "under its name) since the run opened it; run again once it is written\n")
         assert not (d / "out.zarr").exists() and not [p for p in os.listdir(d) if ".part" in p or p.startswith(".out")]
         assert sorted(p for p in listing(d) if not p.startswith(src)) == sorted(p for p in before if not p.startswith(src))
 

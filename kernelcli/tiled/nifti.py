@@ -100,8 +100,8 @@ class NiftiVoxels:
         del mm
         from .reading import changed_while_read, file_identity
 
-        if file_identity(os.stat(self.path)) != self.identity:
-            raise changed_while_read(self.name)
+        if (now := file_identity(os.stat(self.path))) != self.identity:
+            raise changed_while_read(self.name, self.identity, now)
         return block
 
     def _read(self, key: tuple[slice, ...]) -> np.ndarray:

@@ -55,16 +55,26 @@ def file_identity(stat: os.stat_result) -> tuple[int, int, int]:
     return stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
-def changed_while_read(name: Any) -> Exception:
-    """The refusal (exit 2) of an input replaced or rewritten after the run opened it: its tiles would mix two inputs.
+def changed_while_read(name: Any, before: tuple[int, int, int], now: tuple[int, int, int]) -> Exception:
+    """The refusal (exit 2) of an input whose :func:`file_identity` changed after the run opened it (``before``, then
+    ``now``), saying what was seen: another file under its name, a new size, or only a new modification time, which a
+    same-size rewrite in place gives as a ``touch`` does (both refused: its tiles could mix two contents, and telling a
+    touch from a rewrite would mean reading it all again).
 
-    >>> str(changed_while_read("in.zarr"))[:36]
-    'in.zarr: changed while it was read ('
+    >>> str(changed_while_read("in.npy", (7, 80, 1), (7, 80, 2)))
+    'in.npy: changed while it was read: its modification time changed since the run opened it (rewritten in place, or only touched); run again once it is written'
+    >>> str(changed_while_read("in.npy", (7, 80, 1), (8, 80, 2))).split(": ")[2]
+    'it was replaced (another file under its name) since the run opened it; run again once it is written'
     """
     from ..errors import ImageReadError
 
-    return ImageReadError(f"{name}: changed while it was read (replaced or rewritten since the run opened it); run "
-                          "again once it is written")
+    if before[0] != now[0]:
+        seen = "it was replaced (another file under its name) since the run opened it"
+    elif before[1] != now[1]:
+        seen = f"its size changed since the run opened it ({before[1]} -> {now[1]} bytes: rewritten)"
+    else:
+        seen = "its modification time changed since the run opened it (rewritten in place, or only touched)"
+    return ImageReadError(f"{name}: changed while it was read: {seen}; run again once it is written")
 
 
 def array_metadata_file(root: str, array: Any) -> str:
@@ -111,8 +121,8 @@ class ChunkReads:
             raise ImageReadError(gone_where_computed(self.name)) from None
 
     def _check_unchanged(self) -> None:
-        if self.identity is not None and self._identity() != self.identity:
-            raise changed_while_read(self.name)
+        if self.identity is not None and (now := self._identity()) != self.identity:
+            raise changed_while_read(self.name, self.identity, now)
 
     def __getitem__(self, key: Any) -> Any:
         from ..errors import ImageReadError, KernelcliError
@@ -208,8 +218,8 @@ def read_block(name: str, path: str, mapped: Any, key: Any, identity: tuple[int,
     key = key if isinstance(key, tuple) else (key,)
     if not plain_slices(key, mapped.ndim):
         block = np.array(mapped[key])
-        if identity is not None and file_identity(os.stat(path)) != identity:
-            raise changed_while_read(name)
+        if identity is not None and (now := file_identity(os.stat(path))) != identity:
+            raise changed_while_read(name, identity, now)
         return block
     fortran = mapped.ndim > 1 and mapped.flags.f_contiguous and not mapped.flags.c_contiguous
     if fortran:  # a Fortran-order file is the C order of the reversed axes
@@ -273,8 +283,8 @@ def read_c_order_block(name: str, path: str, offset: int, dtype: Any, shape: tup
                                                  f"({os.fstat(fd).st_size} of {end} bytes)")
                         done += n
                     at += run
-                if identity is not None and file_identity(os.fstat(fd)) != identity:
-                    raise changed_while_read(name)
+                if identity is not None and (now := file_identity(os.fstat(fd))) != identity:
+                    raise changed_while_read(name, identity, now)
         except OSError as exc:
             raise refused_read(name, exc) or ImageReadError(f"{name}: cannot read: {exc}") from None
     return out
