@@ -446,7 +446,7 @@ def _other_format(spec: str) -> InvalidKernel | None:
     >>> str(_other_format("./k.csv")).split(";")[0], _other_format("k.json"), _other_format("sobel_v")
     ('./k.csv: a kernel file is .json (a kernel object) or .npy (an array saved with numpy.save), not .csv', None, None)
     """
-    from .io.naming import INPUT_SUFFIXES, MATRIX_SUFFIXES, VOLUME_KINDS
+    from .io.naming import INPUT_SUFFIXES, MATRIX_SUFFIXES, VOLUME_KINDS, shell_word
     from .kernel_syntax import KernelTextRefused
 
     name = spec.strip().lower()
@@ -459,5 +459,5 @@ def _other_format(spec: str) -> InvalidKernel | None:
         return KernelTextRefused(spec, why, named=numtext.clipped(spec.strip(), 120))
     inline, saved = "; a matrix written as text goes inline as it is, ", " (W columns, H rows), or save it with numpy.save as .npy"
     return KernelTextRefused(spec, f"{why}{inline}load_kernel(\"WxH: \" + its text){saved}", named=numtext.clipped(spec.strip(), 120),
-                             on_command_line=f"{why}{inline}{{option}} \"WxH: $(cat {numtext.clipped(spec.strip())})\"{saved}")
+                             on_command_line=f"{why}{inline}{{option}} \"WxH: $(cat {shell_word(numtext.clipped(spec.strip()))})\"{saved}")
 

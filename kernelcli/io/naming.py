@@ -275,3 +275,15 @@ def has_glob(text: str) -> bool:
     (True, False)
     """
     return any(c in text for c in "*?[")
+
+
+def shell_word(path: str) -> str:
+    """``path`` as one word of a shell command that advice gives, to run as written: quoted where it holds a space or a
+    quote (``$(cat my k.csv)`` read two files), behind ``./`` where it starts with a dash (read as an option).
+
+    >>> print(shell_word("kt.txt"), shell_word("my k.csv"), shell_word("it's.txt"), shell_word("-k.csv"))
+    kt.txt 'my k.csv' 'it'"'"'s.txt' ./-k.csv
+    """
+    import shlex
+
+    return shlex.quote(f"./{path}" if path.startswith("-") else path)
