@@ -154,7 +154,7 @@ def pool_file(
         from .limits import check_peak, conv_peak
         from .shapes import check_pool_padding, refuse_cube_in_2d
 
-        refuse_cube_in_2d(size, str(input_path))
+        refuse_cube_in_2d(size, str(input_path), zyx_taken=data.ndim == 3 and Path(input_path).suffix.lower() == ".npy")
         check_pool_padding(padding, size)  # the rule before the memory it would take (a padding 10**5 was "447 GiB")
         need = conv_peak(data.shape, (size, size), stride=stride or size, pads=(padding,) * 4, itemsize=8,
                          input_itemsize=data.dtype.itemsize)

@@ -192,21 +192,28 @@ class CubeSide(int):
     """
 
 
-def refuse_cube_in_2d(size: int, name: str) -> None:
-    """Refuse (exit 2) a :class:`CubeSide` for the input ``name``, pooled in 2-D; any other size passes.
+def refuse_cube_in_2d(size: int, name: str, *, zyx_taken: bool = False) -> None:
+    """Refuse (exit 2) a :class:`CubeSide` for the input ``name``, pooled in 2-D; any other size passes.  ``--layout
+    zyx`` is offered only where the input takes it (``zyx_taken``: a 3-D array, not an image or a 2-D matrix, which
+    refuse it in turn).
 
     >>> refuse_cube_in_2d(2, "rgb.png")
     >>> refuse_cube_in_2d(CubeSide(2), "rgb.png")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: rgb.png: --size 2x2x2 is a cube, for a volume pooled in 3-D; this input is pooled in 2-D, each channel alone: give --size 2 (a 2x2 window), or --layout zyx for a (Z, Y, X) array
+    kernelcli.errors.UsageError: rgb.png: --size 2x2x2 is a cube, for a volume pooled in 3-D; this input is pooled in 2-D, each channel alone: give --size 2 (a 2x2 window)
+    >>> refuse_cube_in_2d(CubeSide(2), "stack.npy", zyx_taken=True)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: stack.npy: --size 2x2x2 is a cube, for a volume pooled in 3-D; this input is pooled in 2-D, each channel alone: give --size 2 (a 2x2 window), or --layout zyx to read it as a (Z, Y, X) volume
     """
     if isinstance(size, CubeSide):
         from .errors import UsageError
 
         f = int(size)
+        zyx = ", or --layout zyx to read it as a (Z, Y, X) volume" if zyx_taken else ""
         raise UsageError(f"{name}: --size {f}x{f}x{f} is a cube, for a volume pooled in 3-D; this input is pooled in 2-D, "
-                         f"each channel alone: give --size {f} (a {f}x{f} window), or --layout zyx for a (Z, Y, X) array")
+                         f"each channel alone: give --size {f} (a {f}x{f} window){zyx}")
 
 
 #: Why ``shape --pool`` takes no dilation: pool has none (its loops step one cell), so shape does not compute one.

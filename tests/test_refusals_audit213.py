@@ -2,6 +2,8 @@
 
 F3: the advice for a .csv/.txt kernel file put its path into ``$(cat ...)`` unquoted: for ``my k.csv`` it ran
 ``cat my k.csv`` (two files), for ``it's.txt`` an open quote.
+
+F5: ``pool -f 2x2x2`` on a PNG, an RGB PNG or a 2-D matrix advised ``--layout zyx``, which those inputs then refuse.
 """
 
 from __future__ import annotations
@@ -36,3 +38,29 @@ class TestTheAdviceForATextKernelFileRunsAsWritten:
             pytest.skip("no bash to run the advice with")
         done = subprocess.run(["bash", "-c", f'printf %s "{advice.group(1)}"'], cwd=png, capture_output=True, text=True)
         assert (done.returncode, done.stderr, done.stdout) == (0, "", "1 1 1\n1 1 1\n1 1 1"), advice.group(1)
+
+
+class TestACubeIsAdvisedOnlyWhatTheInputTakes:
+    @pytest.mark.parametrize("name", ["a.png", "rgb.png", "m.csv", "flat.npy"])
+    def test_no_layout_advice_where_the_layout_is_refused(self, png, name):
+        import numpy as np
+        from PIL import Image
+
+        Image.fromarray(np.zeros((8, 8, 3), "u1")).save(png / "rgb.png")
+        (png / "m.csv").write_text("1,2\n3,4\n")
+        np.save(png / "flat.npy", np.ones((8, 8)))
+        r = run_in_process("pool", name, "-f", "2x2x2", "-o", "q.npy", cwd=png)
+        assert (r.returncode, r.stderr) == (2, f"error: {name}: --size 2x2x2 is a cube, for a volume pooled in 3-D; this input is "
+                                               "pooled in 2-D, each channel alone: give --size 2 (a 2x2 window)\n")
+        assert run_in_process("pool", name, "-f", "2x2x2", "--layout", "zyx", "-o", "q.npy", cwd=png).returncode == 2
+
+    @pytest.mark.parametrize("how", [[], ["--tiled"]], ids=["in-memory", "tiled"])
+    def test_a_3d_array_is_offered_the_layout_which_it_takes(self, png, how):
+        import numpy as np
+
+        if how:
+            pytest.importorskip("dask")
+        np.save(png / "st.npy", np.ones((8, 8, 4), np.float32))
+        r = run_in_process("pool", "st.npy", "-f", "2x2x2", "-o", "q.npy", *how, cwd=png)
+        assert r.returncode == 2 and r.stderr.endswith(", or --layout zyx to read it as a (Z, Y, X) volume\n"), r.stderr
+        assert run_in_process("pool", "st.npy", "-f", "2x2x2", "--layout", "zyx", "-o", "q.npy", "-q", *how, cwd=png).returncode == 0

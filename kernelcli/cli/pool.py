@@ -127,7 +127,7 @@ def pool(
             from ..shapes import refuse_cube_in_2d
             from ..tiled import arrays
 
-            refuse_cube_in_2d(size, str(big))
+            refuse_cube_in_2d(size, str(big), zyx_taken=x.ndim == 3 and big.suffix.lower() not in (".tif", ".tiff"))
             return arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil,
                                  count_include_pad=not exclude_pad, chunks=tile, paths=cli_paths(), screened=True)
 
