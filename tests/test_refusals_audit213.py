@@ -3,6 +3,10 @@
 F3: the advice for a .csv/.txt kernel file put its path into ``$(cat ...)`` unquoted: for ``my k.csv`` it ran
 ``cat my k.csv`` (two files), for ``it's.txt`` an open quote.
 
+F1: non-ASCII letters in ``--suffix`` were refused (``σ``, ``日本``: "has no letter") or dropped in silence (``café``
+-> ``caf``), and kernel files ``σ.npy`` and ``µ.npy`` both named their output ``a_kernel.png``, where an input's stem
+keeps its letters.
+
 F5: ``pool -f 2x2x2`` on a PNG, an RGB PNG or a 2-D matrix advised ``--layout zyx``, which those inputs then refuse.
 """
 
@@ -64,3 +68,28 @@ class TestACubeIsAdvisedOnlyWhatTheInputTakes:
         r = run_in_process("pool", "st.npy", "-f", "2x2x2", "-o", "q.npy", *how, cwd=png)
         assert r.returncode == 2 and r.stderr.endswith(", or --layout zyx to read it as a (Z, Y, X) volume\n"), r.stderr
         assert run_in_process("pool", "st.npy", "-f", "2x2x2", "--layout", "zyx", "-o", "q.npy", "-q", *how, cwd=png).returncode == 0
+
+
+class TestLettersOfAnyScriptNameOutputs:
+    @pytest.mark.parametrize("suffix", ["σ", "日本", "café", "µm"])
+    def test_a_suffix_keeps_them(self, png, suffix):
+        import shutil as sh
+
+        sh.copy(png / "a.png", png / "b.png")
+        r = run_in_process("convolve", "a.png", "b.png", "-k", "box:3", "--out-dir", "o", "--suffix", suffix, "-q", cwd=png)
+        assert r.returncode == 0, r.stderr
+        assert sorted(p.name for p in (png / "o").iterdir()) == [f"a_{suffix}.png", f"b_{suffix}.png"]
+
+    def test_two_kernel_files_name_two_outputs(self, png):
+        import numpy as np
+
+        np.save(png / "σ.npy", np.eye(3) / 3)
+        np.save(png / "µ.npy", np.ones((3, 3)) / 9)
+        for kernel in ("σ.npy", "µ.npy"):
+            r = run_in_process("convolve", "a.png", "-k", kernel, "-q", cwd=png)
+            assert r.returncode == 0, r.stderr
+        assert (png / "a_σ.png").exists() and (png / "a_µ.png").exists()
+
+    def test_a_suffix_of_no_letter_is_still_refused(self, png):
+        r = run_in_process("convolve", "a.png", "-k", "box:3", "--suffix", "::", cwd=png)
+        assert r.returncode == 2 and "has no letter, digit" in r.stderr, r.stderr

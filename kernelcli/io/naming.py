@@ -39,11 +39,12 @@ def safe_stem(text: str) -> str:
 def safe_text(text: str) -> str:
     """``text`` with every run of characters a file name should not hold as ``_``, and no ``_`` at either end:
     empty when nothing is left (``--suffix /`` is refused for that: :func:`kernelcli.cli.option_values.checked_suffix`).
+    Letters and digits of any script are kept, as an input's stem keeps them (``café`` was ``caf``, ``σ`` nothing).
 
-    >>> safe_text("a b/c"), safe_text("//")
-    ('a_b_c', '')
+    >>> safe_text("a b/c"), safe_text("//"), safe_text("café"), safe_text("σ:2")
+    ('a_b_c', '', 'café', 'σ_2')
     """
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
+    return re.sub(r"[^\w.-]+", "_", text).strip("_")
 
 
 def is_matrix_path(path: str | Path) -> bool:
