@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import ShapeError, UsageError
-from .whole_numbers import below_floor, flag, integer_value, refused_value, too_many_digits, whole, whole_or_too_long
+from .whole_numbers import (below_floor, flag, integer_value, refused_value, sequence_items, too_many_digits, whole,
+                            whole_or_too_long)
 
 
 #: what ``conv_output_size(padding=)`` takes: conv2d's padding, along one axis
@@ -319,10 +320,20 @@ def dense_params(n_in: int, n_out: int, *, bias: bool = True) -> int:
 def flatten_size(dims: Sequence[int]) -> int:
     """Length of the flattened vector: the product of the dimensions.
 
+    ``dims`` is a list, a tuple or a 1-D array of sizes; anything else is refused naming it (a string was read
+    character by character, ``'648'`` as the sizes 6, 4 and 8; an int was a bare TypeError).
+
     >>> flatten_size((64, 64, 8))
     32768
+    >>> flatten_size(64)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: dims must be a sequence of sizes, e.g. (64, 64, 8), got 64
     """
-    return math.prod(whole("size", d, 1) for d in dims)
+    sizes = sequence_items(dims)
+    if not sizes:  # (an empty one too: its product, 1, is the length of nothing)
+        raise UsageError(f"dims must be a sequence of sizes, e.g. (64, 64, 8), got {dims!r}")
+    return math.prod(whole("size", d, 1) for d in sizes)
 
 
 def same_output_size(size: int, stride: int = 1) -> int:
