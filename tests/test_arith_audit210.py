@@ -25,3 +25,23 @@ class TestFlattenSizeTakesASequence:
         from kernelcli import flatten_size
 
         assert flatten_size((64, 64, 8)) == flatten_size([64, 64, 8]) == flatten_size(np.array([64, 64, 8])) == 32768
+
+
+class TestSummarizeChecksMaxLayers:
+    """#3: ``summarize('resnet18', max_layers=-1)`` (2.5, True) blamed the shipped spec ('SpecError resnet18.json:
+    layers[0]: the spec expands to more than -1 layers'); '5' and None escaped as a bare TypeError from the expander."""
+
+    @pytest.mark.parametrize("value", [-1, 0, 2.5, True, "5", None])
+    def test_refused_naming_the_keyword(self, value):
+        from kernelcli import summarize
+
+        with pytest.raises(UsageError, match=r"^max_layers must be an integer >= 1, got "):
+            summarize("resnet18", max_layers=value)
+
+    def test_a_whole_number_is_taken_and_still_limits(self):
+        from kernelcli import summarize
+        from kernelcli.netspec.spec import SpecError
+
+        assert summarize("resnet18", max_layers=500).params == 11_689_512
+        with pytest.raises(SpecError, match="expands to more than 10 layers"):
+            summarize("resnet18", max_layers=10)

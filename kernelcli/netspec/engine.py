@@ -185,13 +185,16 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
     >>> summarize("resnet18").find("layer4").shape
     (512, 7, 7)
     """
+    named = words_for(words)
+    # the caller's keyword, checked before it reaches the expander: -1 or 2.5 blamed the spec ('expands to more than
+    # -1 layers', a SpecError), '5' and None were a bare TypeError from inside it
+    max_layers = whole_numbers.whole(named.max_layers.rstrip("="), max_layers, 1)
     if isinstance(spec, dict):
         spec = parse_spec(spec)
     elif not isinstance(spec, (NetworkSpec, str, Path)):
         raise SpecError(f"spec {spec!r}: expected a NetworkSpec, a spec document (dict), a file path or a built-in name")
     elif not isinstance(spec, NetworkSpec):
         spec = load_spec(spec)
-    named = words_for(words)
     # a given shape is checked as a spec's input is: (0, 224, 224) gave numbers, () an IndexError
     given = check_input_shape(input_shape, named.input_option) if input_shape is not None else None
     shape = spec.input
