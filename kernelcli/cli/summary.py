@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import writing_stdout
-from ._common import console as rich_console, guarded, print_json, write_stdout
+from ._common import console as rich_console, guarded, note, print_json, write_stdout
 from ._lines import path_line
 from .options import PlaneLayoutOption, option
 
@@ -96,6 +96,8 @@ def summary(
         return
     with writing_stdout():  # rich's Console writes on stdout itself
         _render(net, depth, layout)
+    for message in net.notes:  # (after the answer, as shape's and params'; --json's "notes", -q none)
+        note(f"note: {message}")
 
 
 def _human(n: int) -> str:

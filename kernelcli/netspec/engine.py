@@ -84,6 +84,9 @@ class Summary:
     input: tuple[int, ...]
     output: tuple[int, ...]
     layers: list[Layer]
+    #: what was given that changes nothing (``layout=`` on a vector input, a spec's ``"layout"`` on one), in the
+    #: words of the call: the command prints them on stderr and in its ``--json``, as ``shape`` and ``params`` do
+    notes: tuple[str, ...] = ()
 
     @property
     def params(self) -> int:
@@ -167,6 +170,7 @@ class Summary:
                 "activation_bytes": self.activation_bytes,
                 "leaf_layers": len(self.leaves()),
             },
+            "notes": list(self.notes),
         }
 
 
@@ -198,10 +202,14 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
     # a given shape is checked as a spec's input is: (0, 224, 224) gave numbers, () an IndexError
     given = check_input_shape(input_shape, named.input_option) if input_shape is not None else None
     shape = spec.input
+    notes = list(spec.notes)
     if given is not None:
         from ..layout import canonical_layout, network_input
 
         shape = network_input(given, layout, spec.input, spec.name, option=named.input_option, flag=named.layout_flag)
+        if layout is not None and len(given) != 3:  # (shape and params note their --layout on fewer sizes alike)
+            notes.append(f"{named.layout_flag}{canonical_layout(layout)} names the axes of a 3-D {named.input_option}; "
+                         f"{named.written(given)} has {len(given)}, so it changes nothing")
         if named.cli and canonical_layout(layout) == "hwc":  # the command's table draws every shape HxWxC
             named = replace(named, hwc=True)
     elif layout is not None:  # as the command's --layout without --input: it would have been ignored
@@ -224,7 +232,7 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
         from ..errors import UsageError
 
         raise UsageError(f"{named.given(given)} does not fit {spec.name} (its input is {named.shape(spec.input)}): {exc}") from None
-    return Summary(spec.name, spec.title, spec.source, shape, output, layers)
+    return Summary(spec.name, spec.title, spec.source, shape, output, layers, tuple(notes))
 
 
 def _build(spec: NetworkSpec, shape: tuple[int, ...], max_layers: int, words: SummaryWords) -> tuple[list[Layer], tuple[int, ...]]:

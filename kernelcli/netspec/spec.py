@@ -56,6 +56,8 @@ class NetworkSpec:
     templates: dict[str, Any] = field(default_factory=dict)
     title: str = ""
     source: str = ""
+    #: what the spec gives that changes nothing (a "layout" on a vector input), said as :attr:`Summary.notes`
+    notes: tuple[str, ...] = ()
 
 
 def builtin_names() -> list[str]:
@@ -307,8 +309,12 @@ def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None
     if not isinstance(templates, dict):
         raise SpecError(f"{label}: templates: expected an object of name -> template, got {json_kind(templates)}")
     shape = document.get("input")
+    notes: tuple[str, ...] = ()
     if shape is not None:
         shape = _read_input(check_input_shape(shape, f"{label}: input"), document.get("layout"), label)
+        if len(shape) != 3 and "layout" in document:  # (a note, as --layout on a one-number --input: audit 210 #2)
+            notes = (f'{label}: layout: {json_value(document["layout"])} names the axes of a 3-D "input"; '
+                     f"{json_value(list(shape))} has {len(shape)}, so it changes nothing",)
     elif "layout" in document:
         raise SpecError(f'{label}: layout: {json_value(document["layout"])} says how "input" is written; the spec gives no input')
     return NetworkSpec(
@@ -319,6 +325,7 @@ def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None
         templates=templates,
         title=document.get("title", ""),
         source=document.get("source", ""),
+        notes=notes,
     )
 
 

@@ -67,9 +67,13 @@ class SummaryWords:
         """Those rows, in a sentence."""
         return "the --json rows" if self.cli else "Summary.to_dict()'s rows"
 
+    def written(self, dims: tuple[int, ...]) -> str:
+        """Sizes as the caller wrote them: ``3x20x20`` or ``(3, 20, 20)``."""
+        return fmt_shape(dims) if self.cli else repr(tuple(dims))
+
     def given(self, dims: tuple[int, ...]) -> str:
         """The input shape as the caller gave it: ``--input 3x20x20`` or ``input_shape (3, 20, 20)``."""
-        return f"--input {fmt_shape(dims)}" if self.cli else f"input_shape {tuple(dims)!r}"
+        return f"{self.input_option} {self.written(dims)}"
 
 
 WORDINGS = {"api": SummaryWords(), "cli": SummaryWords(cli=True)}
