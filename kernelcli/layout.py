@@ -12,15 +12,16 @@ layout   axes                    who writes it so
 =======  ======================  ==========================================
 
 Each command has the default its users write (``hwc`` for ``shape``, ``params`` and
-array files, ``chw`` for ``summary``, as torchvision), and a 3-D shape or array that reads
-more naturally the other way is refused with both readings and the flag, never computed:
+array files, ``chw`` for ``summary``, as torchvision), and a 3-D shape or array whose sizes do not confirm it is
+refused with both readings and the flag, never computed:
 
 * an array whose last axis is not a plausible channel count (more than
   :data:`MAX_CHANNELS`): ``(3, 224, 224)`` is not 224 channels of 3x224;
-* a shape whose first axis is a plausible channel count and the last is not
-  (``3x224x224`` given to a command that expects ``HxWxC``);
-* a ``summary`` input whose channel count contradicts the network's, or whose first and last sizes are
-  both plausible channel counts (:func:`both_plausible`) and both the network's (or the spec has no input).
+* a shape (``shape --in``, ``summary --input``, a spec's ``"input"``) the sizes of which do not settle the command's
+  default (:func:`reads_two_ways`, one rule for all three): one end a plausible channel count and the other not
+  tells the reading, else a square pair of sizes (``56x56x64`` HxWxC, ``64x56x56`` CxHxW); ``64x56x48`` and
+  ``3x64x3`` settle nothing;
+* a ``summary`` input whose channel count contradicts the network's, or both of whose readings have the network's.
 
 Standard library only: ``shape``, ``params`` and ``summary`` import it without numpy.
 
@@ -207,16 +208,20 @@ def from_hwc(result: Any, layout: str) -> Any:
 
 def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kernel: tuple[int, ...] = (),
                  padding: tuple[int, int] = (0, 0)) -> str:
-    """The layout of a 3-D ``--in`` shape for ``shape``: the one given, else ``hwc`` when unambiguous.
+    """The layout of a 3-D ``--in`` shape for ``shape``: the one given, else ``hwc`` where the sizes settle it.
 
-    Refused without ``--layout``: a first axis that is a plausible channel count with a last
-    one that is not (``3x224x224``) or is too (``3x4x4``, unless a cube or the kernel fits HxWxC alone), a square CxHxW map (``64x56x56``: two equal last sizes of
-    more than :data:`MAX_CHANNELS`, a first one that differs), and a kernel (its spans: height, width) that fits
-    the padded CxHxW reading alone (``8x224x224 --f 9``, ``8x3x100 --f 1x5``).  ``padding``: the padding in all
-    along the height and the width (top + bottom, left + right).
+    :func:`reads_two_ways` is the rule (``summary --input`` follows it too, from ``chw``): refused without
+    ``--layout`` are ``3x224x224`` and ``64x56x56`` (the sizes say CxHxW), ``64x56x48`` and ``3x4x4`` (they settle
+    nothing, unless the kernel fits the HxWxC reading alone: ``3x4x2 --f 3``), and a kernel (its spans: height,
+    width) that fits the padded CxHxW reading alone (``8x224x224 --f 9``, ``8x3x100 --f 1x5``).  ``padding``: the
+    padding in all along the height and the width (top + bottom, left + right).
 
-    >>> shape_layout((224, 224, 3), None, "--in")
-    'hwc'
+    >>> shape_layout((224, 224, 3), None, "--in"), shape_layout((56, 56, 64), None, "--in")
+    ('hwc', 'hwc')
+    >>> shape_layout((64, 56, 48), None, "--in")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --in 64x56x48 reads two ways: HxWxC = 64x56 with 48 channels, or CxHxW = 64 channels of 56x48; give --layout hwc or --layout chw
     """
     layout = canonical_layout(layout)
     if layout == "zyx":
@@ -227,11 +232,9 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
     spans = (*kernel, *kernel)[:2] if kernel else (1, 1)
     fits = lambda h, w: spans[0] <= h + padding[0] and spans[1] <= w + padding[1]  # noqa: E731
     too_small = not fits(a, b) and fits(b, c)
-    square = b == c != a and c > MAX_CHANNELS  # 64x56x56: a square 56x56 map of 64 channels, as PyTorch writes it
-    # 3x4x4, 3x5x4: both first and last a plausible channel count (as array_layout refuses them), unless the
-    # kernel fits the HxWxC reading alone or both readings are one (a cube: 3x3x3 is 3x3 with 3 channels either way)
-    both_small = both_plausible(dims) and fits(b, c)
-    if (a <= MAX_CHANNELS < c) or too_small or square or both_small:
+    # where the sizes settle nothing (3x4x4, 64x56x48), a kernel that fits the HxWxC reading alone settles it
+    kernel_settles = sizes_reading(dims) is None and not fits(b, c)
+    if (reads_two_ways(dims, "hwc") and not kernel_settles) or too_small:
         why = f" (a {spans[0]}x{spans[1]} kernel does not fit {a}x{b})" if too_small else ""
         raise UsageError(
             f"{option} {_x(dims)} reads two ways: HxWxC = {a}x{b} with {counted(c, 'channel')}{why}, "
@@ -258,26 +261,47 @@ def layout_dims(hwc: tuple[int, ...] | list[int], layout: str) -> list[int]:
     return list(hwc)
 
 
-def both_plausible(dims: tuple[int, ...] | list[int]) -> bool:
-    """True where first and last of three sizes are both a plausible channel count and the two readings differ.
+def sizes_reading(dims: tuple[int, ...] | list[int]) -> str | None:
+    """The reading three sizes settle by themselves: ``"hwc"``, ``"chw"``, ``"either"`` (a cube) or None.
 
-    The one rule of ``shape --in`` and ``summary --input``: ``3x64x3`` is 3 channels of 64x3 or a 3x64 image with 3
-    channels; a cube (``3x3x3``) is the same either way.
+    One end a plausible channel count (at most :data:`MAX_CHANNELS`) and the other not: the small end is the channels
+    (``224x224x3``, the lecture's RGB image, is HxWxC; ``3x224x224`` CxHxW).  Both ends more than that: the square pair
+    is the map (``56x56x64`` HxWxC; ``64x56x56``, PyTorch's 64 channels of 56x56, CxHxW); with no square pair
+    (``64x56x48``) nothing is settled, nor where both ends are plausible channel counts (``3x64x3``, ``4x4x3``).  A cube
+    (``3x3x3``, ``64x64x64``) is the same input either way.
 
-    >>> both_plausible((3, 64, 3)), both_plausible((3, 3, 3)), both_plausible((3, 224, 224))
-    (True, False, False)
+    >>> [sizes_reading(d) for d in ((224, 224, 3), (3, 224, 224), (56, 56, 64), (64, 56, 56), (64, 56, 48), (3, 64, 3))]
+    ['hwc', 'chw', 'hwc', 'chw', None, None]
+    >>> sizes_reading((64, 64, 64))
+    'either'
     """
     a, b, c = dims
-    return a <= MAX_CHANNELS and c <= MAX_CHANNELS and not a == b == c
+    if a == b == c:
+        return "either"
+    if (a <= MAX_CHANNELS) != (c <= MAX_CHANNELS):
+        return "hwc" if c <= MAX_CHANNELS else "chw"
+    if a <= MAX_CHANNELS:  # (and c: either could be the channels)
+        return None
+    return "hwc" if a == b else "chw" if b == c else None
+
+
+def reads_two_ways(dims: tuple[int, ...] | list[int], default: str) -> bool:
+    """True where three sizes, written with no layout to a command that reads ``default``, are refused: the one rule of
+    ``shape --in`` (``hwc``), ``summary --input`` and a spec's ``"input"`` (``chw``).  The sizes never override the
+    default (``3x224x224`` to ``shape`` is refused, not read CxHxW); they only confirm it (:func:`sizes_reading`).
+
+    >>> reads_two_ways((56, 56, 64), "hwc"), reads_two_ways((56, 56, 64), "chw"), reads_two_ways((64, 56, 48), "hwc")
+    (False, True, True)
+    """
+    return sizes_reading(dims) not in (default, "either")
 
 
 def plane_readings(dims: tuple[int, ...] | list[int], channels: int | None = None) -> str | None:
     """Both readings of a network input written with no layout, where it reads two ways, else None.
 
-    Channels first is the default, but a first size that is no plausible channel count with a last one that is
-    (``224x224x3``, as the lecture and Pillow write an RGB image) reads more naturally HxWxC, and where first and
-    last are both plausible (``3x64x3``, see :func:`both_plausible`) neither reading is the natural one.  With
-    ``channels`` (the network's), only a shape both of whose readings have that many channels reads two ways.
+    Channels first is the default, and :func:`reads_two_ways` says where the sizes do not confirm it (``224x224x3``,
+    ``56x56x64``: HxWxC; ``3x64x3``, ``64x56x48``: either).  With ``channels`` (the network's), only a shape both of
+    whose readings have that many channels reads two ways (a cube is one input either way).
 
     >>> plane_readings((224, 224, 3))
     'CxHxW = 224 channels of 224x3, or HxWxC = 224x224 with 3 channels'
@@ -288,9 +312,9 @@ def plane_readings(dims: tuple[int, ...] | list[int], channels: int | None = Non
         return None
     a, b, c = dims
     if channels is not None:
-        two = a == c == channels and both_plausible(dims)
+        two = a == c == channels and not a == b == c
     else:
-        two = a > MAX_CHANNELS >= c or both_plausible(dims)
+        two = reads_two_ways(dims, "chw")
     if not two:
         return None
     return f"CxHxW = {counted(a, 'channel')} of {b}x{c}, or HxWxC = {a}x{b} with {counted(c, 'channel')}"

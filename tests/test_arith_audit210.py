@@ -93,3 +93,88 @@ class TestSummaryNotesALayoutThatChangesNothing:
         net = summarize(self.SPEC, (20,), layout="HWC")
         assert net.notes == ("layout=hwc names the axes of a 3-D input_shape; (20,) has 1, so it changes nothing",)
         assert summarize(self.SPEC, (20,)).notes == () and net.to_dict()["notes"] == list(net.notes)
+
+
+class TestOneRuleForAThreeDSize:
+    """#1: ``shape --in 64x56x48`` was read HxWxC in silence (62x54x8 with --filters 8) and ``summary --input
+    64x56x48`` CxHxW (conv 8x54x46), both exit 0; ``shape --in 56x56x64`` answered 54x54x8 where ``summary --input
+    56x56x64`` (and ``summarize``) gave 8x54x62; a spec's ``"input": [56, 56, 64]`` or ``[64, 56, 48]`` was read
+    CxHxW in silence.  One rule now (layout.reads_two_ways): the sizes may confirm a command's default, never
+    override it, and where they settle nothing the shape is refused naming both readings and the flag."""
+
+    ONECONV = {"name": "oneconv", "layers": [{"name": "conv", "type": "conv", "filters": 8, "f": 3}]}
+
+    @pytest.fixture
+    def oneconv(self, tmp_path):
+        import json
+
+        (tmp_path / "oneconv.json").write_text(json.dumps(self.ONECONV))
+        return str(tmp_path / "oneconv.json")
+
+    @pytest.mark.parametrize("dims", ["64x56x48", "6x224x200", "100x20x50"])
+    def test_no_square_pair_is_refused_by_both_commands(self, invoke, oneconv, dims):
+        a, b, c = dims.split("x")
+        shape = invoke("shape", "--in", dims, "--f", "3", "--filters", "8", "-q")
+        summary = invoke("summary", oneconv, "--input", dims)
+        for result in (shape, summary):
+            assert result.exit_code == 2 and result.stdout == "", result.output
+            for words in ("reads two ways", f"{a}x{b} with {c} channels", f"{a} channels of {b}x{c}", "--layout hwc", "--layout chw"):
+                assert words in result.stderr, result.stderr
+            assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+    def test_with_the_flag_both_commands_agree(self, invoke, oneconv):
+        import json
+
+        assert invoke("shape", "--in", "64x56x48", "--f", "3", "--filters", "8", "-q", "--layout", "hwc").stdout == "62x54x8\n"
+        assert invoke("shape", "--in", "64x56x48", "--f", "3", "--filters", "8", "-q", "--layout", "chw").stdout == "8x54x46\n"
+        hwc = json.loads(invoke("summary", oneconv, "--input", "64x56x48", "--layout", "hwc", "--json").stdout)
+        chw = json.loads(invoke("summary", oneconv, "--input", "64x56x48", "--layout", "chw", "--json").stdout)
+        assert hwc["output_shape"] == [8, 62, 54] and chw["output_shape"] == [8, 54, 46]
+
+    def test_a_square_pair_settles_only_the_default_reading(self, invoke, oneconv):
+        import json
+
+        # 56x56x64: a square 56x56 map of 64 channels, HxWxC: shape's default, taken; summary's is chw: refused
+        assert invoke("shape", "--in", "56x56x64", "--f", "3", "--filters", "8", "-q").stdout == "54x54x8\n"
+        refused = invoke("summary", oneconv, "--input", "56x56x64")
+        assert refused.exit_code == 2 and "56 channels of 56x64" in refused.stderr and "56x56 with 64 channels" in refused.stderr
+        # 64x56x56: PyTorch's 64 channels of 56x56: summary takes it, shape refuses it (as before)
+        doc = json.loads(invoke("summary", oneconv, "--input", "64x56x56", "--json").stdout)
+        assert doc["output_shape"] == [8, 54, 54]
+        assert invoke("shape", "--in", "64x56x56", "--f", "3", "--filters", "8", "-q").exit_code == 2
+
+    def test_the_api_follows_the_rule(self):
+        from kernelcli import summarize
+
+        for dims in ((56, 56, 64), (64, 56, 48)):
+            with pytest.raises(UsageError, match=r"input_shape .* reads two ways: .*give layout=chw or layout=hwc"):
+                summarize(self.ONECONV, dims)
+        assert summarize(self.ONECONV, (64, 56, 48), layout="hwc").output == (8, 62, 54)
+        assert summarize(self.ONECONV, (64, 56, 56)).output == (8, 54, 54)
+
+    @pytest.mark.parametrize("given, offered", [([56, 56, 64], " (or write it channels first, [64, 56, 56])"), ([64, 56, 48], "")])
+    def test_a_specs_own_input_follows_the_rule(self, invoke, tmp_path, given, offered):
+        import json
+
+        path = tmp_path / "l.json"
+        path.write_text(json.dumps({**self.ONECONV, "input": given}))
+        result = invoke("summary", str(path))
+        assert result.exit_code == 3 and result.stdout == ""
+        assert f'input: {json.dumps(given)} reads two ways' in result.stderr
+        assert f'give "layout": "hwc"{offered} or "layout": "chw"' in result.stderr
+        path.write_text(json.dumps({**self.ONECONV, "input": given, "layout": "hwc"}))
+        assert invoke("summary", str(path), "-q").exit_code == 0
+
+    def test_the_rule_is_one_function(self):
+        from kernelcli.layout import network_input, plane_readings, reads_two_ways, shape_layout
+
+        for dims in ((224, 224, 3), (3, 224, 224), (56, 56, 64), (64, 56, 56), (64, 56, 48), (3, 64, 3), (8, 8, 8)):
+            try:
+                shape_layout(dims, None, "--in")
+                shape_refused = False
+            except UsageError:
+                shape_refused = True
+            assert shape_refused == reads_two_ways(dims, "hwc"), dims
+            assert (plane_readings(dims) is not None) == reads_two_ways(dims, "chw"), dims
+            if not reads_two_ways(dims, "chw"):
+                assert network_input(dims, None, None, "n") == dims

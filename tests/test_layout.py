@@ -63,8 +63,11 @@ class TestShapeCommand:
     def test_the_kernel_rule_counts_top_and_bottom(self, invoke, pads):
         # 6 + 3 = 9 fits a 9-tall kernel whichever side gets the padding: 1,2 and 0,3 were refused
         # ("a 9-wide kernel does not fit a height of 6"), 2,1 and 3,0 accepted
-        # (6x224x200: 6x224x224 is refused anyway, a square 224x224 map of 6 channels)
+        # (6x224x200 settles no reading by its sizes (audit 210 #1): it is refused as reading two ways, but never
+        # for a kernel said not to fit the padded 6 rows; 6x224x224 is refused anyway, a square 224x224 map of 6 channels)
         result = invoke("shape", "--in", "6x224x200", "--f", "9", "-p", pads, "-q")
+        assert result.exit_code == 2 and "reads two ways" in result.stderr and "does not fit" not in result.stderr
+        result = invoke("shape", "--in", "6x224x200", "--f", "9", "-p", pads, "-q", "--layout", "hwc")
         assert result.exit_code == 0 and result.stdout == "1x216\n", result.output
         refused = invoke("shape", "--in", "6x224x200", "--f", "10", "-p", pads)
         assert refused.exit_code == 2 and "a 10x10 kernel does not fit 6x224" in refused.stderr

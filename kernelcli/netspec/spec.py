@@ -351,7 +351,8 @@ def _read_input(shape: tuple[int, ...], layout: Any, label: str) -> tuple[int, .
 
     Without one, an input that reads two ways is refused as ``--input`` is: ``[224, 224, 3]`` was 224 channels of
     224x3 (where the lecture means a 224x224 RGB image), every number after it wrong; ``[3, 64, 3]`` has 3 channels
-    either way.
+    either way; ``[56, 56, 64]`` is a square 56x56 map of 64 channels, and ``[64, 56, 48]`` settles nothing
+    (:func:`kernelcli.layout.reads_two_ways`, the rule of ``shape --in`` too).
     """
     from ..layout import PLANE_LAYOUTS, layout_dims, plane_readings
 
