@@ -93,7 +93,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
     InputError
         A missing path, or one that is not a regular file or folder (exit 2).
     UsageError
-        A folder or pattern that yields no supported file (exit 2).
+        A folder or pattern that yields no supported file, or a URL (exit 2: a batch reads local files).
     """
     from .io.common import check_input_path
 
@@ -117,6 +117,10 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             sources[where[key]], path, kept = Source(path, root, arg), kept.path, Source(path, root, arg)
         skipped.append((Path(path), f"the same file as {kept.path}"))
 
+    from .tiled.urls import refuse_url
+
+    for raw in args:  # (a URL was read as the local path its folded spelling names: "memory:/b/a.zarr: no such file")
+        refuse_url(raw, "a batch reads local files", "give each URL input alone, without --out-dir (-o URL.zarr or -o PATH.zarr)")
     for raw in args:
         arg = os.fspath(raw)
         p = Path(arg)

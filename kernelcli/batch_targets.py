@@ -68,13 +68,17 @@ def plan(
         inside the folders being read.  Nothing has been written.
     UsageError
         An output name too long, or an output folder below ``out_dir`` in a Zarr store or made with a store's name
-        (exit 2, as ``--out-dir`` in a store), one line per input.
+        (exit 2, as ``--out-dir`` in a store), one line per input; ``out_dir`` a URL (exit 2: a batch writes local files).
     WriteError
         The output folder cannot be created or written (read-only).
 
     The error carries ``records``: what ``--json`` (and ``--report``, unless ``report_refused``: the report is itself
     refused) say of each input (:func:`refused_records`).
     """
+    from .tiled.urls import refuse_url
+
+    refuse_url(out_dir, "a batch writes local files", "give --out-dir a local folder (one input goes to a URL with -o URL.zarr)",
+               option="--out-dir")  # (its folded spelling was made as the local folder ./s3:/...)
     discovery = found if isinstance(found, Discovery) else Discovery(list(found))
     out = Path(out_dir)
     problems: list[str] = []
@@ -396,6 +400,9 @@ def refuse_report_stream(report: str | os.PathLike) -> None:
     """
     from .io.output_checks import descriptor_of, pipe_refused, stream_named
 
+    from .tiled.urls import refuse_url
+
+    refuse_url(report, "the report is a file", option="--report")  # (written as the local file ./s3:/b/r.json)
     dash = os.fspath(report) == "-"
     stream = "stdout" if dash else descriptor_of(report)
     if stream is not None:

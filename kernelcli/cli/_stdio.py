@@ -168,7 +168,9 @@ def refuse_descriptors(kwargs: dict[str, Any], own: dict[str, str] | None = None
     """Refuse (exit 2, before any input is read) each file-only output of ``kwargs`` (those
     :data:`~kernelcli.cli.options.FILE_OUTPUTS` says what they write, and the command's ``own``: parameter -> what it
     writes) that is, or links to, an open descriptor, naming its option: every command's one check of them (``learn --plot so.png``, so.png a link to stdout, was "output 'so.png': the output is
-    a file", and ``--plot /dev/stdout`` told of its extension).  ``-`` is left to the command's own refusal.
+    a file", and ``--plot /dev/stdout`` told of its extension).  ``-`` is left to the command's own refusal.  A URL
+    is refused too, named as typed (:func:`kernelcli.tiled.urls.refuse_url`): its folded spelling was written as a
+    local file, ``--montage s3://b/m.png`` as ``./s3:/b/m.png``.
 
     >>> refuse_descriptors({"plot": "/dev/stdout"})
     Traceback (most recent call last):
@@ -179,9 +181,12 @@ def refuse_descriptors(kwargs: dict[str, Any], own: dict[str, str] | None = None
     from ..io.pipes import is_stdio
     from .options import CONCEPTS, FILE_OUTPUTS
 
+    from ..tiled.urls import refuse_url
+
     for name, what in {**FILE_OUTPUTS, **(own or {})}.items():
         path = kwargs.get(name)
         if what is not None and path is not None and not is_stdio(path):  # (output_problem's fallback said "output 'so.png'")
+            refuse_url(path, what, option=CONCEPTS[name].names[0])  # (--montage s3://b/m.png was written to ./s3:/b/m.png)
             refuse_descriptor(path, CONCEPTS[name].names[0], what)
 
 

@@ -67,6 +67,28 @@ def resolve(path: Any) -> Any:
     return url
 
 
+def refuse_url(path: Any, what: str, fix: str = "give a local path", option: str = "") -> None:
+    """Refuse (exit 2) a URL where kernelcli takes a local path alone (``what`` says why), naming it as typed (the
+    command line's ``Path`` folded ``s3://`` into ``s3:/``, which was then made as the local folder ``./s3:``) and
+    ``option`` first where one is given; a ``file://`` URL is told the local path it spells.
+
+    >>> refuse_url("o/r.json", "the report is a file"), refuse_url(None, "the report is a file")
+    (None, None)
+    >>> refuse_url("s3:/b/r.json", "the report is a file", option="--report")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --report s3://b/r.json: is a URL, and the report is a file: give a local path
+    """
+    url = as_url(path)
+    if url is None:
+        return
+    from ..errors import UsageError
+
+    if url.startswith("file://"):
+        fix = f"give it as the local path {url[len('file://'):]}"
+    raise UsageError(f"{option + ' ' if option else ''}{url}: is a URL, and {what}: {fix}")
+
+
 def filesystem(url: str) -> tuple[Any, str]:
     """``(fsspec filesystem, path within it)`` for ``url``; a missing protocol package exits 2 naming it."""
     from ..errors import MissingExtra, UsageError
