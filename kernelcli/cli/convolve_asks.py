@@ -192,6 +192,8 @@ def volume_kernel_refused(input: Any, exc: Exception) -> Exception:
 
     >>> str(volume_kernel_refused("a.png", ValueError("gaussian:1mm: a size in mm is for a volume input")))
     'a.png: gaussian:1mm: a size in mm is for a volume input'
+    >>> str(volume_kernel_refused(Path("memory://b/a.zarr"), ValueError("box:3vox: a size in voxels ...")))
+    'memory://b/a.zarr: box:3vox: a size in voxels ...'
     """
     from ..errors import InvalidKernel
     from ..io.pipes import VOLUMES_NOT_PIPED, is_stdio
@@ -203,7 +205,9 @@ def volume_kernel_refused(input: Any, exc: Exception) -> Exception:
     if is_stdio(input):
         return InvalidKernel(f"stdin: {exc}; {VOLUMES_NOT_PIPED}: give the volume's path")
     refuse_unsupported(Path(input))
-    return InvalidKernel(f"{input}: {exc}")
+    from ..io.naming import shown_path
+
+    return InvalidKernel(f"{shown_path(input)}: {exc}")  # (a URL whole: the Path folded memory:// to memory:/)
 
 
 def chain_steps(inputs: list[Any], specs: list[str], then: list[str], scale: Any, given: dict[str, Any]) -> list[Any]:

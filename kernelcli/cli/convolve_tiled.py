@@ -39,6 +39,7 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
     from ..errors import UsageError
     from ..jobs import safe_stem
 
+    from ..io.naming import shown_path
     from ..tiled.files import instead_of_tiles
     from ..tiled.outputs import store_input
 
@@ -74,7 +75,7 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
         pool_only_note(steps, options, scale, quiet)
         if any(step.kernel is None for step in steps):
             def volume_build(x, tile):  # (without it a (Z, Y, X) array's pooling would be 2-D, slice by slice)
-                raise UsageError(f"{input}: on a (Z, Y, X) array a chain's pooling step pools in 3-D, as pool does, "
+                raise UsageError(f"{shown_path(input)}: on a (Z, Y, X) array a chain's pooling step pools in 3-D, as pool does, "
                                  f"which the tiled path does not do in a chain: run the pooling as its own call "
                                  "(kernelcli pool --layout zyx)" + ("; " if store_input(input) else ", or ") + instead())
 
@@ -96,7 +97,7 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
                         x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths,
                                           screened=True)
                 if n < len(steps) - 1:  # (as in memory: an overflow is named as its step, not by the next one's tiles)
-                    x = x.map_blocks(_finite_step, f"{input}: {step_overflow(steps, n, given, x.dtype, input)}", dtype=x.dtype)
+                    x = x.map_blocks(_finite_step, f"{shown_path(input)}: {step_overflow(steps, n, given, x.dtype, input)}", dtype=x.dtype)
             return x
 
         return _named(Path(str(input)), lambda: steps_on(x))  # a refusal names the input, as in memory
