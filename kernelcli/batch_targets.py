@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from .batch_plan import MAX_LISTED, Discovery, Scanned, Source
+from .batch_plan import MAX_LISTED, Discovery, Source
+from .batch_rereads import folders_in_inputs, report_in_inputs
 from .errors import KernelcliError, OutputRefused, UsageError, WriteError
 from .io.naming import batch_output, pasted_pattern, refuse_inside_store
 from .io.output_checks import (exists_message, folder_writable, name_problem, no_folder, output_folder, output_problem, same_file,
@@ -94,7 +94,7 @@ def plan(
     targets = [(src.path, output_path(src, out, _suffix_of(src.path, suffix, volume_suffix), fmt or _image_format(src.path, image_fmt)))
                for src in discovery.sources]
     folders = _output_folders(targets, out)
-    problems.extend(_folders_in_inputs(out, folders, discovery.scanned))
+    problems.extend(folders_in_inputs(out, folders, discovery.scanned))
     own: dict[Path | None, str] = {}  # the first problem of each input's output (None: of --report's)
     for folder, src in folders.items():
         if folder != out and os.path.lexists(folder) and not os.path.isdir(folder):
@@ -114,6 +114,8 @@ def plan(
             problems.append(f"--report {report}: is the folder the outputs go in; choose a file for the report")
         elif inside := store_problem(report, [src.path for src in discovery.sources], [dest for _src, dest in targets]):
             problems.append(f"--report {inside}")
+        elif read := report_in_inputs(report, discovery.scanned):  # (sl/r.csv: the next run read it, and failed on it)
+            problems.append(read)
         targets.append((None, Path(report)))
     input_paths = frozenset(os.path.abspath(s) for s in identities.values())
     for src_path, dest in targets:
@@ -261,70 +263,6 @@ class _RealPaths:
 
     def file(self, path: Path) -> str:
         return os.path.join(self.folder(path.parent), os.path.normcase(path.name))
-
-
-def _folders_in_inputs(out: Path, folders: dict[Path, Path], scanned: Sequence[Scanned]) -> list[str]:
-    """The output folders that are (by their real paths) folders the inputs are read from: ``--out-dir`` itself, or
-    a folder below it that a link takes into the inputs.  A link in the inputs to the output folder, or one from the
-    output folder into the inputs, let a run write into its inputs (the next run read its own outputs)."""
-    exact: dict[str, Scanned] = {}
-    below: dict[str, Scanned] = {}
-    reached = [s for s in scanned if s.reach is not None]
-    for s in scanned:
-        if s.reach is None:
-            exact.setdefault(s.folder, s)
-        if s.recursive:
-            below.setdefault(s.folder, s)
-
-    def reads(folder: Path, real: str) -> Scanned | None:  # (by its ancestors: a pattern's scan names a folder per match)
-        if real in exact:
-            return exact[real]
-        for s in reached:  # ('pt/*/*.png' reads pt/o5 once it exists, pt/lnk -> ../elsewhere too: as the next run would)
-            if any(re.fullmatch(s.reach, spelled) for spelled in _spellings(folder)):  # type: ignore[arg-type]
-                return Scanned(real, False, s.arg)
-        up = os.path.dirname(real)
-        while True:
-            if up in below:
-                return below[up]
-            if os.path.dirname(up) == up:
-                return None
-            up = os.path.dirname(up)
-
-    def where(s: Scanned) -> str:
-        return f"{s.folder}, through the link {s.through}" if s.through else s.folder
-
-    s = reads(out, os.path.realpath(out))
-    if s is not None:
-        return [f"--out-dir {out}: is inside the input {s.arg} ({where(s)}); the results would become inputs "
-                "on the next run: choose a folder outside it"]
-    inside = {folder: (real, s) for folder, src in folders.items()
-              if (s := reads(folder, real := os.path.realpath(folder))) is not None}
-    def linked(folder: Path, real: str) -> str:
-        return "" if os.path.normcase(os.path.abspath(folder)) == real else f" {real} through a link,"
-
-    return [f"{folder}: is{linked(folder, real)} inside the input {s.arg} ({where(s)}); the output of {folders[folder]} "
-            "would become an input on the next run: choose a folder outside it"
-            for folder, (real, s) in inside.items() if folder.parent not in inside]  # (the link's folder, not each below it)
-
-
-def _spellings(folder: Path) -> list[str]:
-    """``folder``'s absolute paths with its links resolved up to each of its ancestors, the rest as spelled: a
-    pattern follows a link below its root as it is named ('pt/lnk', for 'pt/*/*.png'), a folder that does not exist
-    yet too.
-
-    >>> _spellings(Path("/nonexistent/a"))
-    ['/nonexistent/a']
-    """
-    path = os.path.abspath(folder)
-    found = [os.path.realpath(path)]
-    head, rest = path, ""
-    while True:
-        head, name = os.path.split(head)
-        if not name:
-            break
-        rest = os.path.join(name, rest) if rest else name
-        found.append(os.path.join(os.path.realpath(head), rest))
-    return list(dict.fromkeys(found))
 
 
 def _image_format(path: Path, image_fmt: str | None) -> str | None:

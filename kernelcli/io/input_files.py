@@ -24,17 +24,27 @@ def is_input_file(path: Path, *, hidden: bool = False) -> bool:
     >>> is_input_file(Path("samples/.h.png")), is_input_file(Path("samples/phantom.png"))
     (False, True)
     """
-    from ..volume_inputs import DICOM_SUFFIXES, VOLUME_SUFFIXES, volume_suffix
-    from .naming import INPUT_SUFFIXES
-
-    volume = volume_suffix(path)
-    wanted = path.suffix.lower() in INPUT_SUFFIXES or (volume in VOLUME_SUFFIXES and volume not in DICOM_SUFFIXES)
-    if (path.name.startswith(".") and not hidden) or not wanted:
+    if not is_input_name(path, hidden=hidden):
         return False
     try:
         return stat.S_ISREG(path.stat().st_mode)
     except OSError:
         return False
+
+
+def is_input_name(path: Path, *, hidden: bool = False) -> bool:
+    """Whether a file so named is one a folder or pattern contributes (:func:`is_input_file`), by its name alone: a
+    file that does not exist yet too (a ``--report`` the next run would read).
+
+    >>> is_input_name(Path("r.csv")), is_input_name(Path("r.json")), is_input_name(Path(".r.csv"))
+    (True, False, False)
+    """
+    from ..volume_inputs import DICOM_SUFFIXES, VOLUME_SUFFIXES, volume_suffix
+    from .naming import INPUT_SUFFIXES
+
+    volume = volume_suffix(path)
+    wanted = path.suffix.lower() in INPUT_SUFFIXES or (volume in VOLUME_SUFFIXES and volume not in DICOM_SUFFIXES)
+    return wanted and (hidden or not path.name.startswith("."))
 
 
 def named_only_words(path: Any, recursive: bool = True, *, out_dir: bool = False) -> str:
