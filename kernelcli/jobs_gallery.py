@@ -116,7 +116,7 @@ def _gallery_tiles(kernels: list[Any], channels: int, colour: bool) -> int:
 def check_sheet_output(out: str | Path, src: Path | None = None, *, force: bool = False) -> Path:
     """The sheet's path checked before any pixel is read: a picture's type (exit 2), not an existing file without
     ``force`` nor the input ``src`` (exit 4)."""
-    return check_maps_outputs(src, None, out, single=False, force=force, picture="a gallery's sheet")[1]
+    return check_maps_outputs(src, None, out, single=False, force=force, picture="a gallery's sheet", option=None)[1]
 
 
 def gallery_file(

@@ -88,10 +88,11 @@ def refuse_maps_on_stdout(fmt: Any, layout: str | None = None) -> None:
 
 def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool, force: bool,
                         picture: str = "a montage", layout: str | None = None,
-                        offer: OutputOffer | None = None) -> tuple[Path | None, Path | None]:
+                        offer: OutputOffer | None = None, option: str | None = "--montage") -> tuple[Path | None, Path | None]:
     """Validate the data output and the montage path (``picture``: what a message calls it) before any pixel is read
     (exit 2/4); ``layout``: the input's, given (a zyx bank's maps take .npy alone: :func:`maps_suffixes`); ``offer``:
-    the call's facts, which say what a refused output type is offered instead (default: a layer's, no .zarr)."""
+    the call's facts, which say what a refused output type is offered instead (default: a layer's, no .zarr);
+    ``option``: the picture's option, put before its refusals (None: ``-o``, as gallery's sheet is, named as -o is)."""
     from .errors import OutputRefused
     from .io import formats
 
@@ -103,19 +104,53 @@ def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool
         raise maps_type_refused(out_path, layout)
     montage_path = None
     if montage is not None:
-        from .io.not_held import UnsupportedOutput
-        from .io.output_checks import refuse_folder
         from .io.pipes import is_stdio
 
         if is_stdio(montage):  # (it was refused as a file name with no picture's extension)
             raise UsageError(MONTAGE_NOT_STDOUT)
-        refuse_folder(montage)
-        if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too
-            raise UnsupportedOutput(montage, MONTAGE_SUFFIXES, what=f"{picture} (a picture)")
-        montage_path = formats.check_output_path(montage, inputs, force=force or clash)
+        montage_path = _checked_montage(montage, inputs, force=force or clash, picture=picture, option=option)
         if clash:
             raise OutputRefused(f"{montage_path}: --out and --montage name the same file")
     return out_path, montage_path
+
+
+def _checked_montage(montage: Any, inputs: list[Path], *, force: bool, picture: str, option: str | None = "--montage") -> Path:
+    """The ``--montage`` path checked as an output file (a folder, a type no picture is, an existing file without
+    ``force``, an input, a missing folder), each refusal named ``--montage ...`` as ``--report``'s are: with ``-o``
+    given too, "mm.png: already exists" did not say which option was at fault.
+
+    >>> _checked_montage("m.txt", [], force=False, picture="a montage")
+    Traceback (most recent call last):
+    ...
+    kernelcli.io.not_held.UnsupportedOutput: --montage m.txt: unsupported output type '.txt' for a montage (a picture): expected one of .png, .jpg, .jpeg, .bmp, .tif, .tiff
+    """
+    from .errors import KernelcliError
+    from .io import formats
+    from .io.not_held import UnsupportedOutput
+    from .io.output_checks import refuse_folder
+
+    try:
+        refuse_folder(montage)
+        if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too
+            raise UnsupportedOutput(montage, MONTAGE_SUFFIXES, what=f"{picture} (a picture)")
+        return formats.check_output_path(montage, inputs, force=force)
+    except KernelcliError as refused:
+        if option is None or str(refused).startswith(f"{option} "):  # (a store's refusal names it already)
+            raise
+        raise named_option(refused, option) from None
+
+
+def named_option(refused: Exception, option: str) -> Exception:
+    """``refused`` with ``option`` put before its message: the same type, code and attributes.
+
+    >>> str(named_option(UsageError("m.txt: bad"), "--montage"))
+    '--montage m.txt: bad'
+    """
+    import copy
+
+    named = copy.copy(refused)  # (by the error's own __reduce__: its attributes kept)
+    named.args = (f"{option} {refused}", *refused.args[1:])
+    return named
 
 
 def _one_file(out: Any, montage: Any) -> bool:

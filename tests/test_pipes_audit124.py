@@ -50,7 +50,7 @@ def test_an_existing_montage_is_recorded_in_the_report_as_for_a_file(invoke, gre
     r = invoke("convolve", "-", "-k", "sobel_v", "-k", "sobel_h", "--montage", "exists.png", "--report", "r.json", "--json")
     assert r.exit_code == 4, r.output
     record = json.loads(r.stdout)
-    assert record["code"] == 4 and record["error"] == "exists.png: already exists; use --force to overwrite it", record  # (the line on stderr)
+    assert record["code"] == 4 and record["error"] == "--montage exists.png: already exists; use --force to overwrite it", record  # (the line on stderr)
     assert json.loads((grey / "r.json").read_text())["items"][0]["error"] == record["error"]
 
 

@@ -92,7 +92,7 @@ def test_a_gallerys_record_names_its_border_as_convolve_does(invoke, tmp_path, b
 # 5: an output (a sheet, -o, --report) under a path that is a file was told "the folder p.png does not exist"
 
 @pytest.mark.parametrize("args, refused", [
-    (["convolve", "p.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "p.png/m.png"], "p.png/m.png"),
+    (["convolve", "p.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "p.png/m.png"], "--montage p.png/m.png"),
     (["gallery", "p.png", "-o", "p.png/g.png"], "p.png/g.png"),
     (["convolve", "p.png", "-k", "sobel_v", "-o", "p.png/a/b.png"], "p.png/a/b.png"),
     (["pool", "p.png", "-f", "2", "-o", "x.png", "--report", "p.png/r.json"], "--report p.png/r.json"),
