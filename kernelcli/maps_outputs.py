@@ -128,7 +128,9 @@ def _checked_montage(montage: Any, inputs: list[Path], *, force: bool, picture: 
     from .io import formats
     from .io.not_held import UnsupportedOutput
     from .io.output_checks import refuse_folder
+    from .tiled.urls import refuse_url
 
+    refuse_url(montage, f"{picture} is a file", option=option or "")  # (gallery -o memory://g/g.png wrote ./memory:/g/g.png)
     try:
         refuse_folder(montage)
         if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too

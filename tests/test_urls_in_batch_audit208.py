@@ -102,3 +102,24 @@ class TestTheBatchLayerRefusesThemToo:
             plan(discover(["a.npy"]), out_dir="s3://b/od", suffix="x")
         with pytest.raises(UsageError, match=r"^memory://b/a.zarr: is a URL"):
             discover([Path("memory://b/a.zarr")])
+
+
+class TestAGallerySheetURLIsRefused:
+    """gallery's -o was left out: 'gallery phantom.png -o memory://g/g.png' wrote ./memory:/g/g.png, exit 0, where a
+    local folder ./memory:/g existed (else "the folder memory:/g does not exist", the URL folded)."""
+
+    @pytest.mark.parametrize("url", ["memory://g/g.png", "s3://g/g.png"])
+    def test_refused_even_where_its_folded_spelling_is_a_local_folder(self, tmp_path, url):
+        (tmp_path / "phantom.png").write_bytes((SAMPLES / "phantom.png").read_bytes())
+        folded = tmp_path / url.replace("//", "/").rsplit("/", 1)[0]
+        folded.mkdir(parents=True)
+        r = run_in_process("gallery", "phantom.png", "-o", url, cwd=tmp_path)
+        assert (r.returncode, r.stderr) == (2, f"error: {url}: is a URL, and a gallery's sheet is a file: give a local path\n")
+        assert list(folded.iterdir()) == []
+
+    def test_in_the_api(self, tmp_path):
+        from kernelcli.errors import UsageError
+        from kernelcli.jobs_gallery import gallery_file
+
+        with pytest.raises(UsageError, match="is a URL, and a gallery's sheet is a file"):
+            gallery_file(SAMPLES / "phantom.png", out="memory://g/g.png")
