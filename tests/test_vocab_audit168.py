@@ -189,6 +189,15 @@ class TestAWrongOutputExtensionInOneForm:
         np.save(tmp_path / "x.npy", np.random.default_rng(0).random((12, 12)))
         r = invoke(*args, out)
         assert r.exit_code == 2, (r.exit_code, r.output)
-        shown = f"--montage {out}" if args[-1] == "--montage" else out  # (named as --report's are: audit 213 F4)
+        shown = f"{args[-1]} {out}" if args[-1] in ("--montage", "--plot") else out  # (named as --report's are: audit 213 F4)
         assert r.stderr.strip() == f"error: {shown}: {said}", r.stderr
         assert not (tmp_path / out).exists()
+
+
+def test_learn_names_plot_in_each_refusal_of_its_path(invoke, tmp_path):
+    """Beside -o, 'p.png: already exists' did not say it was --plot's file (--montage's and --report's are named)."""
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((12, 12)))
+    (tmp_path / "p.png").write_bytes(b"")
+    r = invoke("learn", "x.npy", "x.npy", "-f", "3", "--method", "gd", "--epochs", "1", "-o", "k.json", "--plot", "p.png")
+    assert (r.exit_code, r.stderr) == (4, "error: --plot p.png: already exists; use --force to overwrite it\n")
+    assert not (tmp_path / "k.json").exists()

@@ -260,14 +260,21 @@ def _check_json_output(out: Path, inputs: list[Path], *, force: bool) -> Path:
 
 
 def _check_plot_output(plot: Path, others: list[Path], *, force: bool) -> Path:
+    """The --plot curve's path checked as an output file, each refusal named ``--plot ...`` as ``--montage``'s and
+    ``--report``'s are: beside ``-o``, "p.png: already exists" did not say which option was at fault."""
+    from ..errors import KernelcliError
     from ..io.formats import check_output_path
     from ..io.not_held import UnsupportedOutput
     from ..io.output_checks import refuse_folder
+    from ..maps_outputs import named_option
 
-    refuse_folder(plot)
-    if plot.suffix.lower() != ".png":
-        raise UnsupportedOutput(plot, (".png",), what="the loss curve")
-    return check_output_path(plot, others, force=force)
+    try:
+        refuse_folder(plot)
+        if plot.suffix.lower() != ".png":
+            raise UnsupportedOutput(plot, (".png",), what="the loss curve")
+        return check_output_path(plot, others, force=force)
+    except KernelcliError as refused:
+        raise named_option(refused, "--plot") from None
 
 
 def _write_outputs(out_path: Path | None, plot_path: Path | None, result, label: str, input_name: str, target_name: str,
