@@ -64,3 +64,26 @@ def test_one_table_of_file_outputs():
 
     assert set(options.FILE_OUTPUTS) == {"out", "report", "montage", "plot"}
     assert not hasattr(_stdio, "FILE_OUTPUTS")
+
+
+@pytest.mark.parametrize("argv, given, shown", [
+    (["convolve", "g.png/", "-k", "box:3", "-o", "o.png"], "g.png/", "'input'"),
+    (["pool", "g.png/.", "-f", "2", "-o", "p.png"], "g.png/.", "'input'"),
+    (["convolve", "a.npy", "--layout", "hwc", "--weights", "w.npy/", "-o", "o.npy"], "w.npy/", "'--weights'"),
+    (["convolve", "a.npy", "--layout", "hwc", "--weights", "w.npy", "--bias-file", "b.npy/", "-o", "o.npy"], "b.npy/",
+     "'--bias-file'"),
+    (["learn", "a.npy", "tgt.npy/", "-f", "3", "-o", "k.json"], "tgt.npy/", "'target'"),
+], ids=["input", "input-dot", "weights", "bias", "learn-target"])
+def test_a_file_read_through_a_name_ending_in_a_folder_is_refused(image, argv, given, shown):
+    """Kernel-fixer note after audit 209 #2: an input or a --weights/--bias-file file spelt 'w.npy/' was read as
+    w.npy in silence (pathlib drops the '/'), where a kernel path and an output so spelt are refused."""
+    np.save(image / "w.npy", np.ones((2, 1, 3, 3), "f4"))
+    np.save(image / "b.npy", np.zeros(2, "f4"))
+    before = sorted(p.name for p in image.iterdir())
+    done = run_in_process(*argv, "-q", cwd=image)
+    ending = "/." if given.endswith("/.") else "/"
+    file = given[: -len(ending)]
+    assert (done.returncode, done.stderr.splitlines()[-1]) == (
+        2, f"error: Invalid value for {shown}: {given} names a folder (it ends with '{ending}'), but {file} is a file: "
+           f"drop the '{ending}' (see 'kernelcli {argv[0]} -h')"), done.stderr
+    assert sorted(p.name for p in image.iterdir()) == before

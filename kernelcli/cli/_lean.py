@@ -118,6 +118,10 @@ def lean_path(value: Any) -> Path:
     stdout: ``./-``, which ``Path`` would shorten to ``-``, is the file named ``-`` (as ``cat ./-`` reads it),
     kept apart as its absolute path.
 
+    A path that ends with ``/`` or ``/.`` names a folder (``cat a.png/`` fails so): where it is a file, refused naming
+    it (pathlib drops the ending: ``convolve a.png/`` and ``--weights w.npy/`` read the file in silence, where a kernel
+    path and an output so spelt are refused).
+
     >>> lean_path("-"), lean_path("./-") == Path.cwd() / "-", lean_path("a/./b.png")
     (PosixPath('-'), True, PosixPath('a/b.png'))
     """
@@ -127,6 +131,10 @@ def lean_path(value: Any) -> Path:
     if text == "":
         raise ValueError("'' is an empty path: expected a file or folder name")
     path = Path(text)
+    if text.endswith("/") or text.endswith("/."):
+        ending = "/" if text.endswith("/") else "/."
+        if path.is_file():
+            raise ValueError(f"{text} names a folder (it ends with '{ending}'), but {path} is a file: drop the '{ending}'")
     if text != "-" and str(path) == "-":
         return Path.cwd() / path
     return path
