@@ -17,6 +17,7 @@ from typing import Any
 
 from .batch_records import Record
 from .batch_targets import Item
+from .stops import signal_name
 
 
 def lost_record(item: Item, why: str) -> Record:
@@ -164,11 +165,7 @@ def _ended(code: int | str | None) -> str:
     if code is None:
         return "its worker process ended unexpectedly"
     if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"its worker process was killed by {name}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
+        return f"its worker process was killed by {signal_name(-code)}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
     return f"its worker process ended with exit code {code}"
 
 

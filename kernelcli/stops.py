@@ -130,3 +130,15 @@ def _raise_pending(_signum, _frame) -> None:
     if _pending:
         stop = _pending.pop()
         raise stop.with_traceback(None)
+
+
+def signal_name(signum: int) -> str:
+    """The name of signal ``signum`` ("SIGTERM"), or "signal N" for one this system does not name.
+
+    >>> signal_name(15), signal_name(99)
+    ('SIGTERM', 'signal 99')
+    """
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"

@@ -369,12 +369,9 @@ def _death(signum: int | None) -> str:
     """'was killed by SIGKILL' for a known signal, else 'died'."""
     if not signum:
         return "died"
-    import signal as signals  # only here: the client's fast path needs none of its enums
+    from ..stops import signal_name  # only here: the client's fast path needs none of the signal module's enums
 
-    try:
-        return f"was killed by {signals.Signals(signum).name}"
-    except ValueError:
-        return f"was killed by signal {signum}"
+    return f"was killed by {signal_name(signum)}"
 
 
 def _stdin_is_replayable() -> bool:

@@ -255,12 +255,9 @@ def _ended(returncode: int) -> str:
     ('was ended by SIGTERM (a "kernelcli worker stop"?)', 'exited with code 1')
     """
     if returncode < 0:
-        import signal
+        from ..stops import signal_name
 
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
+        name = signal_name(-returncode)
         return f'was ended by {name}' + (' (a "kernelcli worker stop"?)' if name == "SIGTERM" else "")
     return f"exited with code {returncode}"
 
