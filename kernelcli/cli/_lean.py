@@ -116,7 +116,7 @@ def lean_path(value: Any) -> Path:
     """A path argument or option; an empty one is refused: ``Path("")`` is ``.``, and an unset shell variable
     (``kernelcli convolve "$f" ...``) would run on the whole current folder.  Only the bare ``-`` is stdin or
     stdout: ``./-``, which ``Path`` would shorten to ``-``, is the file named ``-`` (as ``cat ./-`` reads it),
-    kept apart as its absolute path.
+    kept apart as its absolute path.  A URL is a :class:`kernelcli.tiled.urls.URLPath`, which keeps it as typed.
 
     A path that ends with ``/`` or ``/.`` names a folder (``cat a.png/`` fails so): where it is a file, refused naming
     it (pathlib drops the ending: ``convolve a.png/`` and ``--weights w.npy/`` read the file in silence, where a kernel
@@ -130,6 +130,12 @@ def lean_path(value: Any) -> Path:
     text = str(value)
     if text == "":
         raise ValueError("'' is an empty path: expected a file or folder name")
+    if ":/" in text:  # a URL: pathlib folds 'file://x' and 'file:///x' alike, so it keeps the URL as typed
+        from ..tiled.urls import URLPath, command_line_path
+
+        given = command_line_path(text)
+        if isinstance(given, URLPath):
+            return given
     path = Path(text)
     if text.endswith("/") or text.endswith("/."):
         ending = "/" if text.endswith("/") else "/."

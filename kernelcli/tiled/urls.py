@@ -19,11 +19,15 @@ Example
 ('s3://bucket/scan.zarr', 's3://bucket/scan.zarr', None)
 >>> as_url("file:///tmp/a.zarr"), as_url("local:///tmp/a.zarr")
 ('file:///tmp/a.zarr', 'file:///tmp/a.zarr')
+>>> as_url("file://a.zarr") == f"file://{os.getcwd()}/a.zarr"  # (fsspec's reading: relative to the current folder)
+True
 """
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from . import require
@@ -38,7 +42,9 @@ def as_url(path: Any) -> str | None:
     """The URL a command-line path spells, or None for a local path.
 
     The command line hands paths over as ``pathlib.Path``, which folds ``s3://b/k`` into
-    ``s3:/b/k``; both spellings give the URL back.
+    ``s3:/b/k``; both spellings give the URL back.  A ``file://`` (or ``local://``) URL is
+    given back as the absolute ``file:///...`` of the local path fsspec reads it as
+    (:func:`local_path`).
     """
     if path is None:
         return None
@@ -47,7 +53,63 @@ def as_url(path: Any) -> str | None:
     if match is None:
         return None
     scheme, rest = match.group(1).lower(), text[match.end():]
-    return f"file:///{rest}" if scheme in LOCAL else f"{scheme}://{rest}"
+    return f"file://{local_path(text)}" if scheme in LOCAL else f"{scheme}://{rest}"
+
+
+def local_path(url: str) -> str:
+    """The local path of a ``file:`` or ``local:`` URL, read exactly as fsspec reads it (its ``LocalFileSystem``):
+    what follows ``file://`` (or ``file:``) is the path, so ``file://x.zarr`` is ``./x.zarr`` and ``file:///x.zarr``
+    (or ``file:/x.zarr``) is ``/x.zarr``; a relative one is made absolute from the current folder, ``~`` is the home
+    folder.  (RFC 8089 would make ``x.zarr`` a host; zarr, dask and fsspec read it as a relative path, so kernelcli
+    does too: every path to the same place.)
+
+    >>> local_path("file:///tmp/a.zarr"), local_path("file:/tmp/a.zarr"), local_path("local:///tmp/a.zarr/")
+    ('/tmp/a.zarr', '/tmp/a.zarr', '/tmp/a.zarr')
+    >>> local_path("file://scans/a.zarr") == os.path.join(os.getcwd(), "scans/a.zarr")
+    True
+    """
+    rest = url.split(":", 1)[1]
+    rest = rest[2:] if rest.startswith("//") else rest
+    if rest.startswith("~"):
+        rest = os.path.expanduser(rest)
+    elif not rest.startswith("/"):
+        rest = f"{os.getcwd()}/{'' if rest == '.' else rest.removeprefix('./')}"
+    return rest.rstrip("/") or "/"
+
+
+class URLPath(type(Path())):
+    """A command-line path that is a URL, as the command line hands it over (a ``Path``), with ``typed``: the URL as
+    typed, for messages.  Its own text is the path's, folded (``s3:/b/x``), but never ambiguous: a ``file://`` URL's
+    is its absolute local path (``file:/...``), as ``Path`` would fold ``file://x`` and ``file:///x`` alike.
+
+    >>> given = command_line_path("file://x.zarr")
+    >>> given.typed, str(given) == f"file:{os.getcwd()}/x.zarr"
+    ('file://x.zarr', True)
+    >>> command_line_path("s3://b/x.zarr"), command_line_path("a.png")
+    (URLPath('s3:/b/x.zarr'), PosixPath('a.png'))
+    """
+
+    typed = ""
+
+
+def command_line_path(text: str) -> Path:
+    """``Path(text)``, or a :class:`URLPath` where ``text`` is a URL."""
+    match = _SCHEME.match(text)
+    if match is None:
+        return Path(text)
+    given = URLPath(f"file:{local_path(text)}" if match.group(1).lower() in LOCAL else text)
+    given.typed = text
+    return given
+
+
+def typed_url(path: Any) -> str | None:
+    """The URL ``path`` spells, as typed where the command line kept it (:class:`URLPath`), else :func:`as_url`'s.
+
+    >>> typed_url(command_line_path("file://x.zarr")), typed_url("s3:/b/x"), typed_url("x.png")
+    ('file://x.zarr', 's3://b/x', None)
+    """
+    url = as_url(path)
+    return None if url is None else getattr(path, "typed", "") or url
 
 
 def resolve(path: Any) -> Any:
@@ -70,7 +132,7 @@ def resolve(path: Any) -> Any:
 def refuse_url(path: Any, what: str, fix: str = "give a local path", option: str = "") -> None:
     """Refuse (exit 2) a URL where kernelcli takes a local path alone (``what`` says why), naming it as typed (the
     command line's ``Path`` folded ``s3://`` into ``s3:/``, which was then made as the local folder ``./s3:``) and
-    ``option`` first where one is given; a ``file://`` URL is told the local path it spells.
+    ``option`` first where one is given; a ``file://`` URL is told the local path it spells (:func:`local_path`).
 
     >>> refuse_url("o/r.json", "the report is a file"), refuse_url(None, "the report is a file")
     (None, None)
@@ -86,7 +148,7 @@ def refuse_url(path: Any, what: str, fix: str = "give a local path", option: str
 
     if url.startswith("file://"):
         fix = f"give it as the local path {url[len('file://'):]}"
-    raise UsageError(f"{option + ' ' if option else ''}{url}: is a URL, and {what}: {fix}")
+    raise UsageError(f"{option + ' ' if option else ''}{typed_url(path)}: is a URL, and {what}: {fix}")
 
 
 def filesystem(url: str) -> tuple[Any, str]:
