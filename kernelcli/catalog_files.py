@@ -42,6 +42,9 @@ def read_kernel_file(path: str | os.PathLike[str], *, max_ndim: int = 2, shown: 
     Traceback (most recent call last):
     kernelcli.errors.KernelNotFound: .../none.json: no such file
     """
+    from .tiled.urls import refuse_url
+
+    refuse_url(path if shown is None else shown, "a kernel file is read from a local path")  # (it was "no such file", as if a local file were missing)
     path = Path(path)
     label = str(path) if shown is None else shown
     try:

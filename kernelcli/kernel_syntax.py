@@ -341,6 +341,9 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     from .catalog_format import MAX_SIDE, TOO_LARGE, Kernel, sums_in_range
     from .ndsupport import first_inexact_whole
 
+    from .tiled.urls import refuse_url
+
+    refuse_url(path, "a kernel file is read from a local path")  # (its folded spelling was "no such file")
     p = Path(path).expanduser()
     try:
         size = p.stat().st_size

@@ -94,6 +94,9 @@ def _read_npy_file(path: str | Path, what: str) -> Any:
 
     from .errors import InvalidKernel, KernelNotFound
 
+    from .tiled.urls import refuse_url
+
+    refuse_url(path, f"the {what} are read from a local .npy file")  # (its folded spelling was "no such file")
     p = Path(path)
     if p.suffix.lower() != ".npy":
         raise InvalidKernel(f"{p}: {what} must be a .npy file (numpy.save), got {p.suffix or 'no extension'!r}")

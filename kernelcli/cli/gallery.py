@@ -71,6 +71,9 @@ def gallery(
     from ._batch import run_reported
     from ._common import call_note
 
+    from ..tiled.urls import refuse_url
+
+    refuse_url(input, "gallery reads a local file")  # (its folded spelling 's3:/b/in.png' was "no such file")
     refuse_unmatched([input], one_file="gallery")  # ('nosuch*.png' was "no such file", where convolve names the pattern)
     refuse_volume_input(input, "gallery")  # ("unsupported file type '.gz'" named no volume)
     refuse_store_input(input, "gallery")  # ("not a regular file (a directory)" named no store)

@@ -124,7 +124,11 @@ def learn(
 
             raise UsageError(pipe_refused(what, given, "learn reads and writes files", stream="stdin or stdout", fix="give a path"
                                           + (" (the kernel is printed on stdout without --out)" if what == "--out" else "")))
+    from ..tiled.urls import refuse_url
     from ._stdio import refuse_descriptors, refuse_outputs_in_stores
+
+    for given in (input, target):  # (its folded spelling 's3:/b/in.npy' was "no such file")
+        refuse_url(given, "learn reads local files")
 
     # (before their extension's check: '--plot /dev/stdout' was told the curve is a .png, 'got (no extension)')
     refuse_descriptors({"out": out, "plot": plot}, {"out": "the learned kernel is a file"})

@@ -118,7 +118,17 @@ def check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, ma
 
 def stat_input(p: Path, missing: str = "no such file") -> os.stat_result:
     """``os.stat`` of an input, or InputError naming it: ``X: no such file`` for every kind of input (a folder, a
-    volume, an image), unless ``missing`` says otherwise."""
+    volume, an image), unless ``missing`` says otherwise.  A URL is refused (exit 2) naming it: its folded spelling
+    (``s3:/b/a.png``) was "no such file", as if a local file were missing.
+
+    >>> stat_input(Path("s3://b/a.png"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: s3://b/a.png: is a URL, and this input is read from a local file: give a local path
+    """
+    from ..tiled.urls import refuse_url
+
+    refuse_url(p, "this input is read from a local file")
     try:
         return p.stat()
     except FileNotFoundError:

@@ -90,6 +90,9 @@ def find_spec(ref: str | Path) -> Path:
     builtin = _builtin(ref)
     if builtin is not None:
         return builtin
+    from ..tiled.urls import refuse_url
+
+    refuse_url(ref, "a network spec is read from a local file")  # (it was "no such spec file")
     path = Path(ref).expanduser()
     try:
         found = os.stat(path)

@@ -195,6 +195,7 @@ def run_tiled(
 
     if str(input_path) == "-" or (out is not None and str(out) == "-"):
         raise UsageError("the tiled path reads and writes files, not pipes ('-')")
+    stores.refuse_untileable_url(input_path)  # (named as typed: resolved, a file:// URL is its local path)
     input_path, out = resolve(input_path), resolve(out)  # s3://... as given (a Path folds the '//'); file:// local
     advice = instead_of_tiles(input_path, out, chunks, scheduler)
     stores.refuse_untileable(input_path, advice)

@@ -186,6 +186,33 @@ def refuse_untileable(path: Any, advice: str) -> None:
         raise ImageReadError(f"{path}: the tiled path reads Zarr stores, TIFF and .npy; this file is none of them: {advice}")
 
 
+def refuse_untileable_url(path: Any) -> None:
+    """Refuse (exit 2) a URL input the tiled path cannot read, named as typed, before its output is named: of other
+    URLs it reads Zarr stores alone, and a ``file://`` URL is a local path, read tile by tile where that path would be
+    (a store, TIFF, .npy).  (``convolve s3://b/x.png -o q.png`` was refused for its output, "a Zarr input is read tile
+    by tile only".)
+
+    >>> refuse_untileable_url("s3://b/x.zarr"), refuse_untileable_url("x.png")
+    (None, None)
+    >>> refuse_untileable_url(Path("s3://b/x.png"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: s3://b/x.png: is a URL, and a URL input is a Zarr store (.zarr), read tile by tile: copy other files to a local path first
+    """
+    from . import urls
+
+    url = urls.as_url(path)
+    if url is None:
+        return
+    if url.startswith("file://"):
+        local = Path(urls.local_path(url))
+        if not local.is_file() or local.suffix.lower() in (".npy", *TIFF_SUFFIXES):  # (a store is a folder)
+            return
+        urls.refuse_url(path, "a file:// URL is read tile by tile, which reads Zarr stores, TIFF and .npy")
+    if not (in_store_by_name(url) or is_chunked(url)):  # (in that order: a node in a store is asked of its filesystem)
+        urls.refuse_url(path, "a URL input is a Zarr store (.zarr), read tile by tile", "copy other files to a local path first")
+
+
 def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixels: int | None = None) -> tuple[Any, str, Any, Any]:
     """The input as a lazy dask array: ``(array, description for a note, close, declared)``; call ``close()`` when done.
 

@@ -36,6 +36,8 @@ from . import require
 LOCAL = ("file", "local")
 #: ``scheme:/`` or ``scheme://`` at the start (two letters at least: never a drive letter)
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+")
+#: a URL as typed: ``scheme://`` (a ``Path`` folds it into ``scheme:/``)
+_UNFOLDED = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 
 
 def as_url(path: Any) -> str | None:
@@ -105,11 +107,15 @@ def command_line_path(text: str) -> Path:
 def typed_url(path: Any) -> str | None:
     """The URL ``path`` spells, as typed where the command line kept it (:class:`URLPath`), else :func:`as_url`'s.
 
-    >>> typed_url(command_line_path("file://x.zarr")), typed_url("s3:/b/x"), typed_url("x.png")
-    ('file://x.zarr', 's3://b/x', None)
+    A text with its ``//`` is as typed too (a kernel file's ``-k`` text, which no ``Path`` folded).
+
+    >>> typed_url(command_line_path("file://x.zarr")), typed_url("file://k.json"), typed_url("s3:/b/x"), typed_url("x.png")
+    ('file://x.zarr', 'file://k.json', 's3://b/x', None)
     """
     url = as_url(path)
-    return None if url is None else getattr(path, "typed", "") or url
+    if url is None:
+        return None
+    return getattr(path, "typed", "") or (path if isinstance(path, str) and _UNFOLDED.match(path) else url)
 
 
 def resolve(path: Any) -> Any:
