@@ -19,8 +19,8 @@ refused with both readings and the flag, never computed:
   :data:`MAX_CHANNELS`): ``(3, 224, 224)`` is not 224 channels of 3x224;
 * a shape (``shape --in``, ``summary --input``, a spec's ``"input"``) the sizes of which do not settle the command's
   default (:func:`reads_two_ways`, one rule for all three): one end a plausible channel count and the other not
-  tells the reading, else a square pair of sizes (``56x56x64`` HxWxC, ``64x56x56`` CxHxW); ``64x56x48`` and
-  ``3x64x3`` settle nothing;
+  tells the reading, else a square pair of sizes (``56x56x64`` HxWxC, ``64x56x56`` CxHxW); ``64x56x48``,
+  ``3x64x3`` and ``4x4x512`` (where the two cues disagree) settle nothing;
 * a ``summary`` input whose channel count contradicts the network's, or both of whose readings have the network's.
 
 Standard library only: ``shape``, ``params`` and ``summary`` import it without numpy.
@@ -265,13 +265,16 @@ def sizes_reading(dims: tuple[int, ...] | list[int]) -> str | None:
     """The reading three sizes settle by themselves: ``"hwc"``, ``"chw"``, ``"either"`` (a cube) or None.
 
     One end a plausible channel count (at most :data:`MAX_CHANNELS`) and the other not: the small end is the channels
-    (``224x224x3``, the lecture's RGB image, is HxWxC; ``3x224x224`` CxHxW).  Both ends more than that: the square pair
-    is the map (``56x56x64`` HxWxC; ``64x56x56``, PyTorch's 64 channels of 56x56, CxHxW); with no square pair
-    (``64x56x48``) nothing is settled, nor where both ends are plausible channel counts (``3x64x3``, ``4x4x3``).  A cube
-    (``3x3x3``, ``64x64x64``) is the same input either way.
+    (``224x224x3``, the lecture's RGB image, is HxWxC; ``3x224x224`` CxHxW), unless the small end is one of a square
+    pair, which says the other reading (``4x4x512``, a deep layer's 4x4 map of 512 channels; ``512x4x4``): then nothing
+    is settled.  Both ends more than that: the square pair is the map (``56x56x64`` HxWxC; ``64x56x56``, PyTorch's 64
+    channels of 56x56, CxHxW); with no square pair (``64x56x48``) nothing is settled, nor where both ends are plausible
+    channel counts (``3x64x3``, ``4x4x3``).  A cube (``3x3x3``, ``64x64x64``) is the same input either way.
 
     >>> [sizes_reading(d) for d in ((224, 224, 3), (3, 224, 224), (56, 56, 64), (64, 56, 56), (64, 56, 48), (3, 64, 3))]
     ['hwc', 'chw', 'hwc', 'chw', None, None]
+    >>> sizes_reading((4, 4, 512)), sizes_reading((512, 4, 4)), sizes_reading((1, 1, 2048))
+    (None, None, None)
     >>> sizes_reading((64, 64, 64))
     'either'
     """
@@ -279,7 +282,9 @@ def sizes_reading(dims: tuple[int, ...] | list[int]) -> str | None:
     if a == b == c:
         return "either"
     if (a <= MAX_CHANNELS) != (c <= MAX_CHANNELS):
-        return "hwc" if c <= MAX_CHANNELS else "chw"
+        small_end = "hwc" if c <= MAX_CHANNELS else "chw"
+        # the square pair beside the small end says the other reading (4x4x512: a 4x4 map of 512 channels)
+        return None if (b == c if small_end == "hwc" else a == b) else small_end
     if a <= MAX_CHANNELS:  # (and c: either could be the channels)
         return None
     return "hwc" if a == b else "chw" if b == c else None

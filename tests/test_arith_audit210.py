@@ -165,10 +165,34 @@ class TestOneRuleForAThreeDSize:
         path.write_text(json.dumps({**self.ONECONV, "input": given, "layout": "hwc"}))
         assert invoke("summary", str(path), "-q").exit_code == 0
 
+    @pytest.mark.parametrize("dims", ["4x4x512", "512x4x4", "2x2x1024", "3x3x64"])
+    def test_a_small_end_in_a_square_pair_settles_nothing(self, invoke, oneconv, tmp_path, dims):
+        """audit 214 #1: ``summary --input 4x4x512`` was read in silence as 4 channels of 4x512 (conv 8x2x510, exit
+        0), where the square pair 4x4 says a 4x4 map of 512 channels, and ``shape --in 512x4x4`` answered 510x2x8;
+        where the small-end cue and the square-pair cue disagree, every reader refuses naming both readings."""
+        import json
+
+        a, b, c = dims.split("x")
+        shape = invoke("shape", "--in", dims, "--f", "1", "--filters", "8", "-q")
+        summary = invoke("summary", oneconv, "--input", dims, "-q")
+        for result in (shape, summary):
+            assert result.exit_code == 2 and result.stdout == "", result.output
+            for words in ("reads two ways", f"{a}x{b} with {c} channels", f"{a} channels of {b}x{c}", "--layout hwc", "--layout chw"):
+                assert words in result.stderr, result.stderr
+        (tmp_path / "s.json").write_text(json.dumps({**self.ONECONV, "input": [int(a), int(b), int(c)]}))
+        spec = invoke("summary", str(tmp_path / "s.json"), "-q")
+        assert spec.exit_code == 3 and "reads two ways" in spec.stderr, spec.output
+        from kernelcli import summarize
+
+        with pytest.raises(UsageError, match="reads two ways"):
+            summarize(self.ONECONV, (int(a), int(b), int(c)))
+        if int(b) >= 3:  # (a 3x3 kernel fits the HxWxC reading)
+            assert summarize(self.ONECONV, (int(a), int(b), int(c)), layout="hwc").output == (8, int(a) - 2, int(b) - 2)
+
     def test_the_rule_is_one_function(self):
         from kernelcli.layout import network_input, plane_readings, reads_two_ways, shape_layout
 
-        for dims in ((224, 224, 3), (3, 224, 224), (56, 56, 64), (64, 56, 56), (64, 56, 48), (3, 64, 3), (8, 8, 8)):
+        for dims in ((224, 224, 3), (3, 224, 224), (56, 56, 64), (64, 56, 56), (64, 56, 48), (3, 64, 3), (8, 8, 8), (4, 4, 512)):
             try:
                 shape_layout(dims, None, "--in")
                 shape_refused = False
