@@ -90,6 +90,25 @@ class TestLettersOfAnyScriptNameOutputs:
             assert r.returncode == 0, r.stderr
         assert (png / "a_σ.png").exists() and (png / "a_µ.png").exists()
 
+    @pytest.mark.parametrize("suffix, name", [("हिन्दी", "हिन्दी"), ("ที่นี่", "ที่นี่"), ("cafe\u0301", "caf\u00e9"),
+                                              ("caf\u00e9", "caf\u00e9")], ids=["devanagari", "thai", "nfd", "nfc"])
+    def test_a_suffix_keeps_the_marks_of_its_letters(self, png, suffix, name):
+        """audit 214 #5: combining marks were not letters to the old rule: ``--suffix हिन्दी`` wrote a_ह_न_द.png and an
+        NFD ``café`` a_cafe.png, no note; now a letter keeps its marks, and the text is composed (NFC) first."""
+        r = run_in_process("pool", "a.png", "-f", "2", "--out-dir", "o", "--suffix", suffix, "-q", cwd=png)
+        assert r.returncode == 0, r.stderr
+        assert [p.name for p in (png / "o").iterdir()] == [f"a_{name}.png"]
+
+    def test_two_kernel_files_differing_in_a_vowel_sign_name_two_outputs(self, png):
+        import numpy as np
+
+        np.save(png / "हि.npy", np.ones((3, 3)) / 9)
+        np.save(png / "हा.npy", np.ones((3, 3)))
+        for kernel in ("हि.npy", "हा.npy"):
+            r = run_in_process("convolve", "a.png", "-k", kernel, "--out-dir", "k", "-q", cwd=png)
+            assert r.returncode == 0, r.stderr
+        assert sorted(p.name for p in (png / "k").iterdir()) == sorted(["a_हि.png", "a_हा.png"])
+
     def test_a_suffix_of_no_letter_is_still_refused(self, png):
         r = run_in_process("convolve", "a.png", "-k", "box:3", "--suffix", "::", cwd=png)
         assert r.returncode == 2 and "has no letter, digit" in r.stderr, r.stderr

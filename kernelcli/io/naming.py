@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +40,17 @@ def safe_stem(text: str) -> str:
 def safe_text(text: str) -> str:
     """``text`` with every run of characters a file name should not hold as ``_``, and no ``_`` at either end:
     empty when nothing is left (``--suffix /`` is refused for that: :func:`kernelcli.cli.option_values.checked_suffix`).
-    Letters and digits of any script are kept, as an input's stem keeps them (``café`` was ``caf``, ``σ`` nothing).
+    Letters, digits and the marks that belong to them (vowel signs, accents) of any script are kept, as an input's
+    stem keeps them (``café`` was ``caf``, ``σ`` nothing, ``हिन्दी`` ``ह_न_द``); the text is first composed (NFC), so
+    an accent typed apart from its letter (a macOS file name) names the same output as one typed with it.
 
-    >>> safe_text("a b/c"), safe_text("//"), safe_text("café"), safe_text("σ:2")
-    ('a_b_c', '', 'café', 'σ_2')
+    >>> safe_text("a b/c"), safe_text("//"), safe_text("café"), safe_text("σ:2"), safe_text("हिन्दी")
+    ('a_b_c', '', 'café', 'σ_2', 'हिन्दी')
+    >>> safe_text("cafe\u0301") == safe_text("caf\u00e9") == "caf\u00e9"
+    True
     """
-    return re.sub(r"[^\w.-]+", "_", text).strip("_")
+    kept = [c if c in "_.-" or unicodedata.category(c)[0] in "LMN" else "/" for c in unicodedata.normalize("NFC", text)]
+    return re.sub(r"/+", "_", "".join(kept)).strip("_")
 
 
 def is_matrix_path(path: str | Path) -> bool:
