@@ -18,7 +18,6 @@ from ._batch import (
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
 from .option_values import number_in
 from .options import (
-    AffineOption,
     AxisOption,
     CompressOption,
     DilationOption,
@@ -28,6 +27,7 @@ from .options import (
     InputsArgument,
     JsonOption,
     KeepDtypeOption,
+    MaskAffineOption,
     KernelScaleOption,
     KernelsOption,
     LayoutOption,
@@ -111,7 +111,7 @@ def convolve(
                                                   show_default=False)] = None,
     series: Annotated[Optional[str], option("series", show_default=False)] = None,
     resample_slices: Annotated[bool, option("resample_slices")] = False,
-    affine: AffineOption = None,
+    affine: MaskAffineOption = None,
     out: Annotated[Optional[Path], option("out", extra=OUT_HELP, show_default=False)] = None,
     montage: Annotated[Optional[Path], option("montage", show_default=False)] = None,
     layout: LayoutOption = None,

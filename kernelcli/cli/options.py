@@ -208,8 +208,8 @@ HELP: dict[str, str] = {
     "resample_slices": "Volumes: a DICOM series with uneven slice gaps is refused; this interpolates it linearly along "
     "the normal onto an even grid instead (at most 3 made-up slices in a row; a wider gap stays refused).",
     "affine": "Volumes: a NIfTI whose qform and sform are both set but place the voxels differently reads two ways and "
-    "is refused; this picks the one to use (it must be set), for the input and a NIfTI --mask (the mask alone where "
-    "the input is DICOM, MGH, NRRD or MetaImage). By default the one that is set is used, the sform when both agree.",
+    "is refused; this picks the one to use (it must be set). By default the one that is set is used, the sform when "
+    "both agree.",
     "idle_timeout": "Exit after this many seconds without a call.",
     "keep_dtype": "Volumes: write the input's stored integer type, with its NIfTI scaling (rounded; out-of-range "
     "values clipped, with a note) instead of float32.",
@@ -467,6 +467,9 @@ PoolAxisOption = Annotated[Optional[str], option("axis", help=POOL_AXIS_HELP, sh
 WindowOption = Annotated[Optional[str], option("window", parser=checked_window, show_default=False)]
 KeepDtypeOption = Annotated[bool, option("keep_dtype")]
 AffineOption = Annotated[Optional[str], option("affine", show_default=False)]
+#: ``--affine`` where ``--mask`` is taken too (convolve, volume): the shared help says only what every command's does
+MASK_AFFINE_HELP = "It picks a NIfTI --mask's too (the mask's alone where the input is DICOM, MGH, NRRD or MetaImage)."
+MaskAffineOption = Annotated[Optional[str], option("affine", extra=MASK_AFFINE_HELP, show_default=False)]
 
 #: the image formats every command reads, said once (learn's input named four: GIF was left out)
 IMAGE_FORMATS = "PNG, JPEG, TIFF, BMP, GIF"

@@ -1,0 +1,36 @@
+"""Audit 215: what ``--help`` says must be true of the command that says it.
+
+#1: ``pool --help`` said ``--affine`` picks the reading "for the input and a NIfTI --mask", but pool has no --mask (the
+shared help described convolve's).  #2: the inputs' help said "NIfTI or DICOM volumes" where MGH, NRRD and MetaImage
+volumes and Zarr stores are read too.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.main import get_command
+
+from kernelcli.cli import app
+
+
+def _walk(command, path=()):
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _walk(sub, (*path, name))
+
+
+COMMANDS = {" ".join(path) or "kernelcli": command for path, command in _walk(get_command(app))}
+COMMAND_NAMES = {name.split()[-1] for name in COMMANDS}
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_option_named_in_a_commands_help_is_one_it_has(name):
+    command = COMMANDS[name]
+    has = {o for p in command.params for o in (*p.opts, *getattr(p, "secondary_opts", ()))}
+    for param in command.params:
+        for before, said in re.findall(r"(\w*)\s?(?<![\w-])(--[a-z][a-z-]*)", param.help or ""):
+            if before not in COMMAND_NAMES:  # ('convolve --kernel FILE' names another command's)
+                assert said in has, f"{name} {param.opts[0]}: its help names {said}, which {name} does not take"
+
