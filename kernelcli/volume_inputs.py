@@ -1,4 +1,4 @@
-"""Which inputs are volumes (NIfTI, DICOM): a cheap check, standard library only.
+"""Which inputs are volumes (NIfTI, DICOM, MGH, NRRD, MetaImage): a cheap check, standard library only.
 
 Kept apart from :mod:`kernelcli.medical` so that the file commands can ask it on every
 call without importing the medical readers.
@@ -19,9 +19,17 @@ NIFTI_SUFFIXES = (".nii.gz", ".nii")
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 #: FreeSurfer's MGH format, read through nibabel
 MGH_SUFFIXES = (".mgz", ".mgh")
+NRRD_SUFFIXES = (".nrrd", ".nhdr")
+METAIMAGE_SUFFIXES = (".mha", ".mhd")
 #: read through SimpleITK (the optional [itk] extra)
-ITK_SUFFIXES = (".nrrd", ".nhdr", ".mha", ".mhd")
+ITK_SUFFIXES = NRRD_SUFFIXES + METAIMAGE_SUFFIXES
 VOLUME_SUFFIXES = NIFTI_SUFFIXES + DICOM_SUFFIXES + MGH_SUFFIXES + ITK_SUFFIXES
+#: each volume format by name, with its suffixes (a DICOM series is a folder too)
+VOLUME_FORMATS = {"NIfTI": NIFTI_SUFFIXES[::-1], "DICOM": DICOM_SUFFIXES, "MGH": MGH_SUFFIXES, "NRRD": NRRD_SUFFIXES,
+                  "MetaImage": METAIMAGE_SUFFIXES}
+#: what ``--help`` says of the volumes read, said once (the inputs of convolve, volume and pool)
+VOLUME_FORMATS_HELP = (f"{', '.join(list(VOLUME_FORMATS)[:-1])} or {list(VOLUME_FORMATS)[-1]} volumes ("
+                       + ", ".join("/".join(suffixes) for suffixes in VOLUME_FORMATS.values()) + " or a DICOM series folder)")
 #: entries of a folder looked at to decide whether it holds DICOM files
 _SNIFF_ENTRIES = 64
 

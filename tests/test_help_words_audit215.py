@@ -34,3 +34,33 @@ def test_each_option_named_in_a_commands_help_is_one_it_has(name):
             if before not in COMMAND_NAMES:  # ('convolve --kernel FILE' names another command's)
                 assert said in has, f"{name} {param.opts[0]}: its help names {said}, which {name} does not take"
 
+
+def _argument_help(name: str) -> str:
+    return next(p.help for p in COMMANDS[name].params if p.param_type_name == "argument")
+
+
+class TestTheInputsHelpNamesWhatIsRead:
+    @pytest.mark.parametrize("name", ["convolve", "volume", "pool"])
+    def test_every_volume_format_and_zarr_is_named(self, name):
+        said = _argument_help(name)
+        for words in ("NIfTI", "DICOM", "MGH", "NRRD", "MetaImage", ".mgz", ".nrrd", ".nhdr", ".mha", ".mhd", "Zarr stores"):
+            assert words in said, said
+
+    def test_pad_names_zarr_and_no_volume(self):
+        said = _argument_help("pad")
+        assert "Zarr stores" in said and "NIfTI" not in said and "MetaImage" not in said, said
+
+    def test_the_lists_are_declared_once(self):
+        from kernelcli.cli.options import IMAGE_FORMATS_HELP, ZARR_INPUTS_HELP
+        from kernelcli.volume_inputs import VOLUME_FORMATS_HELP
+
+        for name in ("convolve", "volume", "pool"):
+            assert IMAGE_FORMATS_HELP in _argument_help(name) and VOLUME_FORMATS_HELP in _argument_help(name)
+            assert ZARR_INPUTS_HELP in _argument_help(name)
+        assert VOLUME_FORMATS_HELP.split(" (")[0] in COMMANDS["volume"].help
+
+    @pytest.mark.parametrize("suffix", [".mgz", ".mgh", ".nrrd", ".nhdr", ".mha", ".mhd", ".nii", ".nii.gz", ".dcm"])
+    def test_each_suffix_it_names_is_a_volume(self, suffix):
+        from kernelcli.volume_inputs import VOLUME_FORMATS_HELP, VOLUME_SUFFIXES
+
+        assert suffix in VOLUME_SUFFIXES and suffix in VOLUME_FORMATS_HELP

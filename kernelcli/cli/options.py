@@ -30,6 +30,7 @@ from typing import Annotated, Any, Optional
 from .. import layout, limits, modes
 from ..records import record
 from ..shapes import VOLUME_PADDING_FORMS
+from ..volume_inputs import VOLUME_FORMATS_HELP
 from ._declared import Declared
 from .option_values import (bias_text, checked_chunks, checked_file_path, checked_scheduler, checked_suffix,
                             checked_window, complete_kernel, parse_fill, scale_text)
@@ -475,8 +476,12 @@ MaskAffineOption = Annotated[Optional[str], option("affine", extra=MASK_AFFINE_H
 IMAGE_FORMATS = "PNG, JPEG, TIFF, BMP, GIF"
 #: what a command reading images takes, said once: by ``convolve``'s inputs and ``gallery``'s one
 IMAGE_FORMATS_HELP = f"Images ({IMAGE_FORMATS}), .npy arrays or .csv/.txt matrices"
-_INPUTS_HELP = (IMAGE_FORMATS_HELP + "{volumes}, '-' for stdin; folders; quoted patterns such as 'scans/**/*.png'.")
-InputsArgument = Annotated[list[Path], argument(help=_INPUTS_HELP.format(volumes=", NIfTI or DICOM volumes"), show_default=False)]
+#: a chunked store, read tile by tile (convolve, volume, pool, pad; docs/scaling-out.md)
+ZARR_INPUTS_HELP = "Zarr stores (a .zarr folder, an array of one, or its URL: s3://...)"
+_INPUTS_HELP = (IMAGE_FORMATS_HELP + ", {volumes}" + ZARR_INPUTS_HELP
+                + ", '-' for stdin; folders; quoted patterns such as 'scans/**/*.png'.")
+InputsArgument = Annotated[list[Path], argument(help=_INPUTS_HELP.format(volumes=VOLUME_FORMATS_HELP + ", "),
+                                                show_default=False)]
 #: the inputs of a command that takes no volumes (pad)
 ImageInputsArgument = Annotated[list[Path], argument(help=_INPUTS_HELP.format(volumes=""), show_default=False)]
 #: the one input of a command that draws one image (gallery): no folder, pattern or volume

@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from ..volume_inputs import IMAGE_ONLY_OPTIONS
+from ..volume_inputs import IMAGE_ONLY_OPTIONS, VOLUME_FORMATS, VOLUME_FORMATS_HELP
 
 EPILOG = """\b
 Examples:
@@ -27,9 +27,9 @@ Examples:
 Needs the [medical] extra: pip install 'kernelcli[medical]' (in kernelcli's source folder: pip install '.[medical]').
 """
 
-HELP = """Alias of `kernelcli convolve` for 3-D medical volumes (NIfTI, DICOM file or series folder).
+HELP = f"""Alias of `kernelcli convolve` for 3-D medical volumes ({", ".join(VOLUME_FORMATS)}).
 
-Volumes are (Z, Y, X): slices, rows, columns. DICOM values are rescaled to Hounsfield
+It reads {VOLUME_FORMATS_HELP}. Volumes are (Z, Y, X): slices, rows, columns. DICOM values are rescaled to Hounsfield
 units; NIfTI outputs keep the input's affine, so they overlay it in a viewer. Kernels
 in mm (gaussian:1.5mm), 3-D kernels, or 2-D kernels slice by slice; without --kernel
 the volume is only converted or windowed.
