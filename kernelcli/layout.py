@@ -16,7 +16,8 @@ array files, ``chw`` for ``summary``, as torchvision), and a 3-D shape or array 
 refused with both readings and the flag, never computed:
 
 * an array whose last axis is not a plausible channel count (more than
-  :data:`MAX_CHANNELS`): ``(3, 224, 224)`` is not 224 channels of 3x224;
+  :data:`MAX_CHANNELS`): ``(3, 224, 224)`` is not 224 channels of 3x224; nor one whose last two axes are a square
+  pair (``(64, 4, 4)``, as plausibly 64 channels of 4x4);
 * a shape (``shape --in``, ``summary --input``, a spec's ``"input"``) the sizes of which do not settle the command's
   default (:func:`reads_two_ways`, one rule for all three): one end a plausible channel count and the other not
   tells the reading, else a square pair of sizes (``56x56x64`` HxWxC, ``64x56x56`` CxHxW); ``64x56x48``,
@@ -122,7 +123,8 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     A 2-D array is (H, W) whatever the layout says, except ``zyx`` (a volume needs three
     axes); a ``hwc`` or ``chw`` it makes no difference to is said in ``notes``.  A 3-D array without
     ``layout`` is refused, naming the readings and the flag, unless its last axis holds at most
-    :data:`MAX_CHANNELS` values and its first more (then (H, W, C)), or, where both are at most that, ``channels``
+    :data:`MAX_CHANNELS` values and its first more, the middle one not as few as the last (then (H, W, C); a
+    ``(64, 4, 4)`` is as plausibly 64 channels of 4x4), or, where both are at most that, ``channels``
     (the channel count the call's weights or (C, f, f) kernels take) picks one: (4, 4, 3) under (K, 3, f, f) weights
     is (H, W, C).  ``volume_too``: the call reads a (Z, Y, X) volume as well (one 3-D kernel: a 3-D correlation), so
     ``channels`` picks no reading: the one it fits and the volume are named, and the array refused.
@@ -148,7 +150,9 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     if layout is not None:
         return layout
     a, b, c = shape
-    if c <= MAX_CHANNELS < a:  # (a first axis of at most 4 is as plausible a channel count: (3, 3, 3) was taken hwc)
+    # (a first axis of at most 4 is as plausible a channel count: (3, 3, 3) was taken hwc; and a last axis one of a
+    # square pair, (64, 4, 4), is as plausibly PyTorch's 64 channels of 4x4: sizes_reading's rule)
+    if c <= MAX_CHANNELS < a and b != c:
         return "hwc"
     if channels is not None and c <= MAX_CHANNELS and a <= MAX_CHANNELS and (c == channels) != (a == channels):
         fits = "hwc" if c == channels else "chw"
