@@ -205,9 +205,9 @@ def conv2d(
         The path policy (:mod:`kernelcli._core.policy`): which compute path runs.  Every
         path gives the same exact result where the arithmetic is exact (whole-number data and
         fill, a kernel of whole numbers times a power of two, or divided by a whole number such as
-        ``box:10``'s 100: the exact sum divided once, correctly rounded; and every partial sum held
-        exactly by the result's type: float32 holds whole numbers up to 2**24, so a uint8 image under
-        a kernel whose whole numbers sum past 65,793 (a 9x11 binomial over 2**18) is not exact);
+        ``box:10``'s 100: the exact sum divided once, correctly rounded; an integer image whose sums
+        pass float32's whole numbers, 2**24 (a 301x301 box on uint8), is summed in float64 on every
+        path, then rounded once to float32; a float image's sums must be held exactly by its type);
         elsewhere they agree within float rounding (the FFT within ``eps * log2(L) * max|x| * sum|k|``,
         ``max|x|`` counting a constant fill, L its block length).  The FFT rounds to the exact sums
         only below 2**40: past that, ``Paths(force="fft")`` is refused (UsageError naming
@@ -238,6 +238,9 @@ def conv2d(
     call = conv_args.resolve(arr.shape, arr.dtype, kernel, stride, padding, pad_mode, pad_value, dilation, flip)
     k, dtype, fill, (oh, ow) = call.k, call.dtype, call.fill, call.out
     policy = as_paths(paths)
+    # an integer image's exact sums past float32's whole numbers: summed in float64 on every path, then narrowed
+    want, dtype = dtype, _summing_dtype(arr, dtype, fill if call.mode == "constant" else 0.0, k)
+    fused, key = (rounded, call if call.remembered else None) if dtype == want else (None, None)
     # the first choice of every convolution, 2-D and 3-D alike (kernelcli._core.dispatch)
     choice = "numpy" if policy.numpy_for(call.work) else None
     if choice is None:
@@ -248,11 +251,11 @@ def conv2d(
         check = _finite_check(arr)
         out = engine.correlate(arr, k, dtype, call.widths, call.code, fill, call.stride, call.dilation, oh, ow, paths=policy,
                                announce=_compile_note, finite_check=check,
-                               key=call if call.remembered else None, rounded=rounded)
+                               key=key, rounded=fused)
         # the check ran: the loop's screen saw an output that is not finite, or could not look
         if out.dtype.kind == "f" and (check.ran if check is not None else call.overflow):
             _settle(out, arr, call)
-        return numpy_impl.rounded(out, rounded)
+        return numpy_impl.rounded(out if dtype == want else out.astype(want), rounded)
     ndsupport.check_finite(arr)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     if choice == "fft":
@@ -264,13 +267,22 @@ def conv2d(
         div = divided(k, arr.dtype)  # whole numbers over a whole number: summed, then divided once
         weights, divisor = (k, None) if div is None else div
         out = numpy_impl.correlate_bands(x3, weights.astype(dtype), call.widths, call.code, fill, dtype, call.stride,
-                                         call.dilation, oh, ow, rounded=rounded, divisor=divisor)
+                                         call.dilation, oh, ow, rounded=fused, divisor=divisor)
     else:
         out = engine.fft_correlate(x3, k, dtype, call.widths, call.code, fill, call.dilation, oh, ow, policy, form)
     if call.overflow:  # (float data: always; integer data where its range times the weights can leave the dtype's)
         _settle(out, x3, call)
-    out = numpy_impl.rounded(out, rounded)
+    out = numpy_impl.rounded(out if dtype == want else out.astype(want), rounded)
     return out if arr.ndim == 3 else out[:, :, 0]
+
+
+def _summing_dtype(arr: np.ndarray, dtype: np.dtype, fill: float, k: np.ndarray) -> np.dtype:
+    """float64 where ``dtype`` (float32) would round an integer image's exact sums (:mod:`kernelcli._core.exact_sums`)."""
+    if arr.dtype.kind not in "biu" or dtype.itemsize >= 8:  # (no import for the common case)
+        return dtype
+    from ._core.exact_sums import summing_dtype
+
+    return summing_dtype(arr, dtype, fill, kernel=k)
 
 
 def _computed_in(x: Any, dtype: Any, default: np.dtype) -> tuple[Any, np.dtype | None]:

@@ -15,7 +15,9 @@ Conventions
   only up to 2**24), float32 for everything else (a 512x512x400 CT in float64 alone would be 4 copies of
   its int16 data; :func:`kernelcli.ndsupport.volume_dtype`).  float32 keeps about 7 significant
   digits: a Gaussian over 16-bit HU is off by well under 0.01 HU, far below CT noise.
-  Pass ``dtype="float64"`` to compute in double precision.
+  Pass ``dtype="float64"`` to compute in double precision.  Integer data under a kernel of whole numbers (over
+  a whole number: ``box:65vox``) whose sums pass 2**24 is summed in float64 and rounded once, on every path
+  (:mod:`kernelcli._core.exact_sums`).
 
 Kernels in millimetres
 ----------------------
@@ -139,14 +141,15 @@ def conv3d(
     ndsupport.check_fits(k, np.dtype(cdt), "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
     k = ndsupport.weights_as_held(k, cdt)  # the weights the loops apply, on the FFT too
     value = ndsupport.check_fill(pad_value, cdt, "pad_value") if mode == "constant" else 0.0
-    from ._core import dispatch
+    from ._core import dispatch, exact_sums
 
+    want, cdt = cdt, exact_sums.summing_dtype(arr, cdt, value, kernel=k)  # float64 where float32 rounds exact sums
     choice = conv3d_path(paths, arr.shape, k, widths, tuple(out_shape), cdt)
     arr = _loop_readable(arr, cdt)
     out = dispatch.correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), as_paths(paths), choice, announce)
     dispatch.settled(out, arr, k, cdt, lambda wide: numpy_impl.correlate_nd(numpy_impl.pad_nd(arr, widths, PAD_CODES[mode], value, wide),
                                                                           k.astype(cdt).astype(wide), tuple(out_shape)))
-    return numpy_impl.rounded(out, rounded)
+    return numpy_impl.rounded(out.astype(want, copy=False), rounded)
 
 
 def conv3d_out_shape(shape: Sequence[int], kshape: Sequence[int], widths: Sequence[int]) -> tuple[int, int, int]:
@@ -225,11 +228,14 @@ def correlate_separable(
             out += 0
         return out
     value = ndsupport.check_fill(pad_value, cdt, "pad_value") if mode == "constant" else 0.0
+    from ._core import exact_sums, forms
+
+    if exact_sums.summing_dtype(arr, cdt, value, factors=[k1 for _, k1 in passes]) != cdt:  # as conv3d: float32 would round
+        out[...] = correlate_separable(arr, factors_of(passes), pad_mode=pad_mode, pad_value=pad_value, dtype="float64", paths=paths)
+        return out
     if value != 0:
         out[...] = _in_a_fill(arr, passes, value, cdt, paths)
         return out
-    from ._core import forms
-
     takes_numpy = separable_takes_numpy(paths, arr.shape, [k1 for _, k1 in passes], cdt)  # (the tiled path asks so too)
     div = forms.divided_factors([k1 for _, k1 in passes], arr.dtype)  # conv3d's rule: whole numbers summed, divided once
     if div is not None:

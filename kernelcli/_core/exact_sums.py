@@ -1,0 +1,73 @@
+"""Where an integer input's whole-number sums pass what float32 holds exactly: the direct paths sum in float64.
+
+A kernel of whole numbers times a power of two, or over a whole number (``box:65vox``'s 1/274625s:
+:func:`.forms.exact_terms`), gives whole-number data one exact answer: the exact sum, scaled or
+divided once, correctly rounded.  The FFT's exact form gives it up to 2**40 (sums in float64,
+rounded to whole numbers); the direct loops, numpy and the separable passes give it only while every
+partial sum is a whole number their compute dtype holds: below 2**24 in float32, which a uint8
+volume under ``box:65vox`` (255 * 65**3) passes.  There they took float32's roundings, up to 8 ulps
+off, and the paths disagreed.  :func:`summing_dtype` names float64 for such a call: the sums are
+then exact, and the one division in float64 rounded to float32 is the correctly rounded quotient
+(the divisor is below 2**24, so no quotient of whole numbers lies within float64's rounding of a
+float32 half-way point), the FFT's bytes.  Below the bound float32 is kept: it gives the same bytes.
+
+Example
+-------
+>>> import numpy as np
+>>> full = np.full((2, 2, 2), 255, np.uint8)
+>>> summing_dtype(full, np.dtype("float32"), kernel=np.ones((65, 65, 65)) / 65**3)
+dtype('float64')
+>>> summing_dtype(full, np.dtype("float32"), kernel=np.ones((5, 5, 5)) / 125), summing_dtype(full // 8, np.dtype("float32"), kernel=np.ones((65, 65, 65)) / 65**3)
+(dtype('float32'), dtype('float32'))
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .forms import exact_terms, largest_magnitude
+
+
+def whole_sum(k) -> float | None:
+    """``sum|m|`` of the whole numbers ``m`` a kernel is (times a power of two, or over a whole number), else None.
+
+    >>> whole_sum(np.ones((3, 3)) / 9), whole_sum(np.array([[1.0, -2.0]]) / 4), whole_sum(np.full((2, 2), np.pi))
+    (9.0, 3.0, None)
+    """
+    terms = exact_terms(k)
+    if terms is None or (terms[2] is None and np.frexp(terms[1])[0] != 0.5):
+        return None
+    return float(np.abs(terms[0]).sum())
+
+
+def factors_whole_sum(factors) -> float | None:
+    """:func:`whole_sum` of the kernel separable ``factors`` make (the product of theirs), else None.
+
+    >>> factors_whole_sum([np.full(5, 0.2), np.array([1.0, 0.0, -1.0])])
+    10.0
+    """
+    total = 1.0
+    for f in factors:
+        s = whole_sum(np.asarray(f, dtype=np.float64))
+        if s is None:
+            return None
+        total *= s
+    return total
+
+
+def summing_dtype(x: np.ndarray, dtype: np.dtype, fill: float = 0.0, *, kernel=None, factors=None) -> np.dtype:
+    """float64 where an integer (or bool) ``x`` under ``kernel`` (or the separable ``factors``), whole numbers times a
+    power of two or over a whole number, has sums that ``dtype`` (float32) does not hold exactly, counting a
+    constant ``fill``; else ``dtype``.  The input dtype's range decides first; only past it are the data's extremes read.
+    """
+    dtype = np.dtype(dtype)
+    if x.dtype.kind not in "biu" or dtype.itemsize >= 8 or not float(fill).is_integer():
+        return dtype
+    total = whole_sum(kernel) if factors is None else factors_whole_sum(factors)
+    if total is None:
+        return dtype
+    limit = 2.0 ** (np.finfo(dtype).nmant + 1)
+    if total * max(largest_magnitude(x.dtype), abs(float(fill))) < limit:
+        return dtype
+    top = max(abs(int(x.min())), abs(int(x.max()))) if x.size else 0
+    return dtype if total * max(top, abs(float(fill))) < limit else np.dtype(np.float64)
