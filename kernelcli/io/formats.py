@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ImageReadError, InputError, KernelcliError, UsageError
-from ..given_values import as_numpy, refuse_masked
+from ..given_values import as_numpy, refuse_masked, refuse_rounded_listed
 from ..limits import OverMemory, default_max_bytes, out_of_memory, ran_out_of_memory
 from ..modes import canonical_rescale
 from ..whole_numbers import flag, integer_value
@@ -269,6 +269,7 @@ def write_result(
         check_output_path(o, [like.path], force=force)
     refuse_masked(result, "result")  # (its masked cells were written as data; a torch tensor numpy cannot read named)
     arr = as_numpy(result, "result", "a rectangular array")
+    refuse_rounded_listed(result, arr, "result")  # (a list's 2**64 - 1 was written as 2**64, as conv2d refuses it)
     check_real_result(o, arr)
     suffix = o.suffix.lower()
     if suffix in (".npy", ".csv"):  # (an image's writer checks its own)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, UsageError, WriteError
+from ..given_values import refuse_rounded_listed
 from ..io.common import one_line
 from ..io.read_words import API, ReadWords, words_for
 from ..volume_inputs import volume_suffix
@@ -412,6 +413,7 @@ def write_nifti(
 
     o = Path(out)
     arr = np.asarray(data)
+    refuse_rounded_listed(data, arr, "data")  # (a list's whole numbers numpy rounds, as write_output refuses them)
     if arr.ndim not in (3, 4):
         raise WriteError(f"{o}: expected a (Z, Y, X) or (T, Z, Y, X) volume, got shape {arr.shape}")
     if arr.dtype == np.float16:

@@ -164,8 +164,12 @@ def write_npy(out: str | os.PathLike, data: np.ndarray, *, force: bool = False) 
     """Write the (Z, Y, X) array as ``.npy``, atomically (the one ``.npy`` writer, :func:`kernelcli.io.arrays.write_npy`)."""
     from ..io.arrays import write_npy as write_array
 
+    from ..given_values import refuse_rounded_listed
+
     o = Path(out)
-    write_array(o, np.asarray(data), force=force)
+    arr = np.asarray(data)
+    refuse_rounded_listed(data, arr, "data")  # (a list's whole numbers numpy rounds, as write_output refuses them)
+    write_array(o, arr, force=force)
     return o
 
 
