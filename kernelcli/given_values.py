@@ -201,7 +201,7 @@ def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | 
     """
     found = first_inexact_whole(given)
     if found is None and isinstance(listed, (list, tuple)) and given.dtype.kind == "f":
-        found = _first_rounded_listed(listed, ())
+        found = _first_rounded_listed(listed, (), given)
     if found is None:
         return
     where, value = found
@@ -227,7 +227,7 @@ def refuse_rounded_listed(listed: Any, arr: np.ndarray, name: str = "x") -> None
     with np.errstate(invalid="ignore"):
         if (np.abs(arr) < EXACT_WHOLE).all():  # (every int past 2**53 is read as a float at least that large)
             return
-    found = _first_rounded_listed(listed, ())
+    found = _first_rounded_listed(listed, (), arr)
     if found is None:
         return
     where, value = found
@@ -271,19 +271,51 @@ def not_finite_said(values: np.ndarray, what: str = "kernel") -> str | None:
             f"({count} {'value is' if count == 1 else 'values are'} NaN or infinite)")
 
 
-def _first_rounded_listed(values: Any, where: tuple[int, ...]) -> tuple[tuple[int, ...], int] | None:
-    """Where the first int among nested lists ``values`` is that float64 rounds, and that int; None if none."""
-    for i, value in enumerate(values):
-        if isinstance(value, (list, tuple, np.ndarray)):  # (an int64 row beside a list of floats: numpy rounds it too)
-            found = _first_rounded_listed(value, where + (i,)) if not isinstance(value, np.ndarray) else (
-                None if (inner := first_inexact_whole(value)) is None else (where + (i,) + inner[0], inner[1]))
+def _first_rounded_listed(values: Any, where: tuple[int, ...], held: np.ndarray) -> tuple[tuple[int, ...], int] | None:
+    """Where the first int among nested lists ``values`` is that float64 rounds, and that int; None if none.
+
+    ``held``: the array numpy made of ``values``.  A list of floats alone is passed over in one C-level look at its
+    types, and in a list of numbers only the values ``held`` flags as past 2**53 are looked at: a Python step for
+    every value took pool2d of a 2000x2000 list of 1e20s 1.9 s instead of 0.26.
+
+    >>> _first_rounded_listed([[0.5, 1e20], [2**53 + 1, 2**60]], (), np.asarray([[0.5, 1e20], [2**53 + 1, 2**60]]))
+    ((1, 0), 9007199254740993)
+    """
+    kinds = set(map(type, values))
+    if kinds <= _FLOATS:
+        return None
+    if kinds & _NESTED:
+        for i, value in enumerate(values):
+            if isinstance(value, np.ndarray):  # (an int64 row beside a list of floats: numpy rounds it too)
+                found = None if (inner := first_inexact_whole(value)) is None else (where + (i,) + inner[0], inner[1])
+            elif isinstance(value, (list, tuple)):
+                found = _first_rounded_listed(value, where + (i,), held[i])
+            else:
+                found = _rounded_int(value, where + (i,))
             if found is not None:
                 return found
-        elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and abs(int(value)) > EXACT_WHOLE:
-            with np.errstate(over="ignore"):
-                held = float(np.float64(int(value))) if abs(int(value)) < 2**1024 else math.inf
-            if not math.isfinite(held) or int(held) != int(value):
-                return where + (i,), int(value)
+        return None
+    with np.errstate(invalid="ignore"):
+        flagged = np.flatnonzero(~(np.abs(held) < EXACT_WHOLE))  # (every int past 2**53 is read as a float at least that large)
+    for i in flagged.tolist():
+        found = _rounded_int(values[i], where + (i,))
+        if found is not None:
+            return found
+    return None
+
+
+#: what a list holding no int to round is made of; what nests in a list
+_FLOATS = {float, np.float64, np.float32, np.float16}
+_NESTED = {list, tuple, np.ndarray}
+
+
+def _rounded_int(value: Any, where: tuple[int, ...]) -> tuple[tuple[int, ...], int] | None:
+    """``(where, value)`` for an int ``value`` float64 rounds, else None."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and abs(int(value)) > EXACT_WHOLE:
+        with np.errstate(over="ignore"):
+            held = float(np.float64(int(value))) if abs(int(value)) < 2**1024 else math.inf
+        if not math.isfinite(held) or int(held) != int(value):
+            return where, int(value)
     return None
 
 
