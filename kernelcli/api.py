@@ -278,11 +278,15 @@ def conv2d(
 
 def _summing_dtype(arr: np.ndarray, dtype: np.dtype, fill: float, k: np.ndarray) -> np.dtype:
     """float64 where ``dtype`` (float32) would round an integer image's exact sums (:mod:`kernelcli._core.exact_sums`)."""
+    global _SUMMING
     if arr.dtype.kind not in "biu" or dtype.itemsize >= 8:  # (no import for the common case)
         return dtype
-    from ._core.exact_sums import summing_dtype
+    if _SUMMING is None:  # (imported once: an import statement in every call cost a microsecond)
+        from ._core.exact_sums import summing_dtype as _SUMMING
+    return _SUMMING(arr, dtype, fill, kernel=k)
 
-    return summing_dtype(arr, dtype, fill, kernel=k)
+
+_SUMMING = None
 
 
 def _computed_in(x: Any, dtype: Any, default: np.dtype) -> tuple[Any, np.dtype | None]:
