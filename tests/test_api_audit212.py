@@ -98,7 +98,8 @@ SCIPY_MODES = {"replicate": "nearest", "constant": "constant"}
 
 class TestAVolumesSeparableBoxIsTheExactMeanOnEveryPath:
     @pytest.fixture(scope="class")
-    def vol(self):
+    @classmethod
+    def vol(cls):
         return np.random.default_rng(212).integers(-3000, 3000, (14, 15, 16)).astype(np.int16)
 
     @pytest.mark.parametrize("mode", SCIPY_MODES)
@@ -127,7 +128,8 @@ class TestAVolumesSeparableBoxIsTheExactMeanOnEveryPath:
 
 class TestLearnKernelNotesTrainingSettingsItIgnores:
     @pytest.fixture(scope="class")
-    def pair(self):
+    @classmethod
+    def pair(cls):
         x = np.random.default_rng(0).random((30, 30))
         return x, K.conv2d(x, K.load_kernel("sobel_v"))
 

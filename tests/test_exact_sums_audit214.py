@@ -34,7 +34,8 @@ def same(shape: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
 
 class TestAnIntegerInputsLargeSumsAreExactOnEveryPath:
     @pytest.fixture(scope="class")
-    def vol16(self):
+    @classmethod
+    def vol16(cls):
         return np.random.default_rng(214).integers(40000, 65536, (12, 13, 14)).astype(np.uint16)
 
     @pytest.mark.parametrize("fill", [0, 7])
