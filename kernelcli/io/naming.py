@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,8 @@ def safe_text(text: str) -> str:
     >>> safe_text("cafe\u0301") == safe_text("caf\u00e9") == "caf\u00e9"
     True
     """
+    import unicodedata  # (here: shape's cold path imports this module but names no output)
+
     kept = [c if c in "_.-" or unicodedata.category(c)[0] in "LMN" else "/" for c in unicodedata.normalize("NFC", text)]
     return re.sub(r"/+", "_", "".join(kept)).strip("_")
 
