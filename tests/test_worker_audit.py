@@ -47,8 +47,12 @@ def _call_in_progress(env: dict, call: subprocess.Popen) -> int:
 
 
 def _state(pid: int) -> str:
-    """A process's state letter (R, S, T for stopped, Z...), from /proc/PID/stat."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    """A process's state letter (R, S, T for stopped, Z...), from /proc/PID/stat; "gone" once it is reaped (between
+    a check that /proc/PID exists and this read, it can be: the README check's run failed so once)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "gone"
 
 
 def test_ctrl_backslash_ends_the_call_as_it_ends_a_fresh_process(worker, tmp_path):
