@@ -84,7 +84,7 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     factors = factors_of(passes)
     if mask is None:
         out = correlate_separable(arr, factors, pad_mode="constant", pad_value=0.0, dtype=cdt, paths=paths)
-        out /= _weights_inside(arr.shape, passes, cdt, paths)
+        _divide_by_weights_inside(out, passes, paths)
         return _rounded(out, rounded)
     m = as_volume(mask, "mask")
     if m.shape != arr.shape:
@@ -101,23 +101,24 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     return _rounded(result, rounded)
 
 
-def _weights_inside(shape: tuple[int, ...], passes: list[tuple[int, np.ndarray]], cdt: Any, paths: Any) -> np.ndarray:
-    """The sum of the weights that fall inside a volume of ``shape``, voxel by voxel, in ``cdt``: the product of each
-    axis' sums, taken in float64 and rounded once (a box's whole counts: exact), so that a voxel's average is divided
-    once (dividing by each axis' sum in turn rounded three times: a box's mean was 1-2 float32 steps off at the
-    edges, audit 216 #1).  Each sum is at least the centre tap: never 0.
+def _divide_by_weights_inside(out: np.ndarray, passes: list[tuple[int, np.ndarray]], paths: Any) -> None:
+    """Divide ``out`` (Z, Y, X), in place, by the sum of the weights that fall inside the volume, voxel by voxel: the
+    product of each axis' sums, taken in float64 and rounded once to ``out``'s dtype (a box's whole counts: exact), so
+    that a voxel's average is divided once (dividing by each axis' sum in turn rounded three times: a box's mean was
+    1-2 float32 steps off at the edges, audit 216 #1).  Plane by plane: one plane's product in memory, not a
+    float64 volume.  Each sum is at least the centre tap: never 0.
 
-    >>> _weights_inside((1, 2, 3), [(1, np.ones(3)), (2, np.ones(3))], np.float32, None)[0].tolist()
-    [[4.0, 6.0, 4.0], [4.0, 6.0, 4.0]]
+    >>> out = np.ones((1, 2, 3), np.float32)
+    >>> _divide_by_weights_inside(out, [(1, np.ones(3)), (2, np.ones(3))], None); (out[0] * 12).tolist()
+    [[3.0, 2.0, 3.0], [3.0, 2.0, 3.0]]
     """
-    den = np.ones((1, 1, 1))
-    for axis, k in passes:
-        inside = correlate_separable(np.ones((1, 1, shape[axis])), (None, None, k), pad_mode="constant",
-                                     dtype=np.float64, paths=paths)
-        along = [1, 1, 1]
-        along[axis] = shape[axis]
-        den = den * inside.reshape(along)
-    return np.broadcast_to(den, shape).astype(cdt)
+    sums = {axis: correlate_separable(np.ones((1, 1, out.shape[axis])), (None, None, k), pad_mode="constant",
+                                      dtype=np.float64, paths=paths).reshape(-1) for axis, k in passes}
+    rows = sums[1][:, None] if 1 in sums else 1.0
+    columns = sums[2][None, :] if 2 in sums else 1.0
+    for z in range(out.shape[0]):
+        plane = 1.0 * sums[0][z] if 0 in sums else 1.0  # (z, then y, then x: the passes' order, each product as before)
+        out[z] /= np.broadcast_to(plane * rows * columns, out.shape[1:]).astype(out.dtype)
 
 
 def _smoothing_passes(kernels: Sequence[Any]) -> list[tuple[int, np.ndarray]]:

@@ -13,9 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import run_in_process
-
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+from conftest import SAMPLES, run_in_process
 
 
 @pytest.fixture
