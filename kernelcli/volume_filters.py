@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ._core import exact_sums
 from ._core.numpy_impl import rounded as _rounded
 from .kernel_build import central_difference_mm, laplacian_of_gaussian_factors, sobel_mm_factors
 from .kernel_build import gaussian_second_derivative_1d  # noqa: F401  (built in kernel_build; importable from here)
@@ -83,9 +84,12 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
                                 "weight is nearer its largest")
     factors = factors_of(passes)
     if mask is None:
-        out = correlate_separable(arr, factors, pad_mode="constant", pad_value=0.0, dtype=cdt, paths=paths)
+        # Sums float32 would round (a uint16 box's past 2**24) are taken and divided in float64, then rounded once to
+        # cdt: a float64 sum rounded to float32 before its division rounded twice (1 ulp off the mean, audit 217 #1)
+        sdt = exact_sums.summing_dtype(arr, cdt, 0.0, factors=[k1 for _, k1 in passes])
+        out = correlate_separable(arr, factors, pad_mode="constant", pad_value=0.0, dtype=sdt, paths=paths)
         _divide_by_weights_inside(out, passes, paths)
-        return _rounded(out, rounded)
+        return _rounded(out if sdt == cdt else out.astype(cdt), rounded)
     m = as_volume(mask, "mask")
     if m.shape != arr.shape:
         from .errors import ShapeError
