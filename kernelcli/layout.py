@@ -124,13 +124,15 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     axes); a ``hwc`` or ``chw`` it makes no difference to is said in ``notes``.  A 3-D array without
     ``layout`` is refused, naming the readings and the flag, unless its last axis holds at most
     :data:`MAX_CHANNELS` values and its first more, the middle one not as few as the last (then (H, W, C); a
-    ``(64, 4, 4)`` is as plausibly 64 channels of 4x4), or, where both are at most that, ``channels``
-    (the channel count the call's weights or (C, f, f) kernels take) picks one: (4, 4, 3) under (K, 3, f, f) weights
-    is (H, W, C).  ``volume_too``: the call reads a (Z, Y, X) volume as well (one 3-D kernel: a 3-D correlation), so
+    ``(64, 4, 4)`` is as plausibly 64 channels of 4x4), or, where the last is at most that, ``channels``
+    (the channel count the call's weights or (C, f, f) kernels take) is that of one reading alone and picks it: (4, 4, 3)
+    under (K, 3, f, f) weights, and (64, 4, 4) under (K, 4, f, f), are (H, W, C).  ``volume_too``: the call reads a (Z, Y, X) volume as well (one 3-D kernel: a 3-D correlation), so
     ``channels`` picks no reading: the one it fits and the volume are named, and the array refused.
 
     >>> array_layout((3, 4, 4), None, "c.npy", channels=3), array_layout((4, 4, 3), None, "c.npy", channels=3)
     ('chw', 'hwc')
+    >>> array_layout((64, 4, 4), None, "d.npy", channels=4), array_layout((64, 4, 4), None, "d.npy", channels=64)
+    ('hwc', 'chw')
     >>> array_layout((3, 4, 4), None, "c.npy", channels=3, volume_too=True)
     Traceback (most recent call last):
     ...
@@ -154,9 +156,11 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     # square pair, (64, 4, 4), is as plausibly PyTorch's 64 channels of 4x4: sizes_reading's rule)
     if c <= MAX_CHANNELS < a and b != c:
         return "hwc"
-    if channels is not None and c <= MAX_CHANNELS and a <= MAX_CHANNELS and (c == channels) != (a == channels):
+    # the channels the weights or kernel take settle it where one reading alone has them: (4, 4, 3) and (64, 4, 4) under
+    # (K, 4, f, f) weights are (H, W, C) (a 64-deep first axis as (64, 4, 3) is: no volume reading; audit 217 #2)
+    if channels is not None and c <= MAX_CHANNELS and (c == channels) != (a == channels):
         fits = "hwc" if c == channels else "chw"
-        if not volume_too:
+        if not volume_too or (fits == "hwc" and a > MAX_CHANNELS):
             return fits
         plane = (f"(H, W, C) = {a}x{b} pixels with {counted(c, 'channel')}" if fits == "hwc" else
                  f"(C, H, W) = {counted(a, 'channel')} of {b}x{c} (PyTorch)")

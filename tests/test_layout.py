@@ -245,6 +245,29 @@ class TestArrays:
         assert invoke("convolve", "deep.npy", "-k", "box:3", "--out", "d.npy", "--layout", "chw", "-q", *how).exit_code == 0
         assert array_layout((64, 4, 3), None, "x.npy") == "hwc"  # (no square pair: 64x4 pixels of 3 channels)
 
+    def test_weights_or_a_kernel_naming_the_channels_settle_a_deep_maps_small_square(self, invoke, tmp_path):
+        """Audit 217 #2: 9edb841 refused a (64, 4, 4) array under --weights of 4 input channels or a (4, 3, 3) kernel,
+        which leave (H, W, C) the only reading (they ran at f955285, 64x4x2 and 64x4): the weights' channels pick it,
+        as for a first axis of 4 or less; 64-channel weights pick (C, H, W); a count neither has stays refused."""
+        rng = np.random.default_rng(0)
+        x = rng.random((64, 4, 4)).astype(np.float32)
+        np.save(tmp_path / "d.npy", x)
+        np.save(tmp_path / "w4.npy", rng.random((2, 4, 3, 3)).astype(np.float32))
+        np.save(tmp_path / "k4.npy", rng.random((4, 3, 3)).astype(np.float32))
+        np.save(tmp_path / "w64.npy", rng.random((1, 64, 3, 3)).astype(np.float32))
+        np.save(tmp_path / "w3.npy", rng.random((1, 3, 3, 3)).astype(np.float32))
+        for given, shape in ((["--weights", "w4.npy"], (64, 4, 2)), (["-k", "./k4.npy"], (64, 4)), (["--weights", "w64.npy"], (4, 4))):
+            result = invoke("convolve", "d.npy", *given, "-o", "o.npy", "--force", "-q")
+            assert result.exit_code == 0 and np.load(tmp_path / "o.npy").shape == shape, (given, result.output)
+            picked = "chw" if given[1] == "w64.npy" else "hwc"
+            assert invoke("convolve", "d.npy", *given, "-o", "p.npy", "--force", "-q", "--layout", picked).exit_code == 0
+            np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), np.load(tmp_path / "p.npy"))
+        result = invoke("convolve", "d.npy", "--weights", "w3.npy", "-o", "n.npy")
+        assert result.exit_code == 2 and "reads two ways" in result.stderr and not (tmp_path / "n.npy").exists()
+        assert array_layout((64, 4, 4), None, "d.npy", channels=4, volume_too=True) == "hwc"  # as (64, 4, 3) is
+        with pytest.raises(UsageError, match="a 3-D kernel of depth 64"):
+            array_layout((64, 4, 4), None, "d.npy", channels=64, volume_too=True)  # 64 channels or 64 slices
+
     @pytest.mark.parametrize("layout", ["chw", "zyx"])
     def test_first_axis_layouts_equal_the_transposed_hwc_run(self, invoke, tmp_path, layout):
         x = np.random.default_rng(2).integers(0, 255, (6, 11, 9)).astype(np.float64)
