@@ -246,7 +246,7 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
         why = f" (a {spans[0]}x{spans[1]} kernel does not fit {a}x{b})" if too_small else ""
         raise UsageError(
             f"{option} {_x(dims)} reads two ways: HxWxC = {a}x{b} with {counted(c, 'channel')}{why}, "
-            f"or CxHxW = {a} channels of {b}x{c}; give --layout hwc or --layout chw"
+            f"or CxHxW = {counted(a, 'channel')} of {b}x{c}; give --layout hwc or --layout chw"
         )
     return "hwc"
 

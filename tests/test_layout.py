@@ -36,6 +36,11 @@ class TestShapeCommand:
         for words in ("HxWxC = 3x224 with 224 channels", "CxHxW = 3 channels of 224x224", "--layout hwc", "--layout chw"):
             assert words in result.stderr
 
+    def test_one_channel_is_counted_in_the_singular(self, invoke):
+        # audit 217's closing notes: 'CxHxW = 1 channels of 1x2048' (plane_readings counts; this one did not)
+        result = invoke("shape", "--in", "1x1x2048", "--f", "1", "-q")
+        assert result.exit_code == 2 and "CxHxW = 1 channel of 1x2048" in result.stderr, result.stderr
+
     def test_with_the_flag_the_answer_is_right(self, invoke):
         assert invoke("shape", "--in", "3x224x224", "--f", "3", "-q", "--layout", "chw").stdout == "222x222\n"
         assert invoke("shape", "--in", "3x224x224", "--f", "3", "--filters", "8", "-q", "--layout", "chw").stdout == "8x222x222\n"
