@@ -53,3 +53,28 @@ class TestTheListCheckLooksOnlyWhereAnIntCanBeRounded:
 
     def test_ints_float64_holds_pass(self):
         assert K.pool2d([[2**60, 0.5], [1e20, 2.0**70]], 1).shape == (2, 2)
+
+
+# Audit 217 #3: rows that are list or tuple subclasses (namedtuple rows, a list subclass) were neither nested nor
+# numbers to the exact-type test: pool2d gave 9007199254740992.0 for 2**53 + 1 and write_output wrote it, in silence
+_Row = __import__("collections").namedtuple("_Row", "a b")
+
+
+class _Listed(list):
+    pass
+
+
+@pytest.mark.parametrize("listed, where", [
+    ([_Row(2**53 + 1, 0.5), _Row(1.0, 1.0)], (0, 0)),
+    ([_Row(1.0, 1.0), _Row(0.5, 2**53 + 1)], (1, 1)),
+    ([_Listed([2**53 + 1, 0.5]), _Listed([1.0, 1.0])], (0, 0)),
+    ([[_Listed([1.0, 2**53 + 1])], [_Listed([1.0, 1.0])]], (0, 0, 1)),
+], ids=["namedtuple", "namedtuple-second-row", "list-subclass", "list-subclass-deep"])
+@pytest.mark.parametrize("call", ["pool2d", "conv2d", "write_output"])
+def test_rows_of_list_and_tuple_subclasses_are_checked_as_lists(listed, where, call, tmp_path):
+    name = "result" if call == "write_output" else "x"
+    run = {"pool2d": lambda: K.pool2d(listed, 1, op="avg"), "conv2d": lambda: K.conv2d(listed, [[1.0]]),
+           "write_output": lambda: K.write_output(tmp_path / "w.npy", listed)}[call]
+    with pytest.raises(UsageError, match=rf"^{name}: the value at \({', '.join(map(str, where))}\) is 9007199254740993, "):
+        run()
+    assert not (tmp_path / "w.npy").exists()
