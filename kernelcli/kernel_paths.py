@@ -84,12 +84,7 @@ def _refuse_a_folder(spec: str) -> None:
     Traceback (most recent call last):
     kernelcli.errors.InvalidKernel: kernels/ names a folder (it ends with '/'): expected a kernel file (.json or .npy); give one in that folder (kernels/NAME.json) or drop the '/'
     """
-    ending = next((end for end in ("/", "/.") if spec.endswith(end)), None)
-    if ending is None:
-        return
-    folder = spec[:-len(ending)].rstrip("/") or ("/" if spec.startswith("/") else ".")
-    if os.path.isfile(os.path.expanduser(folder)):
-        raise InvalidKernel(f"{spec} names a folder (it ends with '{ending}'), but {folder} is a file: drop the '{ending}'")
-    drop = f" or drop the '{ending}'" if spec[:-len(ending)] else ""  # (not of '/' itself)
-    raise InvalidKernel(f"{spec} names a folder (it ends with '{ending}'): expected a kernel file (.json or .npy); give one "
-                        f"in that folder ({folder.rstrip('/')}/NAME.json){drop}")
+    from .io.folder_names import refuse_a_file_named_as_folder, refuse_a_folder_named_output
+
+    refuse_a_file_named_as_folder(spec, InvalidKernel, home=True)
+    refuse_a_folder_named_output(spec, InvalidKernel, expected="a kernel file (.json or .npy)", example="NAME.json")

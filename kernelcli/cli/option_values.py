@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -205,15 +204,11 @@ def checked_file_path(option: str) -> Callable[[Any], Any]:
     """
 
     def check(value: Any) -> Any:
-        text = value if isinstance(value, str) else None
-        ending = "/" if text is not None and text.endswith("/") else "/." if text is not None and text.endswith("/.") else ""
-        if ending and not (option == "--out" and os.path.normpath(text).lower().endswith(".zarr")):
+        if isinstance(value, str) and (value.endswith("/") or value.endswith("/.")):
+            from ..io.folder_names import refuse_a_folder_named_output
             from ._click import click
 
-            folder = text[:-len(ending)].rstrip("/") or ("/" if text.startswith("/") else ".")
-            raise click.exceptions.BadParameter(
-                f"{text} names a folder (it ends with '{ending}'): expected a file name; give one in that folder "
-                f"({folder.rstrip('/')}/NAME) or drop the '{ending}'")
+            refuse_a_folder_named_output(value, click.exceptions.BadParameter, store=option == "--out")
         return lean_path(value)
 
     return check

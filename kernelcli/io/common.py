@@ -137,9 +137,11 @@ def stat_input(p: Path, missing: str = "no such file") -> os.stat_result:
         raise InputError(f"{p}: cannot access: {exc.strerror or exc}") from None
 
 
-def path_arg(path: Any, function: str, name: str = "path") -> Path:
+def path_arg(path: Any, function: str, name: str = "path", *, writes: bool = False) -> Path:
     """``path`` (a str or os.PathLike) as a Path, else a UsageError naming ``function`` and the argument:
-    ``read_input(None)`` was Python's "expected str, bytes or os.PathLike object, not NoneType".
+    ``read_input(None)`` was Python's "expected str, bytes or os.PathLike object, not NoneType".  A text ending with
+    ``/`` or ``/.`` names a folder, as on the command line (:mod:`.folder_names`): refused for a file to write
+    (``writes``), and for a file to read (``read_input('a.png/')`` read a.png).
 
     >>> path_arg(None, "read_input")
     Traceback (most recent call last):
@@ -147,6 +149,9 @@ def path_arg(path: Any, function: str, name: str = "path") -> Path:
     kernelcli.errors.UsageError: read_input: path None: expected a path (str or os.PathLike), got NoneType
     """
     if isinstance(path, str) or (isinstance(path, os.PathLike) and isinstance(os.fspath(path), str)):
+        from .folder_names import refuse_a_file_named_as_folder, refuse_a_folder_named_output
+
+        (refuse_a_folder_named_output if writes else refuse_a_file_named_as_folder)(path)
         return Path(path)
     from ..numtext import quoted
 
@@ -156,8 +161,11 @@ def path_arg(path: Any, function: str, name: str = "path") -> Path:
 def check_input_path(path: str | os.PathLike) -> Path:
     """Return ``path`` if it names an existing regular file, else raise InputError.
 
-    Checked before opening: opening a FIFO with Pillow would block forever.
+    Checked before opening: opening a FIFO with Pillow would block forever.  ``a.png/`` names a folder: refused.
     """
+    from .folder_names import refuse_a_file_named_as_folder
+
+    refuse_a_file_named_as_folder(path)
     p = Path(path)
     st = stat_input(p)
     if not stat.S_ISREG(st.st_mode):

@@ -191,9 +191,11 @@ def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, .
 
     Raises OutputRefused (exit 4), UsageError (exit 2) or WriteError (read-only folder).
     """
+    from .folder_names import refuse_a_folder_named_output
     from .naming import refuse_inside_store
     from .output_checks import check_output
 
+    refuse_a_folder_named_output(out)
     refuse_inside_store(out, list(inputs))
     o = Path(out)
     if not os.path.isdir(o):  # a folder is refused as one (exit 4), not for the suffix it lacks
@@ -261,7 +263,7 @@ def write_result(
 ) -> Written:
     """:func:`write_output` for the command line's jobs: the same writing, an existing output refused in the
     command line's words (``use --force``)."""
-    o = path_arg(out, "write_output", "out")
+    o = path_arg(out, "write_output", "out", writes=True)
     _check_suffix(o)
     force = flag("force", force)
     rescale = None if rescale is None else canonical_rescale(rescale, "rescale")  # refused for a .npy or .csv too: not ignored

@@ -424,6 +424,9 @@ def check_output(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] = 
     Traceback (most recent call last):
     kernelcli.errors.UsageError: .../no/edges.png: the folder .../no does not exist
     """
+    from .folder_names import refuse_a_folder_named_output
+
+    refuse_a_folder_named_output(dest, store=True)  # ('x.npy/' names a folder; a Zarr store is one)
     o = Path(dest)
     too_long = name_problem(o)
     if too_long:

@@ -59,6 +59,9 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None, words: ReadW
         import SimpleITK as sitk
     except ImportError:
         raise MissingExtra(f"{path}: reading .nrrd/.mha/.mhd needs SimpleITK, which is not installed: {ITK_HINT}") from None
+    from ..io.folder_names import refuse_a_file_named_as_folder
+
+    refuse_a_file_named_as_folder(path)  # ('x.nii.gz/' names a folder: pathlib would read x.nii.gz)
     p, words = Path(path), words_for(words)
     if p.suffix.lower() in FORMATS:  # before ITK opens them: a FIFO blocked for ever, /dev/zero read as voxels
         try:

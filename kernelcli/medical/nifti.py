@@ -190,6 +190,9 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
     (24, 96, 128)
     """
     nib = _require("nibabel", "NIfTI")
+    from ..io.folder_names import refuse_a_file_named_as_folder
+
+    refuse_a_file_named_as_folder(path)  # ('x.nii.gz/' names a folder: pathlib would read x.nii.gz)
     p, words = Path(path), words_for(words)
     with nibabel_messages(p) as told:  # nibabel's own warnings become our notes, with the file name
         # mmap=False: the voxels are read into memory by ordinary reads (one copy, which check_volume_memory counts)
@@ -409,8 +412,10 @@ def write_nifti(
     >>> read_nifti(path).data.shape
     (2, 3, 4)
     """
+    from ..io.folder_names import refuse_a_folder_named_output
     from ..io.outputs import atomic_write
 
+    refuse_a_folder_named_output(out)
     o = Path(out)
     arr = np.asarray(data)
     refuse_rounded_listed(data, arr, "data")  # (a list's whole numbers numpy rounds, as write_output refuses them)

@@ -28,9 +28,11 @@ def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *
     ...
     kernelcli.errors.UsageError: result.mha: unsupported output type '.mha' for a volume: expected one of .nii.gz, .nii, .npy, .png
     """
+    from ..io.folder_names import refuse_a_folder_named_output
     from ..io.naming import refuse_inside_store
     from ..io.output_checks import check_output, refuse_folder
 
+    refuse_a_folder_named_output(out, store=tiled)
     o = Path(out)
     refuse_folder(o)
     refuse_inside_store(o, list(inputs))  # (a default name, run from inside a Zarr group, as -o there)
@@ -151,8 +153,10 @@ def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = 
     """
     from PIL import Image
 
+    from ..io.folder_names import refuse_a_folder_named_output
     from ..io.outputs import atomic_write
 
+    refuse_a_folder_named_output(out)
     o = Path(out)
     img = Image.fromarray(np.ascontiguousarray(plane, dtype=np.uint8), mode="L")
     density = {} if pixel_mm is None else {"dpi": tuple(25.4 / side for side in pixel_mm)}  # (Pillow: dots per inch)
@@ -165,7 +169,9 @@ def write_npy(out: str | os.PathLike, data: np.ndarray, *, force: bool = False) 
     from ..io.arrays import write_npy as write_array
 
     from ..given_values import refuse_rounded_listed
+    from ..io.folder_names import refuse_a_folder_named_output
 
+    refuse_a_folder_named_output(out)
     o = Path(out)
     arr = np.asarray(data)
     refuse_rounded_listed(data, arr, "data")  # (a list's whole numbers numpy rounds, as write_output refuses them)
