@@ -5,6 +5,7 @@ and ``-o cl_new.png/`` are refused.  Now one rule (kernelcli.io.folder_names), t
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -78,3 +79,23 @@ def test_a_folder_so_named_is_still_a_folder(files):
 
     refuse_a_file_named_as_folder("sub/")  # (a folder named with its ending: nothing refused here)
     assert K.write_output(files / "sub" / "o.npy", np.ones((2, 2))).path.name == "o.npy"
+
+
+@pytest.mark.parametrize("ending", ["/", "/."])
+def test_a_spec_file_read_through_a_folder_name_is_refused(files, ending, cli):
+    """``summary net.json/`` read net.json (exit 0), where ``-k k.npy/`` and every input so named are refused; the API's
+    summarize alike.  A folder so named stays "not a regular file"."""
+    import json
+
+    from kernelcli.netspec.spec import SpecError
+
+    (files / "net.json").write_text(json.dumps({"name": "n", "input": [1, 8, 8], "layers": [{"type": "conv", "filters": 2, "f": 3}]}))
+    words = rf"net.json{ending} names a folder \(it ends with '{ending}'\), but net.json is a file: drop the '{ending}'"
+    done = cli("summary", "net.json" + ending, "-q", cwd=files)
+    assert (done.returncode, done.stdout) == (3, "")
+    assert re.fullmatch(rf"error: {words}\n", done.stderr)
+    with pytest.raises(SpecError, match=rf"^{words}$"):
+        K.summarize("net.json" + ending)
+    assert K.summarize("net.json").params == 20  # (2 filters of 3x3x1, 2 biases)
+    (files / "nets").mkdir()
+    assert "is not a regular file" in cli("summary", "nets/", cwd=files).stderr

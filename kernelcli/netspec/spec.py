@@ -93,6 +93,9 @@ def find_spec(ref: str | Path) -> Path:
     from ..tiled.urls import refuse_url
 
     refuse_url(ref, "a network spec is read from a local file")  # (it was "no such spec file")
+    from ..io.folder_names import refuse_a_file_named_as_folder
+
+    refuse_a_file_named_as_folder(ref, SpecError, home=True)  # ('net.json/' read net.json)
     path = Path(ref).expanduser()
     try:
         found = os.stat(path)
