@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import api, conv_args, layer_jit, ndsupport, out_buffers, shapes
-from . import whole_numbers
+from . import layer_sums, whole_numbers
 from ._core.policy import as_paths
 from .errors import ShapeError, UsageError
 from .given_values import float64_of, not_finite_said
@@ -146,7 +146,10 @@ def conv_layer(
     -------
     numpy.ndarray
         (H', W', K): float32, or float64 for float64 and 16-, 32- and 64-bit integer inputs (see
-        :func:`kernelcli.api.compute_dtype`); ``out`` when given.
+        :func:`kernelcli.api.compute_dtype`); ``out`` when given.  A filter of whole numbers (times a power of
+        two, or over a whole number) whose sums over an integer input can pass float32's whole numbers is summed
+        in float64 with its bias and divisor and rounded once, as :func:`kernelcli.api.conv2d`'s sums are
+        (:mod:`kernelcli.layer_sums`): the exact answer, correctly rounded.
 
     >>> x = np.arange(16.0).reshape(4, 4, 1)
     >>> conv_layer(x, np.ones((2, 1, 2, 2)), [0.0, -30.0], activation="relu")[..., 1]
@@ -192,45 +195,75 @@ def conv_layer(
     wider = "give the input as float64 (the layer computes in the input's float type)"
     ndsupport.check_fits(wts, dtype, "weights", wider)  # beyond it a weight becomes inf, and 0 * inf NaN
     ndsupport.check_fits(b, dtype, "bias", wider)
-    wc = np.ascontiguousarray(wts.astype(dtype))
-    # + 0: a bias of -0.0 is +0.0, so that a sum that is -0.0 on one path (a fused multiply-add can round a
-    # tiny product to -0.0, and a zero weight's tap, added by some paths, turns it to +0.0) ends +0.0 on all
-    bc = b.astype(dtype) + dtype.type(0)
+    fill = pad_value if mode == "constant" else 0.0
     # Only the padded rows and columns some window reads are built (numpy and the filter-at-a-time loop), and a
     # stride that gives one window is walked at 1: the maps and the loops' indices never grow with the stride.
     rows_read, sh = shapes.read_span(oh, kh, stride=sh, dilation=dh)
     cols_read, sw = shapes.read_span(ow, kw, stride=sw, dilation=dw, whole_strides=True)
     maps = lambda: (_source_map(h, widths[0], rows_read, mode), _source_map(w, widths[2], cols_read, mode))
     policy = as_paths(paths)
-    answer: list[bool] = []
 
-    def rounds_each_tap() -> bool:  # numpy must emulate float32's fused multiply-adds (asked once)
-        if not answer:
-            from ._core.config import FUSED_DTYPES
-            from ._core.fused import exact_sums
+    def run(dtype: np.dtype, given: tuple[np.ndarray, np.ndarray], act: str, out: np.ndarray | None) -> np.ndarray:
+        """The layer of the float64 ``given`` weights and bias in ``dtype``, into ``out``."""
+        # + 0: a bias of -0.0 is +0.0, so that a sum that is -0.0 on one path (a fused multiply-add can round a
+        # tiny product to -0.0, and a zero weight's tap, added by some paths, turns it to +0.0) ends +0.0 on all
+        wc, bc = np.ascontiguousarray(given[0].astype(dtype)), given[1].astype(dtype) + dtype.type(0)
+        answer: list[bool] = []
 
-            answer.append(dtype.name in FUSED_DTYPES and not exact_sums(arr.dtype, wc, pad_value if mode == "constant" else None))
-        return answer[0]
+        def rounds_each_tap() -> bool:  # numpy must emulate float32's fused multiply-adds (asked once)
+            if not answer:
+                from ._core.config import FUSED_DTYPES
+                from ._core.fused import exact_sums
 
-    passes = numpy_passes(filters, per_group, groups, kh * kw, oh, ow)
-    # A sum past the range is summed again before the activation, which would hide it (relu of -inf is 0, sigmoid's 0)
-    settle = _sums_may_overflow(arr, wts, b, dtype, pad_value if mode == "constant" else 0.0)
-    if not layer_jit.use_numpy(policy, oh * ow * filters * per_group * kh * kw, passes, rounds_each_tap):
-        in_loop = "none" if settle else act  # (the loops apply relu and leaky_relu as they write: numpy's bytes)
-        result = layer_jit.jit_layer(x3, wc, bc, groups, widths, mode, pad_value, (sh, sw), (dh, dw), in_loop, (oh, ow), maps, policy, out)
-        if not settle and act in layer_jit.LOOP_ACTIVATIONS:
-            return result
+                answer.append(dtype.name in FUSED_DTYPES and not exact_sums(arr.dtype, wc, pad_value if mode == "constant" else None))
+            return answer[0]
+
+        passes = numpy_passes(len(wc), per_group, groups, kh * kw, oh, ow)
+        # A sum past the range is summed again before the activation, which would hide it (relu of -inf is 0, sigmoid's 0)
+        settle = _sums_may_overflow(arr, *given, dtype, fill)
+        if not layer_jit.use_numpy(policy, oh * ow * len(wc) * per_group * kh * kw, passes, rounds_each_tap):
+            in_loop = "none" if settle else act  # (the loops apply relu and leaky_relu as they write: numpy's bytes)
+            result = layer_jit.jit_layer(x3, wc, bc, groups, widths, mode, pad_value, (sh, sw), (dh, dw), in_loop, (oh, ow), maps, policy, out)
+            if not settle and act in layer_jit.LOOP_ACTIVATIONS:
+                return result
+        else:
+            ndsupport.check_finite(x3)
+            result = _layer_numpy(x3, *maps(), pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), "none", rounds_each_tap())
+            if out is not None:
+                out[...] = result
+                result = out
+        if settle:
+            recompute = lambda wide: _layer_numpy(x3, *maps(), pad_value, wc.astype(wide), bc.astype(wide), groups, (sh, sw),
+                                                  (dh, dw), (oh, ow), "none")
+            _settle(result, recompute)
+        activated = apply_activation(result, act)  # numpy's tanh and exp on every path
+        if activated is not result:
+            result[...] = activated
+        return result
+
+    wide = layer_sums.wide_filters(arr, dtype, fill, wts, b)
+    if wide is None:
+        return run(dtype, (wts, b), act, out)
+    # conv2d's exact-sum rule: an integer image's whole-number sums past float32's are summed in float64 and
+    # rounded once (with the bias and divisor), filter by filter; the other filters keep the float32 sums
+    picks, whole, divisors = wide
+    every = picks.size == filters
+    f64 = np.dtype(np.float64)
+    if groups == 1 or every:  # (a subset of filters is a layer of its own only without groups)
+        summed = run(f64, (whole, np.zeros(picks.size)), "none", None)
     else:
-        ndsupport.check_finite(x3)
-        result = _layer_numpy(x3, *maps(), pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), "none", rounds_each_tap())
+        all_whole = wts.copy()
+        all_whole[picks] = whole
+        summed = run(f64, (all_whole, np.zeros(filters)), "none", None)[..., picks]
+    exact = layer_sums.rounded_once(summed, b[picks], divisors, dtype)
+    if every:
+        result = exact if out is None else out
         if out is not None:
-            out[...] = result
-            result = out
-    if settle:
-        recompute = lambda wide: _layer_numpy(x3, *maps(), pad_value, wc.astype(wide), bc.astype(wide), groups, (sh, sw),
-                                              (dh, dw), (oh, ow), "none")
-        _settle(result, recompute)
-    activated = apply_activation(result, act)  # numpy's tanh and exp on every path
+            out[...] = exact
+    else:
+        result = run(dtype, (wts, b), "none", out)
+        result[..., picks] = exact
+    activated = apply_activation(result, act)
     if activated is not result:
         result[...] = activated
     return result

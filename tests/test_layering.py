@@ -27,7 +27,7 @@ LAYERS = {
     "base": ["kernelcli", "kernelcli.errors", "kernelcli.modes", "kernelcli.result_names", "kernelcli.shapes", "kernelcli.whole_numbers", "kernelcli.resources",
              "kernelcli.layout", "kernelcli.ndsupport", "kernelcli.given_values", "kernelcli.long_doubles", "kernelcli.limits", "kernelcli.records"],
     "core": ["kernelcli._core"],
-    "arrays": ["kernelcli.api", "kernelcli.conv_args", "kernelcli.pool_args", "kernelcli.layers", "kernelcli.out_buffers", "kernelcli.layer_jit", "kernelcli.banks", "kernelcli.volumes", "kernelcli.volume_args", "kernelcli.volume_filters", "kernelcli.learn",
+    "arrays": ["kernelcli.api", "kernelcli.conv_args", "kernelcli.pool_args", "kernelcli.layers", "kernelcli.layer_sums", "kernelcli.out_buffers", "kernelcli.layer_jit", "kernelcli.banks", "kernelcli.volumes", "kernelcli.volume_args", "kernelcli.volume_filters", "kernelcli.learn",
                "kernelcli.learn_options", "kernelcli.learn_checks", "kernelcli.learn_system", "kernelcli.learn_gd", "kernelcli.learn_report", "kernelcli.learn_judge",
                "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build", "kernelcli.volume_grammar", "kernelcli.bands"],
     "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.catalog_format", "kernelcli.kernel_names", "kernelcli.kernel_json", "kernelcli.catalog_files", "kernelcli.kernel_paths", "kernelcli.catalog_parametric", "kernelcli.kernel_syntax", "kernelcli.medical",

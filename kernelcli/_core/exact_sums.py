@@ -71,16 +71,39 @@ def summing_dtype(x: np.ndarray, dtype: np.dtype, fill: float = 0.0, *, kernel=N
     constant ``fill``; else ``dtype``.  The input dtype's range decides first; only past it are the data's extremes read.
     """
     dtype = np.dtype(dtype)
-    if x.dtype.kind not in "biu" or dtype.itemsize >= 8 or not float(fill).is_integer():
+    if not _may_round(x, dtype, fill):
         return dtype
     total = whole_sum(kernel) if factors is None else factors_whole_sum(factors)
     if total is None:
         return dtype
+    return np.dtype(np.float64) if rounds_sums(x, dtype, fill, [total])[0] else dtype
+
+
+def rounds_sums(x: np.ndarray, dtype: np.dtype, fill: float, totals) -> np.ndarray:
+    """For each kernel's :func:`whole_sum` in ``totals`` (None or NaN: not whole numbers), whether ``dtype`` would
+    round the sums of an integer ``x`` under it (counting a constant ``fill``): :func:`summing_dtype`'s rule for many
+    kernels at once (a layer's filters), the data's extremes read at most once.
+
+    >>> rounds_sums(np.full((2, 2), 255, np.uint8), np.dtype("float32"), 0.0, [9.0, 65.0**3, None]).tolist()
+    [False, True, False]
+    """
+    dtype = np.dtype(dtype)
+    totals = np.array([np.nan if t is None else float(t) for t in totals], dtype=np.float64)
+    rounds = np.zeros(totals.shape, dtype=np.bool_)
+    if not _may_round(x, dtype, fill):
+        return rounds
+    whole = ~np.isnan(totals)
     limit = 2.0 ** (np.finfo(dtype).nmant + 1)
     largest = _LARGEST.get(x.dtype)
     if largest is None:
         largest = _LARGEST[x.dtype] = largest_magnitude(x.dtype)
-    if total * max(largest, abs(float(fill))) < limit:
-        return dtype
+    if not (totals[whole] * max(largest, abs(float(fill))) >= limit).any():
+        return rounds
     top = max(abs(int(x.min())), abs(int(x.max()))) if x.size else 0
-    return dtype if total * max(top, abs(float(fill))) < limit else np.dtype(np.float64)
+    rounds[whole] = totals[whole] * max(top, abs(float(fill))) >= limit
+    return rounds
+
+
+def _may_round(x: np.ndarray, dtype: np.dtype, fill: float) -> bool:
+    """Whether the rule can apply at all: integer data, a float narrower than float64, a whole-number fill."""
+    return x.dtype.kind in "biu" and dtype.itemsize < 8 and float(fill).is_integer()
