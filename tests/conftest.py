@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -193,6 +194,39 @@ def refused_while_stdin_open(args: list[str], cwd: Path, data: bytes) -> tuple[i
         finally:
             proc.kill()
         return code, proc.stderr.read().decode()
+
+
+def private_runtime(tmp_path: Path, name: str = "run") -> dict:
+    """An environment whose runtime folder is a fresh private one, named for ``tmp_path`` and ``name``.
+
+    The folder is a short one in the system's temporary folder, removed as the tests end: a socket's path
+    holds at most 107 bytes, and one under ``tmp_path`` (/tmp/pytest-of-root/pytest-1039/popen-gw0/test_socket_
+    owned_by_another_u0/run/kernelcli/worker-XXXXXXXX.sock) passed it once pytest's run counter had 4 digits.
+    """
+    base = Path(tempfile.mkdtemp(prefix=f"kcw-{name}-"))
+    os.chmod(base, 0o700)
+    _RUNTIMES.append(base)
+    (tmp_path / f"runtime-{name}").write_text(str(base))  # which folder this test's workers ran in
+    return {"XDG_RUNTIME_DIR": str(base), "KERNELCLI_WORKER": "on"}
+
+
+#: the runtime folders of this process's tests, removed at its exit (a worker left in one sees its socket go and exits)
+_RUNTIMES: list[Path] = []
+atexit.register(lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in _RUNTIMES])
+
+
+@pytest.fixture(scope="session")
+def worker(tmp_path_factory):
+    """A worker in its own runtime folder, shared by every test of this process that asks for one (test_worker*.py):
+    the env that reaches it.  Tests count its calls from what it said before them, never from zero.  One per
+    session, not per module: each start loads the whole cached core (5-9 s of a loaded 2-core box), and four
+    modules started one each in every pytest-xdist process.  An hour's idle timeout: a process may go long
+    between two of its tests that call it (the worker is stopped at the session's end)."""
+    env = private_runtime(tmp_path_factory.mktemp("worker"))
+    r = run_cli("worker", "start", "--idle-timeout", "3600", env=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    yield env
+    run_cli("worker", "stop", env=env)
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

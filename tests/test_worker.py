@@ -3,7 +3,6 @@ call in-process, silently; never serves another user."""
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import re
@@ -12,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,30 +19,11 @@ import pytest
 
 from kernelcli.worker import client, control, protocol
 
-from conftest import REPO, SAMPLES, interruptible, run_cli
+from conftest import REPO, SAMPLES, interruptible, private_runtime, run_cli
 
 pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or os.name != "posix", reason="Unix sockets")
 
 SERVE = control._SERVE
-
-
-def private_runtime(tmp_path: Path, name: str = "run") -> dict:
-    """An environment whose runtime folder is a fresh private one, named for ``tmp_path`` and ``name``.
-
-    The folder is a short one in the system's temporary folder, removed as the tests end: a socket's path
-    holds at most 107 bytes, and one under ``tmp_path`` (/tmp/pytest-of-root/pytest-1039/popen-gw0/test_socket_
-    owned_by_another_u0/run/kernelcli/worker-XXXXXXXX.sock) passed it once pytest's run counter had 4 digits.
-    """
-    base = Path(tempfile.mkdtemp(prefix=f"kcw-{name}-"))
-    os.chmod(base, 0o700)
-    _RUNTIMES.append(base)
-    (tmp_path / f"runtime-{name}").write_text(str(base))  # which folder this test's workers ran in
-    return {"XDG_RUNTIME_DIR": str(base), "KERNELCLI_WORKER": "on"}
-
-
-#: the runtime folders of this process's tests, removed at its exit (a worker left in one sees its socket go and exits)
-_RUNTIMES: list[Path] = []
-atexit.register(lambda: [shutil.rmtree(folder, ignore_errors=True) for folder in _RUNTIMES])
 
 
 def socket_file(env: dict) -> Path:
@@ -106,16 +85,6 @@ def leave_stale_socket(env: dict) -> None:
 
 def status(env: dict) -> dict | None:
     return control._ask(socket_file(env), {"op": "status"}, timeout=30.0)  # a loaded machine answers late
-
-
-@pytest.fixture(scope="module")
-def worker(tmp_path_factory):
-    """A worker in its own runtime folder for this module's tests; the env that reaches it."""
-    env = private_runtime(tmp_path_factory.mktemp("worker"))
-    r = run_cli("worker", "start", "--idle-timeout", "600", env=env, timeout=600)
-    assert r.returncode == 0, r.stderr
-    yield env
-    run_cli("worker", "stop", env=env)
 
 
 def normalised(text: str) -> str:

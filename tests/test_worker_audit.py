@@ -16,7 +16,7 @@ import pytest
 from kernelcli.worker import client, protocol, server, watch
 
 from conftest import run_cli, run_in_process
-from test_worker import cli_env, fake_worker, private_runtime, socket_file, status, wait_for, worker  # noqa: F401 - a fixture
+from test_worker import cli_env, fake_worker, private_runtime, socket_file, status, wait_for
 
 pytestmark = pytest.mark.skipif(not Path("/proc").exists() or os.name != "posix", reason="reads process states in /proc")
 
@@ -344,7 +344,7 @@ def _oom_first() -> None:
 
 @pytest.mark.parametrize(("setup", "word"), [(_idle_scheduler, "CPU scheduling policy (policy)"),
                                              (_oom_first, "OOM score adjustment (oom_score_adj)")])
-def test_a_caller_of_another_priority_runs_its_call_itself(worker, setup, word):  # noqa: F811 - the fixture
+def test_a_caller_of_another_priority_runs_its_call_itself(worker, setup, word):
     # `chrt -i 0`, `chrt -b 0`, `ionice -c 3` and a raised oom_score_adj ran the call at the worker's priority
     if not hasattr(os, "SCHED_IDLE") or not Path("/proc/self/oom_score_adj").exists():
         pytest.skip("Linux's scheduling policies and /proc are needed")

@@ -15,7 +15,7 @@ import pytest
 from kernelcli.worker import control, protocol
 
 from conftest import run_cli, run_in_process
-from test_worker import cli_env, fake_worker, normalised, private_runtime, socket_file, status, wait_for, worker  # noqa: F401 - a fixture
+from test_worker import cli_env, fake_worker, normalised, private_runtime, socket_file, status, wait_for
 
 pytestmark = pytest.mark.skipif(not Path("/proc").exists() or os.name != "posix", reason="Linux's /proc and rlimits")
 
@@ -41,7 +41,7 @@ class TestHardCpuLimit:
         assert (r.returncode, r.stdout, r.stderr) == (-signal.SIGKILL, "", "")
 
     @pytest.mark.skipif(not Path("/bin/bash").exists(), reason="bash's ulimit -t")
-    def test_ulimit_t_ends_a_warm_call_as_a_cold_one(self, worker, tmp_path):  # noqa: F811 - the fixture
+    def test_ulimit_t_ends_a_warm_call_as_a_cold_one(self, worker, tmp_path):
         import numpy as np
 
         x = np.random.default_rng(1).random((64, 64))
@@ -137,7 +137,7 @@ class TestCallersOwnDescriptors:
     CODES = {"process substitution": 2, "an attached short value": 3, "an option's =value": 3, "a closed descriptor": 2}
 
     @pytest.mark.parametrize("case", sorted(CASES))
-    def test_a_path_naming_a_descriptor_gives_what_a_fresh_process_gives(self, worker, tmp_path, case):  # noqa: F811
+    def test_a_path_naming_a_descriptor_gives_what_a_fresh_process_gives(self, worker, tmp_path, case):
         import numpy as np
 
         np.savetxt(tmp_path / "m.csv", np.arange(25.0).reshape(5, 5), delimiter=",")
@@ -154,7 +154,7 @@ class TestCallersOwnDescriptors:
         assert answers["on"] == answers["off"], answers
         assert answers["off"][0] == self.CODES.get(case, 0), answers
 
-    def test_stdin_named_by_path_still_reaches_the_worker(self, worker, tmp_path):  # noqa: F811
+    def test_stdin_named_by_path_still_reaches_the_worker(self, worker, tmp_path):
         import numpy as np
 
         np.savetxt(tmp_path / "m.csv", np.arange(25.0).reshape(5, 5), delimiter=",")

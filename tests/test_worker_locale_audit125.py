@@ -17,7 +17,7 @@ import pytest
 from kernelcli.worker import protocol, server
 
 from conftest import SAMPLES
-from test_worker import cli_env, status, worker  # noqa: F401 - a fixture
+from test_worker import cli_env, status
 
 pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or os.name != "posix", reason="Unix sockets")
 
@@ -55,7 +55,7 @@ def _call(args: list[bytes], cwd: Path, env: dict) -> subprocess.CompletedProces
                           capture_output=True, timeout=300, check=False)
 
 
-def test_a_latin1_locale_reads_and_writes_the_names_given(worker, latin1, tmp_path):  # noqa: F811 - the fixture
+def test_a_latin1_locale_reads_and_writes_the_names_given(worker, latin1, tmp_path):
     assert sys.getfilesystemencoding() != "iso8859-1", "the worker must run under another encoding than the call"
     results = {}
     for where in ("off", "on"):
