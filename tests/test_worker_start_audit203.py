@@ -33,6 +33,27 @@ def runtime(tmp_path, monkeypatch):
         control._LEFT_RUNNING.pop().wait(30)
 
 
+def _compiling_until_released(tmp_path: Path) -> str:
+    """A fake worker's body that uses CPU (as a compile does) until the test creates ``release`` (at most a minute):
+    past the start's limit, and no longer than the test needs."""
+    return (f"import os\nend = time.monotonic() + 60\n"
+            f"while not os.path.exists({str(tmp_path / 'release')!r}) and time.monotonic() < end: pass")
+
+
+def _released(tmp_path: Path) -> bool:
+    """Let the fake worker finish; whether it then says it did (were it ended, it never does)."""
+    (tmp_path / "release").touch()
+    return _wait_for(tmp_path / "done", 30)
+
+
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended (gone, or a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def _wait_for(path: Path, seconds: float) -> bool:
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -44,7 +65,7 @@ def _wait_for(path: Path, seconds: float) -> bool:
 
 class TestAWorkerStillCompilingIsLeftToFinish:
     def test_start_says_it_still_compiles_and_does_not_kill_it(self, runtime, tmp_path, invoke, monkeypatch):
-        monkeypatch.setattr(control, "_SERVE", _fake(tmp_path, "end = time.monotonic() + 5\nwhile time.monotonic() < end: pass"))
+        monkeypatch.setattr(control, "_SERVE", _fake(tmp_path, _compiling_until_released(tmp_path)))
         r = invoke("worker", "start")
         assert r.exit_code == 0, r.output
         log = f"{socket_file(runtime)}.log"
@@ -54,29 +75,31 @@ class TestAWorkerStillCompilingIsLeftToFinish:
         assert r.stdout == (f"kernelcli worker {pid}: still compiling the numeric core after 2 s (the first start after an "
                             "install compiles it: a minute or more, longer on a busy machine); it goes on in the background "
                             f"and takes calls once ready ('kernelcli worker status' says when; its log: {log})\n")
-        assert _wait_for(tmp_path / "done", 30), "the compiling worker was ended"
+        assert _released(tmp_path), "the compiling worker was ended"
 
     def test_json_and_quiet(self, runtime, tmp_path, invoke, monkeypatch):
-        monkeypatch.setattr(control, "_SERVE", _fake(tmp_path, "end = time.monotonic() + 4\nwhile time.monotonic() < end: pass"))
+        monkeypatch.setattr(control, "_SERVE", _fake(tmp_path, _compiling_until_released(tmp_path)))
         r = invoke("worker", "start", "--json")
         record = json.loads(r.stdout)
         assert r.exit_code == 0 and record == {"running": False, "starting": True, "compiling": True, "pid": record["pid"],
                                                "log": f"{socket_file(runtime)}.log"}
-        assert _wait_for(tmp_path / "done", 30)
+        assert _released(tmp_path)
         os.unlink(tmp_path / "done")
+        os.unlink(tmp_path / "release")
         r = invoke("worker", "start", "-q")
         assert (r.exit_code, r.stdout, r.stderr) == (0, "", "")
-        assert _wait_for(tmp_path / "done", 30)
+        assert _released(tmp_path)
 
     def test_a_worker_that_compiles_no_further_is_ended_as_hung(self, runtime, tmp_path, invoke, monkeypatch):
-        monkeypatch.setattr(control, "_SERVE", _fake(tmp_path, "time.sleep(6)"))
+        pid_file = tmp_path / "pid"
+        monkeypatch.setattr(control, "_SERVE", _fake(tmp_path, f"open({str(pid_file)!r}, 'w').write(str(__import__('os').getpid()))\n"
+                                                                "time.sleep(6)"))
         r = invoke("worker", "start")
         assert r.exit_code == 1
         assert r.stderr.splitlines()[-1] == (
             "error: kernelcli worker: not started: the worker did not answer within 2 s (compiling, but it used no CPU "
             f"for the last seconds: hung); see {socket_file(runtime)}.log")
-        time.sleep(7)
-        assert not (tmp_path / "done").exists()
+        assert _gone(int(pid_file.read_text())) and not (tmp_path / "done").exists()  # ended, not left to finish
 
     def test_a_worker_that_says_nothing_is_ended_as_before(self, runtime, tmp_path, invoke, monkeypatch):
         monkeypatch.setattr(control, "_SERVE", "import time; time.sleep(6)")

@@ -10,19 +10,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from kernelcli.worker import control, starting
 from test_worker import socket_file
-from test_worker_start_audit203 import _fake, _wait_for, runtime  # noqa: F401 - (runtime: the fixture)
+from test_worker_start_audit203 import _compiling_until_released, _fake, _released, runtime  # noqa: F401 - (runtime: the fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="tells a compiling worker by /proc's CPU times")
-
-#: a warm-up that compiles (uses CPU) for 6 s, then writes tmp_path/done
-BURN = "end = time.monotonic() + 6\nwhile time.monotonic() < end: pass"
-
 
 def _gone(pid: int) -> bool:
     return not starting._alive(pid, None)
@@ -30,11 +25,12 @@ def _gone(pid: int) -> bool:
 
 @pytest.fixture
 def compiling(runtime, tmp_path, invoke, monkeypatch):  # noqa: F811
-    """A worker left compiling by ``worker start``: its pid."""
+    """A worker left compiling by ``worker start`` (it uses CPU until the test releases it, then writes
+    tmp_path/done): its pid."""
     import gc
 
     gc.collect()  # (a running Popen an earlier test in this process dropped warns as it is collected: not in a call here)
-    monkeypatch.setattr(control, "_SERVE", _fake(tmp_path, BURN))
+    monkeypatch.setattr(control, "_SERVE", _fake(tmp_path, _compiling_until_released(tmp_path)))
     r = invoke("worker", "start", "--json")
     record = json.loads(r.stdout)
     assert r.exit_code == 0 and record["compiling"], r.output
@@ -68,8 +64,7 @@ class TestAStartingWorkerIsSeen:
         assert _gone(compiling)
         assert not os.path.exists(starting.marker(socket_file(runtime)))
         assert invoke("worker", "status").stderr == "kernelcli worker: not running\n"
-        time.sleep(5)
-        assert not (tmp_path / "done").exists()
+        assert not (tmp_path / "done").exists()  # (ended: _gone, not waited out)
 
     def test_stop_json(self, compiling, runtime, invoke):  # noqa: F811
         r = invoke("worker", "stop", "--json")
@@ -85,7 +80,7 @@ class TestAStartingWorkerIsSeen:
         log = f"{socket_file(runtime)}.log"
         with open(log) as f:
             assert f.read().count("kernelcli: compiling ") == 1  # one compile, not two
-        assert _wait_for(tmp_path / "done", 30)
+        assert _released(tmp_path)
 
 
 class TestAStaleMarkerIsNoWorker:
