@@ -127,28 +127,41 @@ def hung_process(runtime):
         process.kill()
 
 
+@pytest.fixture
+def briefly(runtime, monkeypatch, invoke):
+    """``kernelcli worker ...`` run in this process, in ``runtime``, where a worker that does not answer is given up
+    on after 0.5 s, not 5: what it then says is the test, not how long it waited (each ask cost 5 s)."""
+    from kernelcli.worker import control
+
+    ask = control._ask
+    monkeypatch.setattr(control, "_ask", lambda path, message, timeout=5.0, hung=False: ask(path, message, min(timeout, 0.5), hung))
+    for name, value in runtime.items():
+        monkeypatch.setenv(name, value)
+    return lambda *args: invoke("worker", *args)
+
+
 class TestAHungWorkerIsNamed:
     """#4: a worker that takes connections but does not answer was "not running" to status (exit 1) and stop
     (exit 0, left running), and start then failed with "exited with code 0 while starting" and an empty log."""
 
-    def test_status_names_it(self, hung_process):
-        env, process, path = hung_process
-        r = run_cli("worker", "status", env=env)
-        assert r.returncode == 1 and r.stderr == (f"kernelcli worker: a worker (pid {process.pid}) holds {path} but does "
-                                                  "not answer (stopped or hung); 'kernelcli worker stop' ends it\n")
-        r = run_cli("worker", "status", "--json", env=env)
-        assert r.returncode == 1 and json.loads(r.stdout)["pid"] == process.pid
+    def test_status_names_it(self, hung_process, briefly):
+        _env, process, path = hung_process
+        r = briefly("status")
+        assert r.exit_code == 1 and r.stderr == (f"kernelcli worker: a worker (pid {process.pid}) holds {path} but does "
+                                                 "not answer (stopped or hung); 'kernelcli worker stop' ends it\n")
+        r = briefly("status", "--json")
+        assert r.exit_code == 1 and json.loads(r.stdout)["pid"] == process.pid
 
-    def test_start_says_so_and_starts_nothing(self, hung_process):
-        env, process, path = hung_process
-        r = run_cli("worker", "start", env=env)
-        assert r.returncode == 1 and f"not started: a worker (pid {process.pid}) holds {path} but does not answer" in r.stderr
+    def test_start_says_so_and_starts_nothing(self, hung_process, briefly):
+        _env, process, path = hung_process
+        r = briefly("start")
+        assert r.exit_code == 1 and f"not started: a worker (pid {process.pid}) holds {path} but does not answer" in r.stderr
         assert not os.path.exists(f"{path}.log")
 
-    def test_stop_ends_it(self, hung_process):
-        env, process, _path = hung_process
-        r = run_cli("worker", "stop", env=env)
-        assert r.returncode == 0 and r.stderr == f"kernelcli worker {process.pid}: did not answer; ended with SIGTERM\n"
+    def test_stop_ends_it(self, hung_process, briefly):
+        _env, process, _path = hung_process
+        r = briefly("stop")
+        assert r.exit_code == 0 and r.stderr == f"kernelcli worker {process.pid}: did not answer; ended with SIGTERM\n"
         assert process.wait(timeout=30) == -signal.SIGTERM
 
     def test_a_starting_worker_asks_for_an_answer(self, hung_process):
