@@ -195,15 +195,12 @@ def test_an_idle_timeout_that_never_comes_is_refused(tmp_path, value):
     assert r.returncode == 2 and said in r.stderr and status(private_runtime(tmp_path, "other")) is None
 
 
-def test_start_says_when_a_running_worker_keeps_its_timeout(tmp_path):
-    env = private_runtime(tmp_path)
-    try:
-        assert run_cli("worker", "start", "--idle-timeout", "100", env=env, timeout=600).returncode == 0
-        r = run_cli("worker", "start", "--idle-timeout", "200", env=env)
-        assert r.returncode == 0 and "runs already, with an idle timeout of 100 s" in r.stderr, r.stderr
-        assert status(env)["idle_timeout_seconds"] == 100
-    finally:
-        run_cli("worker", "stop", env=env)
+def test_start_says_when_a_running_worker_keeps_its_timeout(worker):
+    # (the shared worker, not one started for this test: a start loads the whole cached core)
+    kept = status(worker)["idle_timeout_seconds"]
+    r = run_cli("worker", "start", "--idle-timeout", f"{kept + 100:g}", env=worker)
+    assert r.returncode == 0 and f"runs already, with an idle timeout of {kept:g} s" in r.stderr, r.stderr
+    assert status(worker)["idle_timeout_seconds"] == kept
 
 
 def test_quiet_silences_the_compiling_note(invoke, capsys):
