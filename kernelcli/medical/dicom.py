@@ -19,9 +19,9 @@ import numpy as np
 from ..errors import ImageReadError, MissingExtra
 from ..io.read_words import API, ReadWords, words_for
 from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap, mismatch, modality_lut,
-                         ct_units, missing_slice_gap, missing_spacing, unusable_slice_spacing)
+                         ct_units, missing_slice_gap, missing_spacing, refuse_mosaic, unusable_slice_spacing)
 from .geometry import DIRECTION_TOLERANCE, dicom_affine as _dicom_affine, normal_of, stack_slices
-from .pydicom_notes import PydicomWarnings, pydicom_line
+from .pydicom_notes import PydicomWarnings, decoder_encoding, other_decoders, pydicom_line
 from .volume import Volume, check_volume_memory, float32_holds, require as _require
 
 #: the one ImageOrientationPatient for which an RT Dose's GridFrameOffsetVector may hold z coordinates (PS3.3 C.8.8.3.2)
@@ -113,38 +113,6 @@ def _check_frame_count(ds: Any, path: Path) -> None:
         raise ImageReadError(f"{path}: NumberOfFrames is {str(value)!r}; expected a whole number of frames, 1 or more")
 
 
-def _encoding(ds: Any) -> str:
-    """`` (JPEG Extended, 12-bit)``: a compressed file's transfer syntax (without its process numbers) and bits
-    stored, for a message; empty for uncompressed pixel data."""
-    meta = getattr(ds, "file_meta", None)
-    uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
-    if uid is None or not getattr(uid, "is_compressed", False):
-        return ""
-    name = re.sub(r"\s*\(.*\)$", "", str(uid.name)) or str(uid)
-    bits = ds.get("BitsStored")
-    return f" ({name}, {bits}-bit)" if bits else f" ({name})"
-
-
-def _other_decoders(ds: Any) -> str:
-    """What to install when a compressed file's installed decoders all failed and others exist, for a message."""
-    meta = getattr(ds, "file_meta", None)
-    uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
-    if uid is None or not getattr(uid, "is_compressed", False):
-        return ""
-    try:
-        from pydicom.pixels import get_decoder  # pydicom >= 3.0
-
-        missing = list(get_decoder(uid).missing_dependencies)
-    except Exception:  # older pydicom, or no decoder at all for this syntax
-        return ""
-    # pydicom says "pylibjpeg - requires pylibjpeg>=2.0 and pylibjpeg-libjpeg>=2.1": keep what to install
-    options = [m.split("requires", 1)[1].strip() if "requires" in m else m.strip() for m in missing]
-    if not options:
-        return ""
-    return (f"; another decoder may read it: install {', or '.join(options)}, "
-            "or decompress the file first (gdcmconv --raw, or dcmtk's dcmdjpeg)")
-
-
 def _pixels(ds: Any, path: Path) -> np.ndarray:
     """The stored pixel values (frames, rows, columns), before the rescale; mapped through the file's Modality LUT
     where one defines its values (:func:`~.dicom_tags.modality_lut`: a LUT, unlike a rescale, is not linear)."""
@@ -166,7 +134,7 @@ def _pixels(ds: Any, path: Path) -> np.ndarray:
     except Exception as exc:  # no PixelData, bad length, decoder failure
         # pydicom's "Unable to decode as exceptions were raised by all available plugins:" then one line per plugin
         reasons = re.sub(r"^Unable to decode as exceptions were raised by all available plugins:\s*", "", pydicom_line(str(exc)))
-        raise ImageReadError(f"{path}: cannot decode the pixel data{_encoding(ds)}: {reasons}{_other_decoders(ds)}") from None
+        raise ImageReadError(f"{path}: cannot decode the pixel data{decoder_encoding(ds)}: {reasons}{other_decoders(ds)}") from None
     raw = np.asarray(raw)
     if modality_lut(ds) is not None:
         from pydicom.pixels import apply_modality_lut
@@ -284,6 +252,7 @@ def _read_file(pydicom: Any, p: Path, resample_slices: bool, series: str | None 
     """One DICOM file (one slice, or the frames of a multi-frame object) as a volume; see :func:`read_dicom`.
     ``series``: refused unless it names the file's own series, its UID or index 0 (it was ignored)."""
     ds = _dcmread(pydicom, p)
+    refuse_mosaic(ds, p)  # (before its pixels: a header-only mosaic is refused as one too)
     if series is not None:
         from .series import pick_series
 

@@ -181,6 +181,47 @@ def modality_lut(ds: Any) -> Any:
     return sequence[0] if sequence else None
 
 
+def _mosaic_count(ds: Any) -> int | None:
+    """Siemens' NumberOfImagesInMosaic: the private tag (0019,xx0A) of the block its creator ``SIEMENS MR HEADER``
+    reserves (usually (0019,100A)), or None where the file has none, or one that is not a number."""
+    try:
+        value = ds.private_block(0x0019, "SIEMENS MR HEADER")[0x0A].value
+    except (AttributeError, KeyError, ValueError, TypeError):
+        return None
+    if isinstance(value, bytes):  # (read as UN where pydicom does not know the VR: a little-endian US)
+        return int.from_bytes(value[:2], "little") if len(value) >= 2 else None
+    number = _first(value)
+    return int(number) if number is not None and math.isfinite(number) else None
+
+
+def refuse_mosaic(ds: Any, where: Any) -> None:
+    r"""Refuse a Siemens mosaic: an MR volume whose slices are tiled side by side in one image (``ImageType`` holding
+    ``MOSAIC``, or a NumberOfImagesInMosaic (0019,100A)).  Read as one image it would be one slice: a kernel in mm
+    would blur each slice into its neighbours in the tiling, and the volume would sit at the mosaic's corner, hundreds
+    of mm from the tissue; dcm2niix (or nibabel.nicom) unpacks it to a volume.
+
+    >>> refuse_mosaic({"ImageType": ["ORIGINAL", "PRIMARY", "M", "ND", "MOSAIC"], "Rows": 384, "Columns": 384}, "a.dcm")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: a.dcm: a Siemens mosaic (ImageType ORIGINAL\PRIMARY\M\ND\MOSAIC): its slices are tiled in one 384x384 image, which kernelcli does not unpack (read as one slice, each slice would blur into its neighbours and the volume sit at the mosaic's corner, hundreds of mm off); convert it to a NIfTI first (dcm2niix) and give that
+    """
+    raw = ds.get("ImageType")
+    values = [] if raw is None else [raw] if isinstance(raw, (str, bytes)) else list(raw)
+    kinds = {part.strip().upper() for value in values for part in str(value).split("\\")}
+    count = _mosaic_count(ds)
+    if "MOSAIC" not in kinds and not count:
+        return
+    said = [f"ImageType {_tag_text(raw)}"] if "MOSAIC" in kinds else []
+    if count:
+        said.append(f"NumberOfImagesInMosaic (0019,100A) {count}")
+    raise ImageReadError(
+        f"{where}: a Siemens mosaic ({', '.join(said)}): {f'{count} slices' if count else 'its slices'} are tiled in one "
+        f"{ds.get('Rows')}x{ds.get('Columns')} image, which kernelcli does not unpack (read as one slice, each slice would "
+        "blur into its neighbours and the volume sit at the mosaic's corner, hundreds of mm off); convert it to a NIfTI "
+        "first (dcm2niix) and give that"
+    )
+
+
 def _pixel_spacing(ds: Any, frame: Any = None, where: Any = "") -> tuple[float, float] | None:
     """(row, column) spacing in mm; None when absent or not positive (1 mm is then assumed, with a note)."""
     spacing = _numbers(ds.get("PixelSpacing") or _functional(ds, "PixelMeasuresSequence", "PixelSpacing", frame),

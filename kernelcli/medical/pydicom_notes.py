@@ -16,6 +16,7 @@ import contextlib
 import re
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 
 class PydicomWarnings:
@@ -86,3 +87,35 @@ def pydicom_line(text: str) -> str:
     head = lines[0].rstrip(".")
     rest = "; ".join(line.rstrip(".") for line in lines[1:])
     return f"{head} {rest}" if head.endswith(":") and rest else "; ".join([head, rest]) if rest else head
+
+
+def decoder_encoding(ds: Any) -> str:
+    """`` (JPEG Extended, 12-bit)``: a compressed file's transfer syntax (without its process numbers) and bits
+    stored, for a message; empty for uncompressed pixel data."""
+    meta = getattr(ds, "file_meta", None)
+    uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
+    if uid is None or not getattr(uid, "is_compressed", False):
+        return ""
+    name = re.sub(r"\s*\(.*\)$", "", str(uid.name)) or str(uid)
+    bits = ds.get("BitsStored")
+    return f" ({name}, {bits}-bit)" if bits else f" ({name})"
+
+
+def other_decoders(ds: Any) -> str:
+    """What to install when a compressed file's installed decoders all failed and others exist, for a message."""
+    meta = getattr(ds, "file_meta", None)
+    uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
+    if uid is None or not getattr(uid, "is_compressed", False):
+        return ""
+    try:
+        from pydicom.pixels import get_decoder  # pydicom >= 3.0
+
+        missing = list(get_decoder(uid).missing_dependencies)
+    except Exception:  # older pydicom, or no decoder at all for this syntax
+        return ""
+    # pydicom says "pylibjpeg - requires pylibjpeg>=2.0 and pylibjpeg-libjpeg>=2.1": keep what to install
+    options = [m.split("requires", 1)[1].strip() if "requires" in m else m.strip() for m in missing]
+    if not options:
+        return ""
+    return (f"; another decoder may read it: install {', or '.join(options)}, "
+            "or decompress the file first (gdcmconv --raw, or dcmtk's dcmdjpeg)")

@@ -18,7 +18,7 @@ from ..errors import ImageReadError, InputError, UsageError
 from ..io.read_words import API, ReadWords
 from ..volume_inputs import SERIES_OWN_FILES, dicom_folders, dicom_folders_below
 from .dicom import _dcmread, _pixels, _read_file, assemble, stored_type
-from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch, modality_lut
+from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch, modality_lut, refuse_mosaic
 from .pydicom_notes import PydicomWarnings
 from .volume import Volume
 
@@ -280,6 +280,8 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     if len(groups) > 1:
         notes.append(f"{folder.name}: series {uid} ({len(headers)} of {sum(len(v) for v in groups.values())} files)")
 
+    for entry, ds in headers:  # (from the headers, before any pixel data: a mosaic's one image is no slice)
+        refuse_mosaic(ds, entry)
     refuse_repeated_instances(headers, folder)
     frames = [_frame_count(ds) for _, ds in headers]
     if len(headers) == 1 and frames[0] > 1:  # one multi-frame file (an RT Dose, an enhanced CT): its own volume
