@@ -76,3 +76,43 @@ class TestSiemensMosaic:
     def test_a_series_that_is_no_mosaic_still_reads(self, tmp_path):
         ct_series(tmp_path / "ct", per=lambda k, ds: setattr(ds, "ImageType", ["ORIGINAL", "PRIMARY", "AXIAL"]))
         assert medical.read_volume(tmp_path / "ct").data.shape == (6, 8, 10)
+
+
+def _mgh_without_ras(folder: Path, flag: int = 0) -> Path:
+    """nibabel's anatomical.nii (2 mm voxels) as an MGH whose stored goodRASFlag is ``flag``."""
+    img = nib.load(NIB_DATA / "anatomical.nii")
+    nib.save(nib.MGHImage(np.asarray(img.dataobj).astype(np.float32), img.affine), folder / "good.mgz")
+    block = bytearray(gzip.decompress((folder / "good.mgz").read_bytes()))
+    block[28:30] = flag.to_bytes(2, "big", signed=True)
+    (folder / "bad_ras.mgh").write_bytes(bytes(block))
+    return folder / "bad_ras.mgh"
+
+
+class TestMghWithoutRas:
+    """Finding 2: an MGH whose goodRASFlag is 0 (no voxel size or orientation stated) was filtered in mm on nibabel's
+    made-up 1 mm LIA grid, its NIfTI output claiming that grid (codes 1), with no note."""
+
+    def test_a_kernel_in_mm_is_refused(self, tmp_path):
+        _mgh_without_ras(tmp_path)
+        r = run_in_process("volume", "bad_ras.mgh", "-k", "gaussian:3mm", "-o", "g.nii.gz", cwd=tmp_path)
+        assert r.returncode == 2, r.stderr
+        assert "error: bad_ras.mgh: gaussian:3mm is sized in mm, but the voxel size is not in the file (goodRASFlag 0" in r.stderr
+        assert not (tmp_path / "g.nii.gz").exists()
+
+    def test_a_kernel_in_voxels_runs_and_the_output_states_no_geometry(self, tmp_path):
+        _mgh_without_ras(tmp_path)
+        r = run_in_process("volume", "bad_ras.mgh", "-k", "gaussian:1.5vox", "-o", "g.nii.gz", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "bad_ras.mgh: goodRASFlag 0: the MGH header states no voxel size, orientation or position" in r.stderr
+        from nibabel.openers import ImageOpener
+
+        with ImageOpener(str(tmp_path / "g.nii.gz")) as f:
+            header = nib.Nifti1Header.from_fileobj(f, check=False)
+        assert int(header["qform_code"]) == int(header["sform_code"]) == 0
+        assert header["pixdim"][1:4].tolist() == [0.0, 0.0, 0.0]
+
+    def test_the_api_says_what_was_assumed(self, tmp_path):
+        vol = medical.read_volume(_mgh_without_ras(tmp_path))
+        assert vol.assumed_axes == ("x", "y", "z") and vol.orientation_unknown == "goodRASFlag 0"
+        good = medical.read_volume(tmp_path / "good.mgz")
+        assert good.assumed_axes == () and good.orientation_unknown is None and good.spacing == (2.0, 2.0, 2.0)

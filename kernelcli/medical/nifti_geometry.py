@@ -74,6 +74,25 @@ def stored_pixdim(img: Any, p: Path) -> list[float] | None:
     return [float(v) for v in raw["pixdim"][1 : 1 + rank]]
 
 
+def mgh_ras_flag(p: Path) -> int:
+    """An MGH file's goodRASFlag as stored (big-endian int16 at byte 28 of the header, inflated for ``.mgz``): 0 (or
+    below) says the header holds no voxel size, orientation or position, which FreeSurfer and nibabel's loader then
+    replace with 1 mm, LIA and 0 (nibabel setting the flag to 1, so its header no longer tells).  1 where the file
+    cannot be read again here (nibabel's values serve then).
+
+    >>> mgh_ras_flag(Path("no-such.mgz"))
+    1
+    """
+    from nibabel.openers import ImageOpener
+
+    try:
+        with ImageOpener(str(p)) as f:
+            head = f.read(30)
+    except Exception:  # noqa: BLE001 - nibabel read it a moment ago; its own (repaired) values serve then
+        return 1
+    return int.from_bytes(head[28:30], "big", signed=True) if len(head) == 30 else 1
+
+
 def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False, assumed: list[str] | None = None,
                   stored: list[float] | None = None, axes: list[str] | None = None) -> list[float]:
     """The voxel sizes (x, y, z) in mm from a NIfTI/MGH header; what is assumed is added to ``notes``, and
@@ -425,7 +444,12 @@ def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, m
                    words: ReadWords = API) -> NiftiGeometry:
     """The geometry of a loaded NIfTI or MGH image (``choice``: ``affine``, named in ``words``; notes go to ``notes``), read alike by
     :func:`read_nifti` and the tiled path (:func:`kernelcli.tiled.nifti.open_volume`)."""
-    if mgh:
+    flag = mgh_ras_flag(p) if mgh else 1
+    if flag <= 0:  # (nibabel has put its 1 mm LIA default in the header, as FreeSurfer does: a grid, not a fact)
+        grid, unknown, reading = np.asarray(img.affine, dtype=np.float64), f"goodRASFlag {flag}", "affine"
+        notes.append(f"{p.name}: goodRASFlag {flag}: the MGH header states no voxel size, orientation or position; 1 mm "
+                     "assumed along x, y and z, and the grid is FreeSurfer's default (NIfTI outputs keep qform/sform codes 0)")
+    elif mgh:
         grid, unknown, reading = np.asarray(img.affine, dtype=np.float64), None, "affine"
         problem = _affine_problem(grid)
         if problem is not None:
@@ -434,9 +458,9 @@ def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, m
         grid, unknown, reading = _nifti_reading(img.header, p, choice, notes, words)
     header = img.header
     stored = None if mgh else stored_pixdim(img, p)
-    assumed: list[str] = []
-    axes: list[str] = []
-    spacing = nifti_spacing(header, p, notes, mgh=mgh, assumed=assumed, stored=stored, axes=axes)
+    assumed: list[str] = [f"goodRASFlag {flag}: no voxel size stated"] if flag <= 0 else []
+    axes: list[str] = ["x", "y", "z"] if flag <= 0 else []
+    spacing = [1.0, 1.0, 1.0] if flag <= 0 else nifti_spacing(header, p, notes, mgh=mgh, assumed=assumed, stored=stored, axes=axes)
     if stored is not None:  # the header as the file stores it (nibabel's loader set a 0 to 1): an output on its grid keeps it
         header["pixdim"][1 : 1 + len(stored)] = stored
     conflict = None
