@@ -56,19 +56,30 @@ DIRECTION_TOLERANCE = 1e-3
 SHEAR_DEGREES = math.degrees(math.asin(DIRECTION_TOLERANCE))
 
 
+#: how many double ulps from a float32 a voxel size may lie and still be read as that float32: ITK's NRRD reader
+#: recomputes a spacing as the length of its ``space directions`` column (direction x spacing, each written to 17
+#: digits), which rounds it by a few ulps (the products, three squares summed, a square root: about 3 ulps at most);
+#: 4 ulps is 1e-15 of the size, so no two sizes a header can mean apart are taken for one
+FLOAT32_SLACK_ULPS = 4
+
+
 def stated_voxel_size(size: float) -> float:
     """A voxel size in the file as every reader takes it: one that is a float32 (a NIfTI's or MGH's pixdim, or ITK's
-    double of one: SimpleITK writes a NIfTI's 0.9 to an NRRD or MetaImage as 0.89999997615814209) is its shortest
-    decimal, 0.9, so one grid gives one kernel whatever its container; any other number (DICOM's decimal strings, an
-    NRRD's 0.9 typed as text) is kept.
+    double of one: SimpleITK writes a NIfTI's 0.9 to an NRRD or MetaImage as 0.89999997615814209), or lies within
+    :data:`FLOAT32_SLACK_ULPS` double ulps of one (an oblique NRRD's column length, 2.199999094009399 for the float32
+    2.1999990940093994), is the float32's shortest decimal, 0.9 or 2.199999, so one grid gives one kernel whatever its
+    container; any other number (DICOM's decimal strings, an NRRD's 0.9 typed as text) is kept.
 
-    >>> stated_voxel_size(0.89999997615814209), stated_voxel_size(np.float32(0.8)), stated_voxel_size(1 / 3)
-    (0.9, 0.8, 0.3333333333333333)
+    >>> stated_voxel_size(0.89999997615814209), stated_voxel_size(np.float32(0.8)), stated_voxel_size(2.199999094009399)
+    (0.9, 0.8, 2.199999)
+    >>> stated_voxel_size(1 / 3), stated_voxel_size(0.9)
+    (0.3333333333333333, 0.9)
     """
     with np.errstate(over="ignore"):  # a size past float32's range is not one: kept as it is
         single = np.float32(size)
     # compared as doubles: numpy 2 compares a float32 with a Python float in float32, where 1/3 would equal its float32
-    return float(str(single)) if float(single) == float(size) else float(size)
+    near = math.isfinite(float(single)) and abs(float(size) - float(single)) <= FLOAT32_SLACK_ULPS * math.ulp(float(size))
+    return float(str(single)) if near else float(size)
 
 
 def sheared_pair(affine: np.ndarray, axes: tuple[str, ...]) -> tuple[str, str, float] | None:
