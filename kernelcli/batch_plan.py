@@ -222,10 +222,18 @@ def _why_none(folder: Path, recursive: bool, passed_over: list[tuple[Path, str]]
     """
     from .volume_inputs import dicom_folders, dicom_folders_below
 
-    if below := dicom_folders_below(folder, alone=True):
+    if below := dicom_folders_below(folder, alone=True, unreadable=_why_not_a_series):
         series = {os.path.realpath(path) for path, _ in dicom_folders(folder, 4)}
         return below + _passed_over_note([(path, why) for path, why in passed_over if os.path.realpath(path) not in series])
     return ("" if recursive else " (--recursive looks in subfolders too)") + _passed_over_note(passed_over)
+
+
+def _why_not_a_series(folder: Path) -> str | None:
+    """Why a study's sub-folder would be refused as a series (:func:`~kernelcli.medical.series.why_not_a_series`),
+    the DICOM reader imported only where a study has such folders."""
+    from .medical.series import why_not_a_series
+
+    return why_not_a_series(folder)
 
 
 def refuse_a_study_folder(arg: str | os.PathLike) -> None:
@@ -246,7 +254,7 @@ def refuse_a_study_folder(arg: str | os.PathLike) -> None:
         return  # (the batch's scan names what cannot be listed)
     if own and not notes_beside_series(folder, own):
         return
-    if below := dicom_folders_below(folder):
+    if below := dicom_folders_below(folder, unreadable=_why_not_a_series):
         raise InputError(f"{arg}: no DICOM images in this folder{below}{_passed_over_note([(p, NOT_A_MATRIX) for p in own])}")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
@@ -99,10 +100,12 @@ def dicom_folders(folder: Path, depth: int) -> list[tuple[Path, int]]:
     return found
 
 
-def dicom_folders_below(folder: Path, *, alone: bool = False) -> str:
+def dicom_folders_below(folder: Path, *, alone: bool = False, unreadable: Callable[[Path], str | None] | None = None) -> str:
     """The end of a refusal of ``folder`` for holding no input of its own, naming the folders below it (up to four
     levels down) that hold DICOM files: a study exported as ``study/series/IM*``.  "" where there are none.
-    ``alone``: say that a series folder is given without ``--out-dir`` (the call had it).
+    ``alone``: say that a series folder is given without ``--out-dir`` (the call had it).  ``unreadable(path)``: why
+    such a folder would be refused as a series too (its files hold no image; Siemens mosaics), or None: it is named
+    with that reason, and not as a folder to give.
 
     >>> dicom_folders_below(Path("samples"))
     ''
@@ -110,9 +113,16 @@ def dicom_folders_below(folder: Path, *, alone: bool = False) -> str:
     below = dicom_folders(folder, 4)
     if not below:
         return ""
-    where = ", ".join(f"{path} ({count})" for path, count in below[:3]) + (", ..." if len(below) > 3 else "")
-    which = "that folder" if len(below) == 1 else "one of those folders"
-    return f" ({SERIES_OWN_FILES}); DICOM files are in {where}: give {which}" + (", alone, without --out-dir" if alone else "")
+    why = {path: unreadable(path) for path, _ in below} if unreadable is not None else {}
+    good = [(path, count) for path, count in below if not why.get(path)]
+    refused = [f"{path} ({count}): {why[path]}" for path, count in below if why.get(path)]
+    bad = "; ".join(refused[:3]) + ("; ..." if len(refused) > 3 else "")
+    if not good:
+        return f" ({SERIES_OWN_FILES}); the folders below hold DICOM files but no series to read: {bad}"
+    where = ", ".join(f"{path} ({count})" for path, count in good[:3]) + (", ..." if len(good) > 3 else "")
+    which = "that folder" if len(good) == 1 else "one of those folders"
+    return (f" ({SERIES_OWN_FILES}); DICOM files are in {where}: give {which}" + (", alone, without --out-dir" if alone else "")
+            + (f"; not {bad}" if bad else ""))
 
 
 def is_volume_input(path: str | os.PathLike) -> bool:

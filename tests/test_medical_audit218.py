@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -85,8 +84,9 @@ def _mgh_without_ras(folder: Path, flag: int = 0) -> Path:
     nib.save(nib.MGHImage(np.asarray(img.dataobj).astype(np.float32), img.affine), folder / "good.mgz")
     block = bytearray(gzip.decompress((folder / "good.mgz").read_bytes()))
     block[28:30] = flag.to_bytes(2, "big", signed=True)
-    (folder / "bad_ras.mgh").write_bytes(bytes(block))
-    return folder / "bad_ras.mgh"
+    # (.mgz: nibabel's MGHImage leaves an uncompressed .mgh's file open, a ResourceWarning under pytest)
+    (folder / "bad_ras.mgz").write_bytes(gzip.compress(bytes(block)))
+    return folder / "bad_ras.mgz"
 
 
 class TestMghWithoutRas:
@@ -95,16 +95,16 @@ class TestMghWithoutRas:
 
     def test_a_kernel_in_mm_is_refused(self, tmp_path):
         _mgh_without_ras(tmp_path)
-        r = run_in_process("volume", "bad_ras.mgh", "-k", "gaussian:3mm", "-o", "g.nii.gz", cwd=tmp_path)
+        r = run_in_process("volume", "bad_ras.mgz", "-k", "gaussian:3mm", "-o", "g.nii.gz", cwd=tmp_path)
         assert r.returncode == 2, r.stderr
-        assert "error: bad_ras.mgh: gaussian:3mm is sized in mm, but the voxel size is not in the file (goodRASFlag 0" in r.stderr
+        assert "error: bad_ras.mgz: gaussian:3mm is sized in mm, but the voxel size is not in the file (goodRASFlag 0" in r.stderr
         assert not (tmp_path / "g.nii.gz").exists()
 
     def test_a_kernel_in_voxels_runs_and_the_output_states_no_geometry(self, tmp_path):
         _mgh_without_ras(tmp_path)
-        r = run_in_process("volume", "bad_ras.mgh", "-k", "gaussian:1.5vox", "-o", "g.nii.gz", cwd=tmp_path)
+        r = run_in_process("volume", "bad_ras.mgz", "-k", "gaussian:1.5vox", "-o", "g.nii.gz", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
-        assert "bad_ras.mgh: goodRASFlag 0: the MGH header states no voxel size, orientation or position" in r.stderr
+        assert "bad_ras.mgz: goodRASFlag 0: the MGH header states no voxel size, orientation or position" in r.stderr
         from nibabel.openers import ImageOpener
 
         with ImageOpener(str(tmp_path / "g.nii.gz")) as f:
@@ -145,3 +145,74 @@ class TestObliqueNrrdOneKernel:
 
         assert stated_voxel_size(0.9) == 0.9 and stated_voxel_size(1 / 3) == 1 / 3 and stated_voxel_size(2.2) == 2.2
         assert stated_voxel_size(float(np.float32(2.2)) + 2 * math.ulp(2.2)) == 2.2
+
+
+def _headers_alone(folder: Path, n: int = 3) -> Path:
+    """``n`` CT Image Storage files holding headers alone (no Rows, Columns or Pixel Data), as pydicom's TINY_ALPHA."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    folder.mkdir(parents=True)
+    for k in range(n):
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.Modality, ds.InstanceNumber = "CT", k + 1
+        ds.save_as(folder / f"IM{k:06d}", enforce_file_format=True)
+    return folder
+
+
+class TestFolderOfHeadersAlone:
+    """Finding 4: a study folder was told to give a series folder whose files are headers without pixel data, which was
+    then refused as holding "no DICOM images", with no word of why."""
+
+    def test_pydicoms_tiny_alpha_says_why_at_both_levels(self):
+        from pydicom.data import get_testdata_file
+
+        top = Path(get_testdata_file("CT_small.dcm")).parent / "dicomdirtests" / "TINY_ALPHA"
+        if not (top / "PT000000" / "ST000000" / "SE000000").is_dir():
+            pytest.skip("pydicom's dicomdirtests are not installed")
+        series = top / "PT000000" / "ST000000" / "SE000000"
+        with pytest.raises(medical_errors().InputError) as study:
+            medical.read_volume(top)
+        assert "give that folder" not in str(study.value)
+        assert str(study.value).endswith(f"no series to read: {series} (50): DICOM files without an image (no Rows/Columns: "
+                                         "headers without pixel data)")
+        with pytest.raises(medical_errors().InputError) as folder:
+            medical.read_volume(series)
+        assert str(folder.value) == (f"{series}: no DICOM images in this folder (50 DICOM file(s) without an image (no "
+                                     "Rows/Columns: headers without pixel data): IM000000, IM000001, IM000002, ...)")
+
+    def test_the_cli_names_the_series_to_give_and_not_the_empty_one(self, tmp_path):
+        _headers_alone(tmp_path / "study" / "hdr")
+        ct_series(tmp_path / "study" / "ct")
+        r = run_in_process("volume", "study", "-o", "x.nii.gz", cwd=tmp_path)
+        assert r.returncode == 2
+        assert r.stderr.strip() == (f"error: study: no DICOM images in this folder (a series is read from one folder's own "
+                                    f"files); DICOM files are in {Path('study/ct')} (6): give that folder; not "
+                                    f"{Path('study/hdr')} (3): DICOM files without an image (no Rows/Columns: headers "
+                                    "without pixel data)")
+        r = run_in_process("volume", "study", "--out-dir", "out", cwd=tmp_path)
+        assert r.returncode == 2 and "give that folder, alone, without --out-dir; not " in r.stderr
+
+    def test_a_study_of_mosaics_is_not_sent_to_them(self, tmp_path):
+        (tmp_path / "study" / "dwi").mkdir(parents=True)
+        _mosaic(tmp_path / "study" / "dwi" / "m.dcm")
+        r = run_in_process("volume", "study", "-o", "x.nii.gz", cwd=tmp_path)
+        assert r.returncode == 2 and "give that folder" not in r.stderr
+        assert f"no series to read: {Path('study/dwi')} (1): Siemens mosaics, which kernelcli does not unpack" in r.stderr
+
+    def test_a_series_note_does_not_send_to_a_folder_of_headers(self, tmp_path):
+        ct_series(tmp_path / "ct")
+        _headers_alone(tmp_path / "ct" / "hdr")
+        notes = medical.read_volume(tmp_path / "ct").notes
+        note = next(n for n in notes if "not read:" in n)
+        assert "(DICOM files without an image" in note and "give that folder" not in note
+
+
+def medical_errors():
+    import kernelcli.errors
+
+    return kernelcli.errors

@@ -33,6 +33,7 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
     """
     headers: list[tuple[Path, Any]] = []
     skipped: list[str] = []
+    imageless: list[str] = []  # of those, the DICOM files without an image (no Rows: a header without pixel data)
     unread: list[str] = []  # a slice whose link points at an archive not mounted is a slice lost: said, never dropped
     try:
         entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
@@ -57,10 +58,46 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
                 ds = None
             if ds is None or "Rows" not in ds or str(ds.get("SOPClassUID", "")) == "1.2.840.10008.1.3.10":  # no image / DICOMDIR
                 skipped.append(entry.name)
+                if ds is not None and "Rows" not in ds and entry.name.upper() != "DICOMDIR":
+                    imageless.append(entry.name)
                 continue
         warned.extend(said)
         headers.append((entry, ds))
-    return headers, skipped, unread
+    return headers, skipped, unread, imageless
+
+
+#: why a folder of DICOM files that hold no image is not a series, for a refusal and a study folder's advice
+NO_IMAGE = "DICOM files without an image (no Rows/Columns: headers without pixel data)"
+
+
+def why_not_a_series(folder: Path) -> str | None:
+    """Why ``folder``, a study's sub-folder holding DICOM files, would be refused as a series, for the study's advice
+    (:func:`~kernelcli.volume_inputs.dicom_folders_below`): its DICOM files hold no image (:data:`NO_IMAGE`), or they
+    are Siemens mosaics; None where its first image is one to read, or pydicom is not installed (nothing is said then).
+    Headers only, up to the first image.
+    """
+    try:
+        import pydicom
+    except ImportError:
+        return None
+    try:
+        entries = sorted(e for e in folder.iterdir() if not e.name.startswith(".") and e.is_file())
+    except OSError:
+        return None
+    dicom = 0
+    for entry in entries:
+        try:
+            ds = _dcmread(pydicom, entry, headers_only=True)
+        except ImageReadError:
+            continue
+        dicom += 1
+        if "Rows" in ds and str(ds.get("SOPClassUID", "")) != "1.2.840.10008.1.3.10":
+            try:
+                refuse_mosaic(ds, entry)
+            except ImageReadError:
+                return "Siemens mosaics, which kernelcli does not unpack: convert them to a NIfTI first (dcm2niix)"
+            return None
+    return NO_IMAGE if dicom else None
 
 
 def _frame_count(ds: Any) -> int:
@@ -245,10 +282,13 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     notes of it); without ``warned`` it is dropped.
     """
     warned = warned if warned is not None else PydicomWarnings()
-    headers, skipped, unread = _headers(pydicom, folder, warned)
+    headers, skipped, unread, imageless = _headers(pydicom, folder, warned)
     if not headers:
         passed = f" (skipped, no regular file: {', '.join(unread[:3])}{', ...' if len(unread) > 3 else ''})" if unread else ""
-        raise InputError(f"{folder}: no DICOM images in this folder{passed}{dicom_folders_below(folder)}")
+        if imageless:
+            shown = ", ".join(imageless[:3]) + (", ..." if len(imageless) > 3 else "")
+            passed += f" ({len(imageless)} {NO_IMAGE.replace('DICOM files', 'DICOM file(s)', 1)}: {shown})"
+        raise InputError(f"{folder}: no DICOM images in this folder{passed}{dicom_folders_below(folder, unreadable=why_not_a_series)}")
     notes: list[str] = []
     if skipped:
         shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
@@ -258,10 +298,13 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
         notes.append(f"{folder.name}: skipped {len(unread)} name(s) that are no regular file ({shown}): a slice among "
                      "them would be missing from the volume")
     if below := dicom_folders(folder, 1):  # (as a batch names a series folder it does not read)
-        shown = "; ".join(f"{path}, {count} DICOM file{'s' if count != 1 else ''}" for path, count in below[:3])
+        why = {path: why_not_a_series(path) for path, _ in below[:3]}
+        shown = "; ".join(f"{path}, {count} DICOM file{'s' if count != 1 else ''}" + (f" ({why[path]})" if why[path] else "")
+                          for path, count in below[:3])
         more = f"; and {len(below) - 3} more" if len(below) > 3 else ""
-        notes.append(f"{folder.name}: not read: {shown}{more}: {SERIES_OWN_FILES}, not its sub-folders'; give "
-                     f"{'that folder' if len(below) == 1 else 'one of those folders'} to read it")
+        give = ("" if below[:3] and all(why.values()) else
+                f"; give {'that folder' if len(below) == 1 else 'one of those folders'} to read it")
+        notes.append(f"{folder.name}: not read: {shown}{more}: {SERIES_OWN_FILES}, not its sub-folders'{give}")
 
     groups: dict[str, list[tuple[Path, Any]]] = {}
     for entry, ds in headers:
