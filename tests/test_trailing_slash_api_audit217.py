@@ -99,3 +99,14 @@ def test_a_spec_file_read_through_a_folder_name_is_refused(files, ending, cli):
     assert K.summarize("net.json").params == 20  # (2 filters of 3x3x1, 2 biases)
     (files / "nets").mkdir()
     assert "is not a regular file" in cli("summary", "nets/", cwd=files).stderr
+
+
+def test_read_dicom_refuses_a_dicom_file_so_named(files):
+    """``read_dicom('ct.dcm/')`` read the file (read_volume's check came before it; the reader itself had none)."""
+    pydicom_data = pytest.importorskip("pydicom.data")
+    from kernelcli.medical import read_dicom
+
+    shutil.copy(pydicom_data.get_testdata_file("CT_small.dcm"), files / "ct.dcm")
+    with pytest.raises(UsageError, match=r"^ct\.dcm/ names a folder \(it ends with '/'\), but ct\.dcm is a file"):
+        read_dicom("ct.dcm/")
+    assert read_dicom("ct.dcm").data.shape == (1, 128, 128)

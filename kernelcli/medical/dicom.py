@@ -233,6 +233,9 @@ def read_dicom(path: str | os.PathLike, *, series: str | None = None, resample_s
     series.  RT Dose values are multiplied by DoseGridScaling (Gy).  In a folder, files that are
     not DICOM images are skipped with a note; several series need ``series`` (UID or index); ``words`` as read_volume's.
     """
+    from ..io.folder_names import refuse_a_file_named_as_folder
+
+    refuse_a_file_named_as_folder(path)  # ('x.dcm/' names a folder: pathlib would read x.dcm)
     pydicom = _require("pydicom", "DICOM")
     p, said = Path(path), words_for(words)
     warned = PydicomWarnings()
