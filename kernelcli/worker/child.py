@@ -39,7 +39,7 @@ def run_child(conn: socket.socket, listener: socket.socket | None, message: dict
         commit = Commit(conn)
         try:
             become_caller(message, fds, commit)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # (a limit above the worker's hard one)
             protocol.send(conn, {"refused": f"cannot take over the call: {exc}"})
             os._exit(0)
         from ..io.temporary import run_token

@@ -31,7 +31,7 @@ import sys
 from ..switches import OFF_WORDS, ON_WORDS, SwitchError  # noqa: F401 - (KERNELCLI_WORKER's refusal is every switch's)
 
 #: Bumped whenever the messages change; part of the stamp.
-PROTOCOL = 7
+PROTOCOL = 8
 #: Environment variables read when modules are imported (by Python, Numba, the BLAS
 #: libraries or kernelcli itself): a worker started under other values cannot honour them,
 #: so a call whose values differ runs in-process.  Everything else is read per call.
@@ -39,11 +39,20 @@ IMPORT_TIME_PREFIXES = ("PYTHON", "NUMBA_", "NPY_", "NUMPY_", "OMP_", "KMP_", "M
 #: (numpy reads NPY_DISABLE_CPU_FEATURES and NUMPY_MADVISE_HUGEPAGE as it is imported: a warm call kept the worker's
 #: and gave other bytes, audit 162 #1)
 IMPORT_TIME_NAMES: tuple[str, ...] = ()  # kernelcli reads none (its path policy is an argument)
-#: Resource limits a call inherits from its caller (set in the worker's child), and their lines in
-#: Linux's ``/proc/self/limits``.
-LIMITS = ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CPU", "RLIMIT_STACK")
+#: Resource limits a call inherits from its caller (set in the worker's child; one it cannot take, a hard limit
+#: above the worker's, runs the call in the caller's process), and their lines in Linux's ``/proc/self/limits``:
+#: every one Python's ``resource`` names.  The core-file size above all: a call killed by SIGQUIT dumped core by
+#: the worker's limit, over a file named ``core`` in the caller's folder (audit 220 #1).  (Linux's "Max file locks"
+#: is enforced by no kernel since 2.4.25, and ``resource`` has no name for it.)
+LIMITS = ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CPU", "RLIMIT_STACK", "RLIMIT_CORE",
+          "RLIMIT_RSS", "RLIMIT_NPROC", "RLIMIT_MEMLOCK", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
+          "RLIMIT_RTPRIO", "RLIMIT_RTTIME")
 _LIMIT_LINES = {"Max address space": "RLIMIT_AS", "Max data size": "RLIMIT_DATA", "Max file size": "RLIMIT_FSIZE",
-                "Max open files": "RLIMIT_NOFILE", "Max cpu time": "RLIMIT_CPU", "Max stack size": "RLIMIT_STACK"}
+                "Max open files": "RLIMIT_NOFILE", "Max cpu time": "RLIMIT_CPU", "Max stack size": "RLIMIT_STACK",
+                "Max core file size": "RLIMIT_CORE", "Max resident set": "RLIMIT_RSS", "Max processes": "RLIMIT_NPROC",
+                "Max locked memory": "RLIMIT_MEMLOCK", "Max pending signals": "RLIMIT_SIGPENDING",
+                "Max msgqueue size": "RLIMIT_MSGQUEUE", "Max nice priority": "RLIMIT_NICE",
+                "Max realtime priority": "RLIMIT_RTPRIO", "Max realtime timeout": "RLIMIT_RTTIME"}
 #: The switch that keeps a call (and everything it starts) away from the worker.
 OFF_ENV = "KERNELCLI_WORKER"
 #: what each value of :data:`OFF_ENV` means (:func:`switch`): on, the default, hands a call to a running worker;

@@ -1,0 +1,144 @@
+"""Audit 220: a call through the warm worker gets what a fresh process of its caller gets -- every resource limit
+(a Ctrl-\\ dumps core, or not, by the caller's ``ulimit -c``), an outside SIGALRM's default action, and its
+batch pool's environment."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from kernelcli.worker import control, protocol
+
+from conftest import interruptible
+
+pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or os.name != "posix" or not Path("/proc/self/limits").exists(),
+                                reason="Unix sockets, and Linux's /proc to read a call's limits")
+
+#: the worker's own core-file limit: small (a dump by it is a truncated one, not the warm state's 500 MB), but enough
+#: for the kernel to write one over a file named ``core``
+WORKERS_CORE = 1 << 20
+#: limits the caller lowers (soft values, each under its hard limit): none is the worker's
+CALLERS = {"RLIMIT_CORE": 0, "RLIMIT_MEMLOCK": 3 << 20, "RLIMIT_SIGPENDING": 4321, "RLIMIT_MSGQUEUE": 654321,
+           "RLIMIT_RTTIME": 7_000_000, "RLIMIT_RSS": 5 << 30, "RLIMIT_NPROC": 23456}
+
+
+def _lower(limits: dict[str, int]) -> None:
+    for name, soft in limits.items():
+        which = getattr(resource, name)
+        hard = resource.getrlimit(which)[1]
+        resource.setrlimit(which, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+
+
+def _as_the_caller() -> None:
+    interruptible()
+    _lower(CALLERS)
+
+
+def _env(runtime: str) -> dict:
+    """What the clients and the worker run with: this checkout first on PYTHONPATH, the test's runtime folder."""
+    import kernelcli
+
+    here = str(Path(kernelcli.__file__).resolve().parent.parent)
+    path = os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "XDG_RUNTIME_DIR": runtime, "KERNELCLI_WORKER": "on"}
+
+
+def _kernelcli(*args: str) -> list[str]:
+    return [sys.executable, "-P", "-m", "kernelcli", *args]
+
+
+@pytest.fixture(scope="module")
+def worker():
+    """A worker whose own core-file limit is :data:`WORKERS_CORE` (its callers' is 0); the env that reaches it."""
+    runtime = tempfile.mkdtemp(prefix="kcw-a220-")  # short: a socket's path holds 107 bytes
+    os.chmod(runtime, 0o700)
+    atexit.register(shutil.rmtree, runtime, True)
+    env = _env(runtime)
+    started = subprocess.run(_kernelcli("worker", "start", "--idle-timeout", "600"), env=env, capture_output=True, text=True,
+                             timeout=900, preexec_fn=lambda: _lower({"RLIMIT_CORE": WORKERS_CORE}))
+    assert started.returncode == 0, started.stderr
+    yield env
+    subprocess.run(_kernelcli("worker", "stop"), env=env, capture_output=True, timeout=120)
+
+
+def _calls(env: dict) -> set[int]:
+    path = Path(env["XDG_RUNTIME_DIR"]) / "kernelcli" / Path(protocol.socket_path("x")).name
+    return set((control._ask(path, {"op": "status"}, timeout=30.0) or {}).get("calls_in_progress") or [])
+
+
+def _wait_for(condition, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+    return found
+
+
+def _long_learn(folder: Path) -> list[str]:
+    """A call that runs until it is signalled."""
+    import numpy as np
+
+    x = np.random.default_rng(2).random((64, 64))
+    np.save(folder / "x.npy", x)
+    np.save(folder / "t.npy", x)
+    return _kernelcli("learn", "x.npy", "t.npy", "--size", "3", "--method", "gd", "--epochs", "100000", "-o", "k.json")
+
+
+def _limits(pid: int | str) -> dict[str, str]:
+    """``/proc/PID/limits`` by line (Linux's "Max file locks", which no kernel enforces and Python cannot name, left out)."""
+    lines = Path(f"/proc/{pid}/limits").read_text().splitlines()[1:]
+    return {line[:26].strip(): " ".join(line[26:].split()) for line in lines if not line.startswith("Max file locks")}
+
+
+def _running(argv: list[str], folder: Path, env: dict, preexec_fn=_as_the_caller) -> tuple[subprocess.Popen, int]:
+    """A warm call started as the caller, and its process in the worker."""
+    before = _calls(env)
+    client = subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec_fn)
+    try:
+        pid = _wait_for(lambda: (_calls(env) - before or {None}).pop() if client.poll() is None else -1)
+    except BaseException:
+        client.kill()
+        client.communicate()
+        raise
+    if pid == -1:
+        pytest.fail(f"the call ended before it was signalled: {client.communicate()}")
+    return client, pid
+
+
+def test_a_warm_call_has_every_resource_limit_of_its_caller(worker, tmp_path):
+    # the call had the worker's core-file limit (a Ctrl-\ dumped 537 MB over the caller's file 'core'), and its
+    # processes, locked-memory, pending-signal, message-queue, real-time and resident-set limits
+    client, pid = _running(_long_learn(tmp_path), tmp_path, worker)
+    try:
+        caller = _limits(client.pid)
+        call = _limits(pid)
+    finally:
+        client.send_signal(signal.SIGINT)
+        client.communicate(timeout=60)
+    assert caller["Max core file size"].startswith("0 ")
+    assert call == caller
+
+
+def test_ctrl_backslash_dumps_no_core_where_the_caller_allows_none(worker, tmp_path):
+    notes = b"my notes about the core of the study\n"
+    (tmp_path / "core").write_bytes(notes)
+    client, _pid = _running(_long_learn(tmp_path), tmp_path, worker)
+    client.send_signal(signal.SIGQUIT)
+    client.communicate(timeout=60)
+    time.sleep(0.5)  # (a dump is written by the kernel as the call's process dies)
+    assert client.returncode == -signal.SIGQUIT
+    assert (tmp_path / "core").read_bytes() == notes
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("core")) == ["core"]
