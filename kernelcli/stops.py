@@ -9,7 +9,8 @@ way finished its work and exited 0, a traceback on stderr, deaf to further SIGTE
 
 :func:`raise_lost_stops` installs a ``sys.unraisablehook`` that keeps such a stop and raises it
 again 1 ms later (SIGALRM) from wherever the main thread is then (again, if that too is a
-callback); anything else goes to Python's own hook.  Not on Windows (no ``setitimer``).
+callback); anything else goes to Python's own hook.  SIGALRM is taken only while such a stop waits: one sent
+from outside (``timeout -s ALRM``) ends the process as it ends a fresh one.  Not on Windows (no ``setitimer``).
 
 A stop can also be replaced: a signal that lands while a C extension imports a module (numpy's
 ``PyCapsule_Import`` of ``datetime``) becomes that extension's ImportError, the stop itself dropped.
@@ -108,18 +109,26 @@ def stop_replaced_by(exc: BaseException) -> KeyboardInterrupt | None:
 
 
 def raise_lost_stops() -> None:
-    """Install the hook (call it from the main thread, where it sets the SIGALRM handler)."""
+    """Install the hook (call it from the main thread: the one a kept stop is raised again in)."""
     global _main_thread
     if not hasattr(signal, "setitimer"):
         return
     _main_thread = _thread.get_ident()
-    signal.signal(signal.SIGALRM, _raise_pending)
     sys.unraisablehook = _keep_stop
+
+
+#: SIGALRM's handler before :func:`_keep_stop` took it, put back as the stop is raised again
+_alarm_handler: list = []
 
 
 def _keep_stop(unraisable) -> None:
     stop = unraisable.exc_value
     if isinstance(stop, (SystemExit, KeyboardInterrupt)) and _thread.get_ident() == _main_thread:
+        # SIGALRM is ours only while a stop waits: held for a whole call, it swallowed an outside one (``timeout -s
+        # ALRM``), which ends a fresh process and a warm call's client (audit 220 #2)
+        if not _alarm_handler:
+            before = signal.signal(signal.SIGALRM, _raise_pending)
+            _alarm_handler.append(signal.SIG_DFL if before is None else before)  # (None: one set outside Python)
         _pending[:] = [stop]
         signal.setitimer(signal.ITIMER_REAL, 0.001)
         return
@@ -127,6 +136,8 @@ def _keep_stop(unraisable) -> None:
 
 
 def _raise_pending(_signum, _frame) -> None:
+    if _alarm_handler:
+        signal.signal(signal.SIGALRM, _alarm_handler.pop())
     if _pending:
         stop = _pending.pop()
         raise stop.with_traceback(None)

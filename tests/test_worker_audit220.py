@@ -142,3 +142,61 @@ def test_ctrl_backslash_dumps_no_core_where_the_caller_allows_none(worker, tmp_p
     assert client.returncode == -signal.SIGQUIT
     assert (tmp_path / "core").read_bytes() == notes
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("core")) == ["core"]
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (``/proc/PID/status``'s SigCgt)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
+@pytest.mark.parametrize("mode", ["off", "on"])
+def test_an_outside_sigalrm_ends_a_call_as_it_ends_a_fresh_process(worker, tmp_path, mode):
+    # cold, stops.raise_lost_stops held SIGALRM for the whole call and its handler did nothing with no stop pending:
+    # 'kill -ALRM' (or 'timeout -s ALRM 1.5') was swallowed, the learn ran to its end and wrote k.json, exit 0; warm, the
+    # client died of it (exit 142, nothing written)
+    env = {**worker, "KERNELCLI_WORKER": mode}
+    if mode == "on":
+        client, pid = _running(_long_learn(tmp_path), tmp_path, env, preexec_fn=interruptible)
+    else:
+        client = subprocess.Popen(_long_learn(tmp_path), cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  preexec_fn=interruptible)
+        _wait_for(lambda: client.poll() is not None or _catches(client.pid, signal.SIGTERM))  # its stop handlers are in
+        time.sleep(0.3)
+    try:
+        client.send_signal(signal.SIGALRM)
+        _out, err = client.communicate(timeout=60)
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.communicate()
+    assert client.returncode == -signal.SIGALRM, err
+    assert not (tmp_path / "k.json").exists()
+    if mode == "on":  # its call stopped with it
+        _wait_for(lambda: pid not in _calls(worker), timeout=30)
+
+
+def test_a_kept_stop_takes_sigalrm_only_until_it_is_raised_again():
+    """kernelcli's own alarm (a stop Python would lose, raised again 1 ms later) still works, and leaves SIGALRM as
+    it found it."""
+    script = (
+        "import signal, sys, time, weakref\n"
+        "from kernelcli import stops\n"
+        "stops.raise_lost_stops()\n"
+        "assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL, signal.getsignal(signal.SIGALRM)\n"
+        "class Thing: pass\n"
+        "thing = Thing()\n"
+        "def stop(_):\n"
+        "    raise KeyboardInterrupt\n"
+        "ref = weakref.ref(thing, stop)\n"
+        "try:\n"
+        "    del thing\n"
+        "    time.sleep(5)\n"
+        "    print('not raised')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('raised again', signal.getsignal(signal.SIGALRM) is signal.SIG_DFL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "raised again True\n", ""), done.stderr
