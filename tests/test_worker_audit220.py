@@ -73,9 +73,17 @@ def worker():
     subprocess.run(_kernelcli("worker", "stop"), env=env, capture_output=True, timeout=120)
 
 
-def _calls(env: dict) -> set[int]:
+def _status(env: dict) -> dict:
     path = Path(env["XDG_RUNTIME_DIR"]) / "kernelcli" / Path(protocol.socket_path("x")).name
-    return set((control._ask(path, {"op": "status"}, timeout=30.0) or {}).get("calls_in_progress") or [])
+    return control._ask(path, {"op": "status"}, timeout=30.0) or {}
+
+
+def _calls(env: dict) -> set[int]:
+    return set(_status(env).get("calls_in_progress") or [])
+
+
+def _served(env: dict) -> int:
+    return _status(env)["calls"]
 
 
 def _wait_for(condition, timeout: float = 60.0):
@@ -200,3 +208,62 @@ def test_a_kept_stop_takes_sigalrm_only_until_it_is_raised_again():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (0, "raised again True\n", ""), done.stderr
+
+
+@pytest.fixture
+def worker_without_safe_path():
+    """A worker started as a plain ``python -m kernelcli worker start`` (no PYTHONSAFEPATH, unlike the suite's): the
+    env that reaches it."""
+    runtime = tempfile.mkdtemp(prefix="kcw-a220p-")
+    os.chmod(runtime, 0o700)
+    env = _env(runtime)
+    env.pop("PYTHONSAFEPATH", None)
+    started = subprocess.run([sys.executable, "-m", "kernelcli", "worker", "start", "--idle-timeout", "600"], env=env,
+                             capture_output=True, text=True, timeout=900)
+    assert started.returncode == 0, started.stderr
+    yield env
+    subprocess.run([sys.executable, "-m", "kernelcli", "worker", "stop"], env=env, capture_output=True, timeout=120)
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _pool_environment(argv: list[str], folder: Path, env: dict) -> set[tuple[bytes, ...]]:
+    """The PYTHONPATH and PYTHONSAFEPATH the pool of a batch ``argv`` started (its forkserver's environment)."""
+    mark = f"{os.getpid()}-{time.monotonic_ns()}"
+    call = subprocess.Popen(argv, cwd=folder, env={**env, "KERNELCLI_A220_MARK": mark}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = set()
+    while call.poll() is None:
+        for path in Path("/proc").glob("[0-9]*"):
+            try:
+                environ = (path / "environ").read_bytes().split(b"\0")
+                command = (path / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if f"KERNELCLI_A220_MARK={mark}".encode() in environ and b"forkserver" in command:
+                seen.add(tuple(sorted(v for v in environ if v.startswith((b"PYTHONPATH=", b"PYTHONSAFEPATH=")))))
+        time.sleep(0.02)
+    _out, err = call.communicate()
+    assert call.returncode == 0, err
+    assert seen, "no pool process seen"
+    return seen
+
+
+def test_a_batchs_pool_gets_the_same_environment_warm_and_cold(worker_without_safe_path, tmp_path):
+    # the worker runs with its package's parent inserted first on sys.path (control._SERVE), which
+    # batch_pool._our_kernelcli_first takes for 'python -m kernelcli' in a checkout: every warm batch put that folder
+    # first on its pool's PYTHONPATH (for a wheel, site-packages, ahead of the standard library), no cold one from
+    # another folder did
+    import numpy as np
+    from PIL import Image
+
+    images = tmp_path / "imgs"
+    images.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (900, 900), dtype=np.uint8)).save(images / f"i{i}.png")
+    argv = [sys.executable, "-m", "kernelcli", "convolve", "imgs", "-k", "gaussian:8", "-j", "2", "-q", "--force", "-d"]
+    env = worker_without_safe_path
+    served = _served(env)
+    warm = _pool_environment([*argv, "warm"], tmp_path, env)
+    assert _served(env) == served + 1  # (run by the worker)
+    cold = _pool_environment([*argv, "cold"], tmp_path, {**env, "KERNELCLI_WORKER": "off"})
+    assert warm == cold

@@ -75,7 +75,7 @@ def run_child(conn: socket.socket, listener: socket.socket | None, message: dict
 
 
 def become_caller(message: dict, fds: list[int], commit=None) -> None:
-    """Take the caller's stdio, folder, environment, umask and limits; ``commit`` (a :class:`.commit.Commit`) is
+    """Take the caller's stdio, folder, environment, umask, import path and limits; ``commit`` (a :class:`.commit.Commit`) is
     called before the first write to stdout or stderr."""
     import io
     import resource
@@ -88,6 +88,10 @@ def become_caller(message: dict, fds: list[int], commit=None) -> None:
     os.environ.clear()
     os.environ.update(message["env"])
     os.umask(int(message["umask"]))
+    # the caller's import path, not the worker's (its package's parent first, put there by control._SERVE, and the
+    # folder a call runs in, '' of ``python -c``): what a batch's pool inherits (batch_pool._our_kernelcli_first) and
+    # where a call's later imports look, as in a fresh process of the caller
+    sys.path[:] = [str(folder) for folder in message["path"]]
     for name, (soft, hard) in message["limits"].items():
         which = getattr(resource, name)
         if (soft, hard) != tuple(resource.getrlimit(which)):

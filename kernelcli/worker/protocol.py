@@ -252,6 +252,8 @@ def caller_state() -> dict:
         "errors": [getattr(s, "errors", None) or "strict" for s in (sys.stdin, sys.stdout, sys.stderr)],
         # argv, cwd and env travel as str decoded with this: a worker with another encodes them back to other bytes
         "fs_encoding": [sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()],
+        # where a later import looks: the worker's own has its package's parent first (audit 220 #3)
+        "path": list(sys.path),
     }
 
 
