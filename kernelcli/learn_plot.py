@@ -32,19 +32,21 @@ def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
 
     >>> nice_ticks(0, 10)
     [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]
+    >>> nice_ticks(0, 3e-13)
+    [0.0, 1e-13, 2e-13, 3e-13]
     """
     if hi <= lo:
         return [lo]
+    if hi - lo < 1e-290:  # (a span of subnormal numbers: its fifth is 0 and its power of ten too; tick it scaled)
+        scale = 2.0**1000
+        return [t / scale for t in nice_ticks(lo * scale, hi * scale, most)]
     raw = (hi - lo) / max(1, most - 1)
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks = []
-    v = first
-    while v <= hi + 1e-9 * step:
-        ticks.append(round(v, 12) + 0.0)
-        v += step
-    return ticks
+    # each tick a whole number of steps, to 12 significant digits (0.30000000000000004 is 0.3): rounded to 12 decimal
+    # places instead, every tick of a curve below 5e-13 read 0
+    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+    return [float(f"{k * step:.12g}") + 0.0 for k in range(first, last + 1)]
 
 
 def log_ticks(lo_exp: int, hi_exp: int, most: int = 8) -> list[int]:
