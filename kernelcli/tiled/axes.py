@@ -50,7 +50,8 @@ def letters(names: list[Any]) -> list[str | None]:
 
 def of_array(node: Any, path: Any) -> tuple[Any, str, Declared | None]:
     """``(array, what, declared)`` for a Zarr array: itself (or seen without its single time point, channel...)
-    as its ``axes`` attribute, ``dimension_names`` or ``_ARRAY_DIMENSIONS`` declare it; ``what`` ends a note.
+    as its ``axes`` attribute, ``dimension_names`` or ``_ARRAY_DIMENSIONS`` declare it; ``what`` says which for a
+    note (``"its dimension_names: z, y, x"``; empty for none, or kernelcli's own ``axes``).
 
     >>> import numpy as np; from types import SimpleNamespace as N
     >>> of_array(N(shape=(4, 5, 3), attrs={"_ARRAY_DIMENSIONS": ["z", "y", "x"]}, chunks=(4, 5, 3)), "a.zarr")[2].layout
@@ -80,7 +81,7 @@ def of_array(node: Any, path: Any) -> tuple[Any, str, Declared | None]:
         return node, "", Declared(None, found[0][1], known=False)
     key, said, names = mapped[0]
     array, layout = drop_singletons(node, names, path, said)
-    return array, "" if key == "axes attribute" else f" (its {key}: {', '.join(map(str, names))})", Declared(layout, said)
+    return array, "" if key == "axes attribute" else f"its {key}: {', '.join(map(str, names))}", Declared(layout, said)
 
 
 def drop_singletons(array: Any, names: list[str], path: Any, said: str = "OME-Zarr axes") -> tuple[Any, str | None]:

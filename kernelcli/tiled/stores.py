@@ -343,7 +343,8 @@ def _array_in(node: Any, path: Path, with_layout: bool = False) -> tuple:
     declared = None
     if hasattr(node, "shape") and hasattr(node, "dtype"):
         # (a volume of 3 slices was read as an image of 3 channels: another computation, exit 0)
-        array, what, declared = axes.of_array(node, path)
+        array, named, declared = axes.of_array(node, path)
+        what = f" ({named})" if named else ""
     else:
         attrs = dict(node.attrs)
         multiscales = attrs.get("multiscales") or (attrs.get("ome") or {}).get("multiscales")
@@ -354,8 +355,9 @@ def _array_in(node: Any, path: Path, with_layout: bool = False) -> tuple:
             array, layout = axes.drop_singletons(node[level], names, path)
             declared = axes.Declared(layout, "Zarr axes") if names else None
             what = f" (OME-Zarr level {level!r}, the highest resolution)"
-        elif len(arrays) == 1:
-            array, what = node[arrays[0]], f" (array {arrays[0]!r})"
+        elif len(arrays) == 1:  # read as its own path is (grp.zarr/img): the axes it declares give the layout
+            array, named, declared = axes.of_array(node[arrays[0]], path)
+            what = f" (array {arrays[0]!r}{'; ' + named if named else ''})"
         else:
             listed = ", ".join(arrays) if arrays else "none"
             inner = arrays[0] if arrays else _first_array(node)
