@@ -65,3 +65,56 @@ class TestAGroupHoldingOneArray:
         by_group = invoke("convolve", "g.zarr", "-k", "box:3", "--layout", "hwc", "-o", "g.npy")
         assert by_array.exit_code == by_group.exit_code == 2, by_group.stderr
         assert by_group.stderr == by_array.stderr.replace("g.zarr/img", "g.zarr"), by_group.stderr
+
+
+def _ome(path, data, axes, zarr_format: int):
+    """An OME-Zarr image as ome-zarr-py writes it: 0.4 in Zarr v2 (``multiscales`` attribute), 0.5 in Zarr v3 (``ome``)."""
+    group = zarr.open_group(str(path), mode="w", zarr_format=zarr_format)
+    chunks = tuple(8 if n > 8 else n for n in data.shape)
+    group.create_array("0", shape=data.shape, chunks=chunks, dtype=data.dtype)[...] = data
+    kinds = {"t": "time", "c": "channel"}
+    multiscales = [{"version": "0.4" if zarr_format == 2 else "0.5", "datasets": [{"path": "0"}],
+                    "axes": [{"name": a, "type": kinds.get(a, "space")} for a in axes]}]
+    if zarr_format == 2:
+        group.attrs["multiscales"] = multiscales
+    else:
+        group.attrs["ome"] = {"version": "0.5", "multiscales": multiscales}
+    return path
+
+
+@needs_zarr3
+class TestOmeZarrLevelsOfEitherFormat:
+    """#2: 'convolve ome2_tczyx1.zarr' (OME-Zarr 0.4, Zarr v2, (1, 1, 1, 29, 41) t,c,z,y,x) was refused, exit 2: 'not
+    found where a tile is computed: removed while it was read, or, on a cluster, not on a file system its workers
+    share': the level seen without its single axes had no path, and the metadata watched was the group's .zarray."""
+
+    @pytest.mark.parametrize("zarr_format", [2, 3])
+    @pytest.mark.parametrize("channels", [1, 3])
+    def test_an_image_with_single_t_c_z_axes_reads_as_in_memory(self, tmp_path, invoke, zarr_format, channels):
+        image = np.random.default_rng(5).integers(0, 1000, (channels, 29, 41)).astype(np.uint16)
+        np.save(tmp_path / "m.npy", image[0] if channels == 1 else image)
+        _ome(tmp_path / "o.zarr", image[None, :, None], "tczyx", zarr_format)
+        ok(invoke("convolve", "m.npy", "-k", "box:3", *(["--layout", "chw"] if channels == 3 else []), "-o", "ref.npy"))
+        ok(invoke("convolve", "o.zarr", "-k", "box:3", "-o", "t.npy"))
+        assert (tmp_path / "t.npy").read_bytes() == (tmp_path / "ref.npy").read_bytes()
+
+    @pytest.mark.parametrize("zarr_format", [2, 3])
+    def test_the_metadata_watched_is_the_level_read(self, tmp_path, zarr_format):
+        import os
+
+        from kernelcli.tiled import stores
+        from kernelcli.tiled.reading import ChunkReads
+
+        _ome(tmp_path / "o.zarr", np.zeros((1, 1, 1, 9, 11), np.uint8), "tczyx", zarr_format)
+        root = str(tmp_path / "o.zarr")
+        level = stores._array_in(zarr.open(root, mode="r"), tmp_path / "o.zarr")[0]
+        own = "zarr.json" if zarr_format == 3 else ".zarray"
+        assert ChunkReads(level, "o.zarr", root=root).metadata == os.path.join(root, "0", own)
+
+    def test_a_group_of_one_array_declared_t_y_x_reads_as_an_image(self, tmp_path, invoke):
+        image = np.random.default_rng(6).integers(0, 255, (1, 19, 23)).astype(np.uint8)
+        np.save(tmp_path / "m.npy", image[0])
+        _group_of_one(tmp_path / "g.zarr", image, ["t", "y", "x"], 2)
+        ok(invoke("convolve", "m.npy", "-k", "box:3", "-o", "ref.npy"))
+        ok(invoke("convolve", "g.zarr", "-k", "box:3", "-o", "g.npy"))
+        assert (tmp_path / "g.npy").read_bytes() == (tmp_path / "ref.npy").read_bytes()

@@ -146,7 +146,8 @@ def layout_to_read(declared: Declared | None, given: str | None, path: Any) -> s
 
 
 class Indexed:
-    """A Zarr array seen through a fixed index (dropped singleton axes), for ``dask.array.from_array``.
+    """A Zarr array seen through a fixed index (dropped singleton axes), for ``dask.array.from_array``; its ``path``
+    is the array's own (in its store), so a read watches the metadata of the array read, not its group's.
 
     >>> import numpy as np; Indexed(np.zeros((1, 4, 5)), (0, slice(None), slice(None))).shape
     (4, 5)
@@ -154,6 +155,7 @@ class Indexed:
 
     def __init__(self, array: Any, index: tuple) -> None:
         self.array, self.index = array, index
+        self.path = getattr(array, "path", "")
         self.shape = tuple(n for n, i in zip(array.shape, index) if not isinstance(i, int))
         self.dtype = array.dtype
         self.ndim = len(self.shape)
