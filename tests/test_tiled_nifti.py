@@ -311,7 +311,9 @@ def test_a_zarr_output_takes_the_tiled_path_by_itself(tmp_path, call):
     assert "or write another format than .zarr" in refused.stderr and "leave out --tiled" not in refused.stderr
     at_a_url = run_cli(call[0], "v.nii", *call[1:], "-o", "memory://v.zarr", cwd=tmp_path)  # (not written tile by tile)
     assert at_a_url.returncode == 2 and "does not exist" not in at_a_url.stderr, at_a_url.stderr  # (was: 'the folder memory:')
-    assert "unsupported output type '.zarr' for a volume" in at_a_url.stderr or "another format than .zarr" in at_a_url.stderr
+    # (audit 221 #3: "memory:/b/x.zarr: unsupported output type '.zarr' ... expected one of ..., .zarr" named it folded)
+    assert "memory://v.zarr: is a URL, and a volume is written to a local path: give a local path" in at_a_url.stderr \
+        or "another format than .zarr" in at_a_url.stderr
 
 
 @pytest.mark.parametrize("command, args", [("convolve", ["-k", "gaussian:1.5mm"]), ("pool", ["--size", "3", "--stride", "2"])])

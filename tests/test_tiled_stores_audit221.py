@@ -118,3 +118,56 @@ class TestOmeZarrLevelsOfEitherFormat:
         ok(invoke("convolve", "m.npy", "-k", "box:3", "-o", "ref.npy"))
         ok(invoke("convolve", "g.zarr", "-k", "box:3", "-o", "g.npy"))
         assert (tmp_path / "g.npy").read_bytes() == (tmp_path / "ref.npy").read_bytes()
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    """m1.png (an image read in memory), a.npy and a.zarr (an array store) in tmp_path."""
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    (tmp_path / "m1.png").write_bytes((samples / "phantom.png").read_bytes())
+    data = np.random.default_rng(3).integers(0, 255, (37, 53)).astype(np.uint8)
+    np.save(tmp_path / "a.npy", data)
+    zarr.open_array(str(tmp_path / "a.zarr"), mode="w", shape=data.shape, chunks=(8, 8), dtype=data.dtype)[...] = data
+    return tmp_path
+
+
+class TestUrlOutputsThatAreNoStore:
+    """#3: 'convolve m1.png -k box:3 -o file://q2.png' said 'this file is none of them: leave out --tiled/--chunks'
+    (never given), '-o s3://b/q3.png' 'write another format than .zarr' for a .png, exit 2 both."""
+
+    @pytest.mark.parametrize("args, said", [
+        (["convolve", "m1.png", "-k", "box:3", "-o", "file://q2.png"],
+         "file://q2.png: is a URL, and a file:// URL output is written tile by tile, which writes .zarr and .npy: "
+         "give it as the local path {cwd}/q2.png"),
+        (["convolve", "a.npy", "-k", "box:3", "-o", "file:///{cwd}/q2.png"],
+         "file:///{cwd}/q2.png: is a URL, and a file:// URL output is written tile by tile, which writes .zarr and .npy: "
+         "give it as the local path {cwd}/q2.png"),
+        (["pool", "m1.png", "-f", "2", "-o", "file://q3.png"], "file://q3.png: is a URL, and a file:// URL output"),
+        (["pad", "m1.png", "-p", "2", "-o", "s3://b/q3.png"],
+         "s3://b/q3.png: is a URL, and a URL output is a Zarr store (.zarr), written tile by tile: write other files to a local path"),
+        (["convolve", "a.zarr", "-k", "box:3", "-o", "memory://b/q4.npy"], "memory://b/q4.npy: is a URL, and a URL output is a Zarr store"),
+        (["convolve", "m1.png", "-k", "box:3", "-o", "file://q5.npy"],
+         "m1.png: the tiled path reads Zarr stores, TIFF and .npy; this file is none of them: "
+         "give file://q5.npy as the local path {cwd}/q5.npy"),
+        (["convolve", "v.nii", "-k", "box:3vox", "-o", "file://q6.nii"],
+         "file://q6.nii: is a URL, and a volume is written to a local path: give it as the local path {cwd}/q6.nii"),
+        (["volume", "v.nii", "-k", "box:3vox", "-o", "s3://b/q7.nii"], "s3://b/q7.nii: is a URL, and a volume is written to a local path: give a local path"),
+    ], ids=["file-png", "file-abs-png", "pool", "pad-s3", "zarr-to-npy-url", "png-to-file-npy", "nii-file", "volume-s3"])
+    def test_refused_naming_the_url_as_typed_and_what_a_url_output_can_be(self, inputs, invoke, args, said):
+        cwd = str(inputs)
+        if "v.nii" in args:
+            nib = pytest.importorskip("nibabel")
+            nib.save(nib.Nifti1Image(np.zeros((9, 11, 13), np.float32), np.eye(4)), str(inputs / "v.nii"))
+        before = sorted(p.name for p in inputs.iterdir())
+        r = invoke(*[a.replace("/{cwd}", cwd) for a in args])
+        assert r.exit_code == 2, r.stderr
+        assert r.stderr.startswith("error: " + said.replace("/{cwd}", cwd).replace("{cwd}", cwd)), r.stderr
+        assert "--tiled" not in r.stderr and "another format than .zarr" not in r.stderr
+        assert sorted(p.name for p in inputs.iterdir()) == before
+
+    def test_a_file_url_to_what_the_tiled_path_writes_is_its_local_path(self, inputs, invoke):
+        ok(invoke("convolve", "a.zarr", "-k", "box:3", "-o", "file://q.npy"))
+        ok(invoke("convolve", "a.npy", "-k", "box:3", "-o", "ref.npy"))
+        assert np.array_equal(np.load(inputs / "q.npy"), np.load(inputs / "ref.npy"))

@@ -31,7 +31,9 @@ def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *
     from ..io.folder_names import refuse_a_folder_named_output
     from ..io.naming import refuse_inside_store
     from ..io.output_checks import check_output, refuse_folder
+    from ..tiled.urls import refuse_url
 
+    refuse_url(out, "a volume is written to a local path")  # (file:/x/q.nii was "the folder file:/x does not exist")
     refuse_a_folder_named_output(out, store=tiled)
     o = Path(out)
     refuse_folder(o)

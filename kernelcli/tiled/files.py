@@ -196,8 +196,9 @@ def run_tiled(
     if str(input_path) == "-" or (out is not None and str(out) == "-"):
         raise UsageError("the tiled path reads and writes files, not pipes ('-')")
     stores.refuse_untileable_url(input_path)  # (named as typed: resolved, a file:// URL is its local path)
+    stores.refuse_untileable_url_output(out)  # (before the input's advice, which named options never given)
+    advice = instead_of_tiles(resolve(input_path), out, chunks, scheduler)  # (the output as typed: a file:// URL chose it)
     input_path, out = resolve(input_path), resolve(out)  # s3://... as given (a Path folds the '//'); file:// local
-    advice = instead_of_tiles(input_path, out, chunks, scheduler)
     stores.refuse_untileable(input_path, advice)
     out = tiled_output_path(input_path, out, label if name is None else name, advice, fmt)  # (--suffix '': the stem alone)
     check_tiled_output(out, input_path, force)
@@ -232,13 +233,16 @@ def instead_of_tiles(input_path: Any, out: Any, chunks: Any, scheduler: str | No
     >>> instead_of_tiles(Path("a.png"), Path("o.zarr"), None, None)
     'write another format than .zarr (only the tiled path writes it), or give a Zarr, TIFF or .npy input'
     """
-    from .urls import as_url
+    from .urls import as_url, local_path, typed_url
 
     if store_input(input_path):  # ('leave out --tiled', never given, could not help; nor another format: it is .npy)
         if out is not None and not stores.is_chunked(out) and as_url(out) is None and Path(str(out)).suffix.lower() != ".npy":
             return "a Zarr input is read tile by tile only, which writes .zarr or .npy: give --out NAME.zarr or --out NAME.npy"
         return "a Zarr input is read tile by tile only: save it as a .npy (or TIFF) to run this in memory"
-    if stores.is_chunked(out) or as_url(out) is not None:
+    url = as_url(out)
+    if url is not None and url.startswith("file://") and not stores.is_chunked(url):  # (a .npy: in memory as its path)
+        return f"give {typed_url(out)} as the local path {local_path(url)}"
+    if stores.is_chunked(out) or url is not None:
         tiled_input = Path(str(input_path)).suffix.lower() in (".npy", *stores.TIFF_SUFFIXES)
         return "write another format than .zarr (only the tiled path writes it)" + (
             "" if tiled_input else ", or give a Zarr, TIFF or .npy input")

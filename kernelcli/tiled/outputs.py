@@ -27,8 +27,7 @@ def tiled_output_path(input_path: Any, out: Path | None, label: str, advice: str
                              f"(an image format needs the whole result in memory): give --out {out.stem}.zarr or "
                              f"--out {out.stem}.npy" + (f"; {advice}" if store_input(input_path) else f", or {advice}"))
     if isinstance(out, str):  # an fsspec URL (kernelcli.tiled.urls.resolve)
-        if not stores.is_chunked(out):
-            raise UsageError(f"{out}: a URL output on the tiled path is a Zarr store (.zarr)")
+        stores.refuse_untileable_url_output(out)
         return out
     check_output_type(out, advice)
     return out

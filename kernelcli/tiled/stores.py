@@ -213,6 +213,31 @@ def refuse_untileable_url(path: Any) -> None:
         urls.refuse_url(path, "a URL input is a Zarr store (.zarr), read tile by tile", "copy other files to a local path first")
 
 
+def refuse_untileable_url_output(out: Any) -> None:
+    """Refuse (exit 2) a URL output the tiled path cannot write, named as typed, before the input is checked (its
+    advice named options never given: ``-o file://q.png`` was told to "leave out --tiled/--chunks"): a URL output is
+    written tile by tile, a ``file://`` one as its local path would be (.zarr or .npy; told that path), any other a
+    Zarr store alone (:func:`refuse_untileable_url`'s words for an input).
+
+    >>> refuse_untileable_url_output("s3://b/x.zarr"), refuse_untileable_url_output("x.png")
+    (None, None)
+    >>> refuse_untileable_url_output(Path("memory://b/x.png"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: memory://b/x.png: is a URL, and a URL output is a Zarr store (.zarr), written tile by tile: write other files to a local path
+    """
+    from . import urls
+
+    url = urls.as_url(out)
+    if url is None:
+        return
+    if url.startswith("file://"):
+        if Path(urls.local_path(url)).suffix.lower() not in TILED_OUTPUTS:
+            urls.refuse_url(out, "a file:// URL output is written tile by tile, which writes .zarr and .npy")
+    elif not is_chunked(url):
+        urls.refuse_url(out, "a URL output is a Zarr store (.zarr), written tile by tile", "write other files to a local path")
+
+
 def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixels: int | None = None) -> tuple[Any, str, Any, Any]:
     """The input as a lazy dask array: ``(array, description for a note, close, declared)``; call ``close()`` when done.
 
