@@ -171,3 +171,32 @@ class TestUrlOutputsThatAreNoStore:
         ok(invoke("convolve", "a.zarr", "-k", "box:3", "-o", "file://q.npy"))
         ok(invoke("convolve", "a.npy", "-k", "box:3", "-o", "ref.npy"))
         assert np.array_equal(np.load(inputs / "q.npy"), np.load(inputs / "ref.npy"))
+
+
+class TestFileColonName:
+    """#5: 'convolve a.zarr -k box:3 -o file:fu3.zarr' made a local folder named 'file:fu3.zarr' (exit 0) that
+    dask.array.from_zarr('file:fu3.zarr') does not find (fsspec strips 'file:' as it strips 'file://'), and
+    'convolve file:a.zarr' said 'no such file'; zarr's own stores read the whole text as a name: two readings."""
+
+    @pytest.mark.parametrize("args, option", [
+        (["convolve", "a.zarr", "-k", "box:3", "-o", "file:fu3.zarr"], "'--out' / '-o'"),
+        (["convolve", "a.npy", "-k", "box:3", "--tiled", "-o", "file:fu4.npy"], "'--out' / '-o'"),
+        (["convolve", "file:a.zarr", "-k", "box:3", "-o", "u1.npy"], "'input'"),
+        (["convolve", "a.npy", "m1.png", "-k", "box:3", "--out-dir", "local:od"], "'--out-dir' / '-d'"),
+        (["convolve", "m1.png", "-k", "file:k.json", "-o", "u2.png"], None),
+    ], ids=["zarr-out", "npy-out", "input", "out-dir", "kernel"])
+    def test_refused_naming_both_readings(self, inputs, invoke, args, option):
+        before = sorted(p.name for p in inputs.iterdir())
+        r = invoke(*args)
+        assert r.exit_code == 2, r.stderr
+        name = next(a for a in args if a.startswith(("file:", "local:")))
+        scheme, rest = name.split(":", 1)
+        said = (f"{name}: reads two ways: as a URL, ./{rest} (fsspec and dask read it so), or as the name of a file or "
+                f"folder {name} (zarr and the file system read it so): write {scheme}://{rest} for the URL, or ./{name} for the name")
+        assert said in r.stderr and (option is None or option in r.stderr), r.stderr
+        assert sorted(p.name for p in inputs.iterdir()) == before
+
+    def test_either_spelling_it_advises_is_read_one_way(self, inputs, invoke):
+        ok(invoke("convolve", "a.zarr", "-k", "box:3", "-o", "file://u.zarr"))
+        ok(invoke("convolve", "a.zarr", "-k", "box:3", "-o", "./file:n.npy"))
+        assert (inputs / "u.zarr").is_dir() and (inputs / "file:n.npy").is_file()

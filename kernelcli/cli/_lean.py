@@ -130,7 +130,8 @@ def lean_path(value: Any) -> Path:
     text = str(value)
     if text == "":
         raise ValueError("'' is an empty path: expected a file or folder name")
-    if ":/" in text:  # a URL: pathlib folds 'file://x' and 'file:///x' alike, so it keeps the URL as typed
+    if ":/" in text or text.startswith(("file:", "local:")):  # a URL: pathlib folds 'file://x' and 'file:///x' alike,
+        # so it keeps the URL as typed ('file:x', which reads two ways, refused)
         from ..tiled.urls import URLPath, command_line_path
 
         given = command_line_path(text)

@@ -34,8 +34,9 @@ from . import require
 
 #: fsspec's names of the local file system: their URLs are local paths (``local:///tmp/a`` is ``/tmp/a``)
 LOCAL = ("file", "local")
-#: ``scheme:/`` or ``scheme://`` at the start (two letters at least: never a drive letter)
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+")
+#: ``scheme:/`` or ``scheme://`` at the start (two letters at least: never a drive letter); or ``file:`` / ``local:``
+#: followed by a name (no '/'), which reads two ways (:func:`refuse_bare_local`)
+_SCHEME = re.compile(r"^(?:([A-Za-z][A-Za-z0-9+.-]+):/+|(file|local):)")
 #: a URL as typed: ``scheme://`` (a ``Path`` folds it into ``scheme:/``)
 _UNFOLDED = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 
@@ -54,8 +55,31 @@ def as_url(path: Any) -> str | None:
     match = _SCHEME.match(text)
     if match is None:
         return None
+    if match.group(2):  # (file:NAME: a name, as zarr and the file system read it; the command line refuses it)
+        return None
     scheme, rest = match.group(1).lower(), text[match.end():]
     return f"file://{local_path(text)}" if scheme in LOCAL else f"{scheme}://{rest}"
+
+
+def refuse_bare_local(text: str) -> None:
+    """Refuse (exit 2) ``file:NAME`` or ``local:NAME`` (no '/' after the colon) as typed, which reads two ways: fsspec's
+    LocalFileSystem strips ``file:`` as it strips ``file://`` (so dask's ``from_zarr`` reads ./NAME), where zarr's own
+    stores and the file system take the whole text as a name (``zarr.open_array("file:x.zarr")`` finds no ./x.zarr).
+    kernelcli took the name, and wrote a store that ``dask.array.from_zarr`` of the same text did not find.  Refused
+    where the text is seen as typed (:func:`command_line_path`, :func:`refuse_url`); a ``Path`` so named is the name
+    (``./file:x.zarr``, as advised: pathlib drops the ``./``).
+
+    >>> refuse_bare_local("file:x.zarr")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: file:x.zarr: reads two ways: as a URL, ./x.zarr (fsspec and dask read it so), or as the name of a file or folder file:x.zarr (zarr and the file system read it so): write file://x.zarr for the URL, or ./file:x.zarr for the name
+    """
+    from ..errors import UsageError
+
+    scheme, rest = text.split(":", 1)
+    raise UsageError(f"{text}: reads two ways: as a URL, ./{rest} (fsspec and dask read it so), or as the name of a file or "
+                     f"folder {text} (zarr and the file system read it so): write {scheme}://{rest} for the URL, or ./{text} "
+                     "for the name")
 
 
 def local_path(url: str) -> str:
@@ -95,10 +119,12 @@ class URLPath(type(Path())):
 
 
 def command_line_path(text: str) -> Path:
-    """``Path(text)``, or a :class:`URLPath` where ``text`` is a URL."""
+    """``Path(text)``, or a :class:`URLPath` where ``text`` is a URL (``file:NAME`` refused: :func:`refuse_bare_local`)."""
     match = _SCHEME.match(text)
     if match is None:
         return Path(text)
+    if match.group(2):
+        refuse_bare_local(text)
     given = URLPath(f"file:{local_path(text)}" if match.group(1).lower() in LOCAL else text)
     given.typed = text
     return given
@@ -147,6 +173,8 @@ def refuse_url(path: Any, what: str, fix: str = "give a local path", option: str
     ...
     kernelcli.errors.UsageError: --report s3://b/r.json: is a URL, and the report is a file: give a local path
     """
+    if isinstance(path, str) and _SCHEME.match(path) and _SCHEME.match(path).group(2):  # (a text as typed: -k file:k.json)
+        refuse_bare_local(path)
     url = as_url(path)
     if url is None:
         return
