@@ -211,7 +211,7 @@ class TestOptionsThatChangeNothingSaySo:
         """--workers and --recursive were taken in silence where one file runs in one process."""
         r = invoke(*args, "-o", "o.png", "--workers", "3", "--recursive", "--json")
         assert r.exit_code == 0, r.stderr
-        said = "--workers 3: for several inputs and tile-by-tile runs; one input runs in one process"
+        said = "--workers 3: the processes of a batch or of --scheduler local; one input runs in this process, so it changes nothing"
         assert said in r.stderr and "--recursive: looks into the subfolders of folder inputs" in r.stderr
         assert json.loads(r.stdout)["notes"][:2] == [said, "--recursive: looks into the subfolders of folder inputs; one input was given"]
         assert "--workers" not in invoke(*args, "-o", "p.png").stderr
@@ -238,7 +238,7 @@ class TestOptionsThatChangeNothingSaySo:
         nib.save(nib.Nifti1Image(np.ones((6, 7, 8), np.float32), np.eye(4)), str(tmp_path / "v.nii.gz"))
         for args in (["convolve", "v.nii.gz", "-k", "box:3vox"], ["pool", "v.nii.gz", "-f", "2"]):
             r = invoke(*args, "-o", f"o_{args[0]}.nii.gz", "-j", "2")
-            assert r.exit_code == 0 and "--workers 2: for several inputs" in r.stderr, r.stderr
+            assert r.exit_code == 0 and "--workers 2: the processes of a batch or of --scheduler local; one input runs in this process" in r.stderr, r.stderr
 
     def test_a_volume_fills_by_replicate_unless_told(self, invoke, tmp_path):
         nib = pytest.importorskip("nibabel")

@@ -200,3 +200,34 @@ class TestFileColonName:
         ok(invoke("convolve", "a.zarr", "-k", "box:3", "-o", "file://u.zarr"))
         ok(invoke("convolve", "a.zarr", "-k", "box:3", "-o", "./file:n.npy"))
         assert (inputs / "u.zarr").is_dir() and (inputs / "file:n.npy").is_file()
+
+
+class TestWorkersWhereTheyChangeNothing:
+    """#6: 'convolve a.npy -k box:3 --tiled --workers 3' and '--scheduler tcp://... --workers 3' took --workers in
+    silence (the tiles use this process's threads, a running cluster its own workers), while the one-input note said
+    '--workers 3: for several inputs and tile-by-tile runs; one input runs in one process'."""
+
+    def test_a_tiled_run_in_this_process_says_so(self, inputs, invoke):
+        import json
+
+        r = invoke("convolve", "a.npy", "-k", "box:3", "--tiled", "--workers", "3", "-o", "t.npy", "--json")
+        ok(r)
+        said = ("--workers 3: the processes of a batch or of --scheduler local; a tile-by-tile run in this process uses its "
+                "threads, one per core, so it changes nothing")
+        assert said in r.stderr and said in json.loads(r.stdout)["notes"]
+        assert "--workers" not in invoke("convolve", "a.npy", "-k", "box:3", "--tiled", "-o", "u.npy").stderr
+
+    def test_one_input_in_memory_says_what_workers_sets(self, inputs, invoke):
+        r = invoke("convolve", "a.npy", "-k", "box:3", "--workers", "3", "-o", "m.npy")
+        ok(r)
+        assert ("note: --workers 3: the processes of a batch or of --scheduler local; one input runs in this process, "
+                "so it changes nothing") in r.stderr and "tile-by-tile runs" not in r.stderr
+
+    def test_a_running_cluster_keeps_its_own_workers(self):
+        from kernelcli.tiled.cluster import unused_workers
+
+        assert unused_workers(5, "tcp://127.0.0.1:8791", tiles=False) == (
+            "--workers 5: the processes of a batch or of --scheduler local; the cluster at tcp://127.0.0.1:8791 has its own "
+            "workers, so it changes nothing")
+        assert unused_workers(5, "tcp://127.0.0.1:8791", tiles=True) == unused_workers(5, "tcp://127.0.0.1:8791", tiles=False)
+        assert unused_workers(5, "Local", tiles=True) is None and unused_workers(5, None, tiles=False) is None

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
-from ._common import _click_control, echo, error, error_line, exit_with, internal_error_message, note, print_json, write_report
+from ._common import _click_control, call_note, echo, error, error_line, exit_with, internal_error_message, note, print_json, write_report
 from ._batch_call import BatchOptions, is_batch, one_volume, refuse_missing_input, refuse_one_input_options  # noqa: F401 - (the commands import them from here)
 from ..limits import out_of_memory
 from ._lines import path_line
@@ -66,12 +66,12 @@ def note_one_input(options: BatchOptions, *, quiet: bool, out: Any = None) -> No
 
     >>> from kernelcli.cli import _common
     >>> note_one_input(BatchOptions(workers=4), quiet=True); _common._CALL_NOTES.pop()
-    '--workers 4: for several inputs and tile-by-tile runs; one input runs in one process'
+    '--workers 4: the processes of a batch or of --scheduler local; one input runs in this process, so it changes nothing'
     """
-    from ._common import call_note
+    from ..tiled.cluster import WORKERS_SET
 
     if options.workers is not None:
-        call_note(f"--workers {options.workers}: for several inputs and tile-by-tile runs; one input runs in one process",
+        call_note(f"--workers {options.workers}: {WORKERS_SET}; one input runs in this process, so it changes nothing",
                   quiet=quiet)
     if options.recursive:
         call_note("--recursive: looks into the subfolders of folder inputs; one input was given", quiet=quiet)
@@ -306,6 +306,9 @@ def run_batch(
             if json_out:
                 print_json(BatchResult(records, 0.0, 0).as_dict())
         raise
+    from ..tiled.cluster import unused_workers
+    if (said := unused_workers(options.workers, options.scheduler, tiles=False)) is not None:  # (a running cluster's)
+        call_note(said, quiet=quiet)
     show_bar = not quiet and sys.stderr.isatty()
     from ._batch_display import BatchDisplay  # (a batch's alone: one input's call does not import it)
 

@@ -79,6 +79,30 @@ def describe(scheduler: str | None) -> str:
     return "a LocalCluster" if scheduler == "local" else f"the scheduler at {scheduler}"
 
 
+#: what ``--workers`` sets, opening each note of a call where it changes nothing
+WORKERS_SET = "the processes of a batch or of --scheduler local"
+
+
+def unused_workers(workers: int | None, scheduler: str | None, *, tiles: bool) -> str | None:
+    """The note for ``--workers`` given where it changes nothing, else None: a running cluster (``--scheduler``'s
+    address) has its own workers, and a tile-by-tile run in this process (``tiles``) uses its threads, one per core.
+
+    >>> print(unused_workers(3, "tcp://10.0.0.5:8786", tiles=False))
+    --workers 3: the processes of a batch or of --scheduler local; the cluster at tcp://10.0.0.5:8786 has its own workers, so it changes nothing
+    >>> unused_workers(3, "local", tiles=True) is None, unused_workers(None, None, tiles=True) is None
+    (True, True)
+    """
+    if workers is None or (scheduler is not None and scheduler.strip().lower() == "local"):
+        return None
+    if scheduler is not None:
+        where = f"the cluster at {scheduler} has its own workers"
+    elif tiles:
+        where = "a tile-by-tile run in this process uses its threads, one per core"
+    else:
+        return None
+    return f"--workers {workers}: {WORKERS_SET}; {where}, so it changes nothing"
+
+
 @contextmanager
 def client_for(scheduler: str | None, workers: int | None = None, threads: int = 1) -> Iterator[Any]:
     """A ``distributed.Client`` for ``--scheduler`` (None: yields None), closed at the end.

@@ -133,9 +133,11 @@ def tile_runner(result: Any, notes: list[str], tile: Sequence[int], *, scheduler
     ``progress``), for every tiled path (files and ``.nii`` volumes): a run of ``result`` in more than
     :data:`MANY_TILES` tiles is noted in ``notes`` (:func:`many_tiles`, ``tile`` the input tile asked) here, for all of them."""
     from ..batch import resolve_workers, threads_per_worker
-    from .cluster import client_for, compute_tasks
+    from .cluster import client_for, compute_tasks, unused_workers
 
     if (said := many_tiles(result.numblocks, tile)) is not None:
+        notes.append(said)
+    if (said := unused_workers(workers, scheduler, tiles=True)) is not None:  # (it was taken in silence)
         notes.append(said)
     with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
         yield lambda tasks: compute_tasks(tasks, client, progress)
