@@ -110,3 +110,24 @@ def test_read_dicom_refuses_a_dicom_file_so_named(files):
     with pytest.raises(UsageError, match=r"^ct\.dcm/ names a folder \(it ends with '/'\), but ct\.dcm is a file"):
         read_dicom("ct.dcm/")
     assert read_dicom("ct.dcm").data.shape == (1, 128, 128)
+
+
+@pytest.mark.parametrize("ending", ["/./", "/./.", "//"])
+def test_endings_of_several_parts_are_refused_too(files, ending, cli):
+    """Audit 224 #1 (a regression of 6013b28): ``p.png/./`` was stripped to ``p.png/.``, no file, so read as p.png
+    (convolve exit 0, read_input, summary); now every trailing '/' and '/.' is dropped before the file is looked for,
+    and the advice names the folder without them (``k.npy/./`` said 'give one in that folder (k.npy/./NAME.json)')."""
+    import json
+
+    from kernelcli.netspec.spec import SpecError
+
+    words = rf"phantom\.png{re.escape(ending)} names a folder \(it ends with '{re.escape(ending)}'\), but phantom\.png is a file"
+    with pytest.raises(UsageError, match=rf"^{words}: drop the '{re.escape(ending)}'$"):
+        K.read_input("phantom.png" + ending)
+    done = cli("convolve", "phantom.png" + ending, "-k", "box:3", "-o", "o.png", cwd=files)
+    assert done.returncode == 2 and re.search(words, done.stderr) and not (files / "o.png").exists(), done.stderr
+    (files / "net.json").write_text(json.dumps({"name": "n", "input": [1, 8, 8], "layers": [{"type": "conv", "filters": 2, "f": 3}]}))
+    with pytest.raises(SpecError, match=rf"^net\.json{re.escape(ending)} names a folder"):
+        K.summarize("net.json" + ending)
+    done = cli("convolve", "phantom.png", "-k", "a.npy" + ending, "-o", "o.png", cwd=files)
+    assert done.returncode == 3 and "drop the" in done.stderr and "a.npy/." not in done.stderr.replace("a.npy" + ending, ""), done.stderr

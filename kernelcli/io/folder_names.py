@@ -44,10 +44,10 @@ def refuse_a_file_named_as_folder(path: Any, error: type[Exception] = UsageError
     ...
     kernelcli.errors.UsageError: .../a.png/ names a folder (it ends with '/'), but .../a.png is a file: drop the '/'
     """
-    ending = folder_ending(path)
-    if not ending:
+    if not folder_ending(path):
         return
-    file = path[:-len(ending)].rstrip("/") or ("/" if path.startswith("/") else ".")  # (named as typed: './one.json')
+    file = named_file(path)
+    ending = path[len(file):]
     if os.path.isfile(os.path.expanduser(file) if home else file):
         raise error(f"{path} names a folder (it ends with '{ending}'), but {file} is a file: drop the '{ending}'")
 
@@ -58,11 +58,28 @@ def refuse_a_folder_named_output(path: Any, error: type[Exception] = UsageError,
     the folder exists or not: ``--report rep/`` wrote the file ``rep``.  ``example``: a name to give in that folder.
     ``store``: a Zarr store's name (``o.zarr/``) is a folder: taken.  (``rep/..`` is kept as it is: the output checks
     refuse a folder.)"""
-    ending = folder_ending(path)
-    if not ending or (store and os.path.normpath(path).lower().endswith(".zarr")):
+    if not folder_ending(path) or (store and os.path.normpath(path).lower().endswith(".zarr")):
         return
-    named = path[:-len(ending)]
-    folder = named.rstrip("/") or ("/" if path.startswith("/") else ".")
-    drop = f" or drop the '{ending}'" if named else ""  # (not of '/' itself)
+    named = named_file(path)
+    root = named in ("/", "/.")  # (the root itself: no name is left to keep, so no ending to drop)
+    ending = folder_ending(path) if root else path[len(named):]
+    drop = "" if root else f" or drop the '{ending}'"
+    folder = "" if root else named
     raise error(f"{path} names a folder (it ends with '{ending}'): expected {expected}; give one in that folder "
-                f"({folder.rstrip('/')}/{example}){drop}")
+                f"({folder}/{example}){drop}")
+
+
+def named_file(path: str) -> str:
+    """``path`` without its folder endings (every trailing ``/`` and ``/.``): the file it would name, as typed.
+
+    >>> named_file("a.png/"), named_file("a.png/./"), named_file("./one.json/."), named_file("/."), named_file("//"), named_file("a/..")
+    ('a.png', 'a.png', './one.json', '/.', '/', 'a/..')
+    """
+    file = path
+    while True:
+        if file.endswith("/") and file.rstrip("/"):
+            file = file.rstrip("/")
+        elif file.endswith("/.") and len(file) > 2:
+            file = file[:-2]
+        else:
+            return "/" if file and not file.strip("/") else file  # ('//' is the root)
