@@ -23,7 +23,7 @@ from .errors import UsageError
 class BadValue(UsageError):
     """A value its option's range or grammar refuses, in Click's words for a bad value: ``Invalid value for
     '--size': 0 is not in the range x>=1.``  ``option`` and ``detail`` are kept apart, so that the command line
-    names every spelling of the option and its help, as Click does (``kernelcli.cli._common.value_refused``),
+    names every spelling of the option and its help, as Click does (``kernelcli.cli._value_refused.value_refused``),
     whether the option's parser or the command refused it.
 
     >>> str(refused_value("--size", "0", low=1)), refused_value("--size", "0x3", "every size must be an integer >= 1").detail

@@ -442,6 +442,7 @@ def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, 
     from ..batch_targets import check_report_path
     from ..errors import KernelcliError, OutputRefused
     from ._common import call_note
+    from ._stdout_input import json_withheld
 
     result = BatchResult(records, 0.0, 0)
     report = options.report
@@ -457,8 +458,8 @@ def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, 
             call_note(f"--report {report}: not written: {str(exc).removeprefix(f'--report {report}: ')}", quiet=quiet)
         else:
             _write_refused_report(report, result, force=force, quiet=quiet)
-    if json_out:
-        print_json(result.as_dict())
+    if json_out and json_withheld(None, inputs, options.recursive) is None:
+        print_json(result.as_dict())  # (else `guarded` says why none is: stdout is one of the inputs)
 
 
 def _discover(inputs: list[Path], options: BatchOptions, *, out: Path | None, quiet: bool) -> Any:

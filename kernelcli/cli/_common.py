@@ -31,6 +31,8 @@ from ._json_text import json_text, printed_json
 from ._lines import shown, single_line
 from ._terminal import console, echo, write_stdout  # noqa: F401 - (console: the commands import it from here)
 from ._signals import install_signal_handlers, interrupted_message
+from ._stdout_input import json_withheld
+from ._value_refused import value_refused
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,6 +114,14 @@ def _click_control(exc: BaseException) -> bool:
 def error(message: str) -> None:
     """Print a one-line error in red on stderr."""
     echo(f"error: {single_line(message)}", err=True, fg="red")
+
+
+def say_failure(line: str, as_json: bool, kwargs: dict, exc: BaseException | None = None) -> bool:
+    """Print the error ``line`` of a failing call; return whether its ``--json`` record may then be printed: not where
+    stdout is an input (:func:`~._stdout_input.json_withheld`, whose words end the line)."""
+    withheld = json_withheld(exc, given_inputs(kwargs), kwargs.get("recursive")) if as_json and not _JSON_PRINTED else None
+    error(line + (withheld or ""))
+    return as_json and withheld is None
 
 
 def note(message: str) -> None:
@@ -262,7 +272,7 @@ def _unexpected(exc: Exception, as_json: bool, kwargs: dict) -> NoReturn:
     stop = stop_replaced_by(exc)
     if stop is not None:  # not a bug: a stop that an extension turned into its own error
         _stopped(stop, as_json, kwargs)
-    error(internal_error_message(exc))
+    as_json = say_failure(internal_error_message(exc), as_json, kwargs)
     _failure_json(as_json, kwargs, EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}")
     raise exit_with(EXIT_INTERNAL) from None
 
@@ -283,7 +293,7 @@ def _stopped(exc: BaseException, as_json: bool, kwargs: dict) -> NoReturn:
     written (:func:`~._signals.stopped_report`), its ``--json`` document or record ("not run"), its exit code."""
     from ._signals import stopped_record, stopped_report
 
-    error(interrupted_message(exc))
+    as_json = say_failure(interrupted_message(exc), as_json, kwargs)
     report, stopped, batch, why = stopped_report(given_inputs(kwargs), kwargs, exc)
     if report is not None:  # (a report that cannot be written: the stop is what the call says)
         with contextlib.suppress(Exception):
@@ -326,7 +336,7 @@ def _report_known(exc: KernelcliError, as_json: bool, kwargs: dict, command: str
     if isinstance(exc, StdoutError):
         raise exit_with(stdout_failed(exc)) from None
     message = error_line(exc, command)
-    error(message)
+    as_json = say_failure(message, as_json, kwargs, exc)  # (no record where stdout is an input)
     record = getattr(exc, "record", None)  # one input's record, as its --report holds it (cli._batch.run_reported)
     if record is not None and as_json and not _JSON_PRINTED:
         record.error = message  # the line on stderr: made in the Pipes block, it named stdin's temporary file
@@ -352,27 +362,6 @@ def error_line(exc: KernelcliError, command: str | None = None) -> str:
     if whole_numbers is not None and isinstance(exc, whole_numbers.BadValue):
         return value_refused(exc, _COMMAND if command is None else command)
     return str(exc)
-
-
-def value_refused(exc: Any, command: str) -> str:
-    """A value the command refused, in the words Click refuses one its option's parser refuses (a size, a padding
-    read in the command's body: ``shape -f 0`` as ``learn -f 0``): every spelling of the option, then where the
-    command's help is (:func:`kernelcli.cli.click_error_line`).
-
-    >>> from ..shapes import refused_value
-    >>> value_refused(refused_value("--size", "0", low=1), "shape")
-    "Invalid value for '--size' / '-f' / '--f': 0 is not in the range x>=1. (see 'kernelcli shape -h')"
-    """
-    from .options import CONCEPTS
-
-    names = next((concept.names for concept in CONCEPTS.values() if concept.names[0] == exc.option), (exc.option,))
-    ctx = None
-    if "typer" in sys.modules:  # (the plain path runs without it: its commands are named as their functions)
-        from ._click import get_current_context
-
-        ctx = get_current_context(silent=True)
-    path = ctx.command_path if ctx is not None else f"kernelcli {command}"
-    return f"Invalid value for {' / '.join(repr(name) for name in names)}: {exc.detail} (see '{path} -h')"
 
 
 def json_printed() -> bool:

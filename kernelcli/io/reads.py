@@ -133,6 +133,15 @@ def _same_status(fd: int, st: os.stat_result) -> bool:
         return False
 
 
+class StdoutIsInput(OutputRefused):
+    """stdout is a file the call reads (:func:`refuse_stdout_among`): nothing may be printed on it, a ``--json``
+    failure record neither (it would be written into the input the refusal protects).  ``name``: that input."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 def refuse_stdout_among(parameters: dict[str, Any], paths: Iterable[str | os.PathLike] = ()) -> None:
     """Before a command runs: refuse (OutputRefused, exit 4, nothing done) a stdout that is a file the call reads,
     as GNU ``cat f >> f`` refuses ("input file is output file"): ``>> m.csv`` appended a matrix's result to the input
@@ -144,16 +153,16 @@ def refuse_stdout_among(parameters: dict[str, Any], paths: Iterable[str | os.Pat
     if st is None:
         return
     if _reads_stdin(parameters) and _same_status(0, st):  # '< f >> f': stdin's file is an input as a named one is
-        raise OutputRefused("stdout: is the input read on stdin (the same file): what it prints would be written into it; "
-                            "redirect stdout to another file")
+        raise StdoutIsInput("stdout: is the input read on stdin (the same file): what it prints would be written into it; "
+                            "redirect stdout to another file", "stdin")
     for item in [*_read_paths(parameters), *map(os.fspath, paths)]:
         try:
             same = os.path.samestat(os.stat(item), st)
         except (OSError, ValueError):
             continue
         if same:
-            raise OutputRefused(f"stdout: is {item}, which this call reads (the same file): what it prints "
-                                "would be written into it; redirect stdout to another file")
+            raise StdoutIsInput(f"stdout: is {item}, which this call reads (the same file): what it prints "
+                                "would be written into it; redirect stdout to another file", item)
 
 
 def note_read(path: str | os.PathLike) -> None:

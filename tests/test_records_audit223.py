@@ -1,0 +1,80 @@
+"""Audit 223 (records: --json, --report, limits): what its findings 1-5 asked for, checked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import process_env, small_png
+
+
+def kernelcli(*args: str, cwd: Path, stdout=subprocess.PIPE, stdin=None, **env: str) -> subprocess.CompletedProcess:
+    """``python -m kernelcli ARGS`` in a process of its own (stderr as text)."""
+    return subprocess.run([sys.executable, "-m", "kernelcli", *args], stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                          text=True, cwd=cwd, env=process_env(**env), timeout=120)
+
+
+def appended_to(path: Path, *args: str, cwd: Path, stdin: Path | None = None) -> subprocess.CompletedProcess:
+    """``kernelcli ARGS >> path`` (``< stdin``)."""
+    with open(path, "ab") as out, open(stdin or path, "rb") as given:
+        return kernelcli(*args, cwd=cwd, stdout=out, stdin=given if stdin else None)
+
+
+class TestNoRecordIntoAnInputOnStdout:
+    """#1: with --json, the failure record of a call refused because stdout is an input was printed on that stdout,
+    appended to the input it protected (m.csv unreadable after ``convolve m.csv -k box:3 --json >> m.csv``)."""
+
+    @pytest.fixture
+    def files(self, tmp_path):
+        np.savetxt(tmp_path / "m.csv", np.arange(25.0).reshape(5, 5), delimiter=",")
+        small_png(tmp_path / "in.png")
+        small_png(tmp_path / "b3" / "a.png")
+        small_png(tmp_path / "b3" / "b.png")
+        return tmp_path
+
+    @pytest.mark.parametrize("stdout, args", [
+        ("m.csv", ["convolve", "m.csv", "-k", "box:3"]),
+        ("m.csv", ["pad", "m.csv", "-p", "1"]),
+        ("m.csv", ["pool", "m.csv", "-f", "2"]),
+        ("m.csv", ["learn", "m.csv", "m.csv", "-f", "3"]),
+        ("in.png", ["convolve", "in.png", "-k", "sobel_v", "-o", "xx.png"]),
+        ("in.png", ["gallery", "in.png", "-o", "g.png"]),
+        ("b3/a.png", ["pool", "b3", "-f", "2", "--out-dir", "ob3"]),
+        ("b3/a.png", ["convolve", "b3/*.png", "-k", "nosuch", "--out-dir", "ob3"]),
+    ])
+    def test_refused_and_the_input_unchanged(self, files, stdout, args):
+        before = (files / stdout).read_bytes()
+        r = appended_to(files / stdout, *args, "--json", cwd=files)
+        assert r.returncode == 4, r.stderr
+        assert (files / stdout).read_bytes() == before
+        assert r.stderr.startswith(f"error: stdout: is {stdout}, which this call reads (the same file): ")
+        assert r.stderr.endswith("redirect stdout to another file (--json: no record printed)\n"), r.stderr
+        assert r.stderr.count("\n") == 1
+
+    def test_stdins_file(self, files):
+        before = (files / "m.csv").read_bytes()
+        r = appended_to(files / "m.csv", "convolve", "-", "-k", "box:3", "--json", cwd=files, stdin=files / "m.csv")
+        assert r.returncode == 4 and (files / "m.csv").read_bytes() == before, r.stderr
+        assert "stdout: is the input read on stdin" in r.stderr and "(--json: no record printed)" in r.stderr
+
+    @pytest.mark.parametrize("order", ["folder first", "missing first"])
+    def test_a_folders_file_before_the_batch_has_listed_it(self, files, order):
+        """A missing file is refused before the folder's files are listed: its record (a batch's document) was printed."""
+        before = (files / "b3" / "a.png").read_bytes()
+        inputs = ["b3", "nosuch.png"] if order == "folder first" else ["nosuch.png", "b3"]
+        r = appended_to(files / "b3" / "a.png", "pool", *inputs, "-f", "2", "--out-dir", "ob3", "--json", cwd=files)
+        assert r.returncode == 2, r.stderr
+        assert (files / "b3" / "a.png").read_bytes() == before
+        assert r.stderr == ("error: nosuch.png: no such file (--json: no record printed: stdout is b3/a.png, "
+                            "which this call reads)\n")
+
+    def test_a_stdout_beside_the_inputs_gets_the_record(self, files):
+        """A file in the folder that is no input (a .json) is no input: the record is printed there as anywhere."""
+        with open(files / "b3" / "r.json", "wb") as out:
+            r = kernelcli("convolve", "b3", "-k", "nosuch", "--out-dir", "ob3", "--json", cwd=files, stdout=out)
+        assert r.returncode == 3 and '"status": "failed"' in (files / "b3" / "r.json").read_text(), r.stderr
+        assert "no record printed" not in r.stderr
