@@ -78,3 +78,58 @@ class TestNoRecordIntoAnInputOnStdout:
             r = kernelcli("convolve", "b3", "-k", "nosuch", "--out-dir", "ob3", "--json", cwd=files, stdout=out)
         assert r.returncode == 3 and '"status": "failed"' in (files / "b3" / "r.json").read_text(), r.stderr
         assert "no record printed" not in r.stderr
+
+
+def limited(*args: str, cwd: Path, fsize: int) -> subprocess.CompletedProcess:
+    """``python -m kernelcli ARGS`` whose files may hold ``fsize`` bytes at most (a report bigger fails: "File too large")."""
+    import resource
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    return subprocess.run([sys.executable, "-m", "kernelcli", *args], cwd=cwd, env=process_env(), capture_output=True,
+                          text=True, timeout=120, preexec_fn=small_files)
+
+
+class TestOneInputsReportNotWritten:
+    """#2: one input whose --report could not be written, but whose output was: the record said "failed" with every fact
+    null, the line did not start ``--report FILE:`` nor say the output was written; a batch said it right."""
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        np.savetxt(tmp_path / "m.csv", np.arange(25.0).reshape(5, 5), delimiter=",")
+        return tmp_path
+
+    def test_said_as_a_batch_says_it(self, folder):
+        r = limited("convolve", "m.csv", "-k", "box:3", "-o", "x.npy", "--report", "r.json", cwd=folder, fsize=450)
+        assert r.returncode == 1, r.stderr
+        assert np.load(folder / "x.npy").shape == (5, 5) and not (folder / "r.json").exists()
+        lines = r.stderr.splitlines()
+        assert r.stdout == "x.npy\n" and lines[0].startswith("m.csv 5x5, convolve box:3 -> x.npy 5x5"), r.stderr
+        assert lines[1:] == ["error: --report r.json: write failed: File too large; the destination is untouched; "
+                             "the output x.npy is written"]
+
+    def test_the_json_record_is_ok_with_a_note(self, folder):
+        import json
+
+        r = limited("convolve", "m.csv", "-k", "box:3", "-o", "x.npy", "--report", "r.json", "--json", cwd=folder, fsize=450)
+        assert r.returncode == 1, r.stderr
+        record = json.loads(r.stdout)
+        assert record["status"] == "ok" and record["output_shape"] == [5, 5] and record["error"] is None
+        assert record["notes"] == ["--report r.json: not written: write failed: File too large; the destination is untouched"]
+        assert r.stderr.splitlines()[-1].endswith("; the output x.npy is written")
+
+    def test_a_matrix_on_stdout(self, folder):
+        r = limited("pool", "m.csv", "-f", "2", "--report", "r.json", cwd=folder, fsize=450)
+        assert r.returncode == 1 and len(r.stdout.splitlines()) == 2, r.stderr
+        assert r.stderr.splitlines()[-1] == ("error: --report r.json: write failed: File too large; the destination is "
+                                             "untouched; the result is printed on stdout")
+
+    def test_a_failed_job_keeps_its_own_error(self, folder):
+        """Where the job failed too, its error stays the call's (the report's hid it: "r.json: write failed")."""
+        (folder / "bad.csv").write_text("1,x\n")
+        r = limited("convolve", "bad.csv", "-k", "box:3", "-o", "y.npy", "--report", "r.json", cwd=folder, fsize=100)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.splitlines() == [
+            "note: --report r.json: not written: write failed: File too large; the destination is untouched",
+            "error: bad.csv: line 1: 'x' is not a number"], r.stderr

@@ -30,6 +30,7 @@ from ._batch_call import BatchOptions, is_batch, one_volume, refuse_missing_inpu
 from ..limits import out_of_memory
 from ._lines import path_line
 from ._report import output_for, printed_result, render_report
+from ._report_writes import report_unwritten, write_refused_report
 
 
 # declared once in options.py; re-exported for the commands that import them from here
@@ -210,8 +211,25 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
 
             record.error, record.seconds = not_run_error(stopped_by(record.code)), None  # type: ignore[assignment]
             stop.reported = True  # type: ignore[attr-defined] # (guarded writes no other)
-        write_report(report, totals, force=force)
+        if record.status != "ok":  # (the job's error stays the call's; a report not written is said in a note)
+            write_refused_report(report, totals, force=force, quiet=False, make_folder=False)
+    # the output is written: a report that cannot be is said after the result, as a batch says it (render_report)
+    result.report_unwritten = report_unwritten(report, totals, force=force, written=_written(record))
     return result
+
+
+def _written(record: Any) -> str:
+    """What one input's call has written, for the error of its ``--report`` (:func:`report_unwritten`).
+
+    >>> from kernelcli.batch import Record
+    >>> _written(Record("a.png", "o.png", "ok")), _written(Record("m.csv", "stdout", "ok"))
+    ('the output o.png is written', 'the result is printed on stdout')
+    """
+    from ..io.naming import shown_path
+
+    if record.output in (None, "stdout"):
+        return "the result is printed on stdout"
+    return f"the output {shown_path(record.output)} is written"
 
 
 def _out_of_memory_named(call: Callable[[], Any], name: str) -> Callable[[], Any]:
@@ -302,7 +320,7 @@ def run_batch(
             from ..batch_records import BatchResult
 
             if options.report is not None and not getattr(refused, "report_refused", False):
-                _write_refused_report(options.report, BatchResult(records, 0.0, 0), force=force, quiet=quiet)
+                write_refused_report(options.report, BatchResult(records, 0.0, 0), force=force, quiet=quiet)
             if json_out:
                 print_json(BatchResult(records, 0.0, 0).as_dict())
         raise
@@ -318,7 +336,7 @@ def run_batch(
             result = run(items, job, workers=options.workers, progress=display.update, scheduler=options.scheduler)
     except BatchInterrupted as stop:
         result = stop.result
-        unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
+        unwritten = report_unwritten(options.report, result, force=force, written=f"the run's {result.ok} output(s) are written")
         _say_result(result, display, json_out=json_out, quiet=quiet, unwritten=unwritten)  # (as a finished run says it)
         error(f"interrupted after {result.ok + result.failed} of {len(items)} files; finished outputs are kept, temporary files removed")
         raise exit_with(result.exit_code) from None  # (an unwritten report does not hide the interruption)
@@ -326,7 +344,7 @@ def run_batch(
 
     try:
         with signals_deferred():  # every file is done: a signal now waits until the report and the document are out
-            unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
+            unwritten = report_unwritten(options.report, result, force=force, written=f"the run's {result.ok} output(s) are written")
             _say_result(result, display, json_out=json_out, quiet=quiet, unwritten=unwritten)
     except KeyboardInterrupt as stop:  # (raised at the block's end: the report is this run's, not an earlier one's)
         stop.reported = True  # type: ignore[attr-defined]
@@ -348,7 +366,7 @@ def run_batch(
 def _say_result(result: Any, display: Any, *, json_out: bool, quiet: bool, unwritten: Any = None) -> None:
     """What a batch says at its end, finished or stopped: the files' notes (grouped) and the run's on stderr, then the
     JSON document or the outputs written, one per line, then the summary (``-q``: the document alone, if asked), then
-    ``unwritten``, the error of a report that could not be written (:func:`_report_unwritten`): also where stdout
+    ``unwritten``, the error of a report that could not be written (:func:`~._report_writes.report_unwritten`): also where stdout
     failed (the same full disk), whose error ends the call.
 
     >>> _say_result(None, None, json_out=False, quiet=True)
@@ -373,45 +391,6 @@ def _say_outcome(result: Any, display: Any, *, json_out: bool, quiet: bool) -> N
                 echo(path_line(record.output))
     if not quiet:
         note(result.summary())
-
-
-def _report_unwritten(report: Path | None, result: Any, *, force: bool, quiet: bool) -> Any:
-    """Write a run's ``--report``; return, not raise, the error of one that cannot be written (it appeared meanwhile:
-    exit 4; a full disk: exit 1), worded for the end of the run, and noted in the document's records: the outputs
-    are written, and the document, the summary and the exit code still tell of them.
-
-    >>> _report_unwritten(None, None, force=False, quiet=True) is None
-    True
-    """
-    from ..errors import KernelcliError
-    from ._common import call_note
-
-    if report is None:
-        return None
-    try:
-        write_report(report, result, force=force)
-    except KernelcliError as exc:
-        reason = str(exc).removeprefix(f"{report}: ")
-        call_note(f"--report {report}: not written: {reason}", quiet=True)
-        unwritten = type(exc)(f"--report {report}: {reason}; the run's {result.ok} output(s) are written")
-        unwritten.exit_code = exc.exit_code
-        return unwritten
-    return None
-
-
-def _write_refused_report(report: Path, result: Any, *, force: bool, quiet: bool) -> None:
-    """Write the report of a run refused while planning; in a folder the run would have made (``--out-dir results
-    --report results/r.json``), made for it: nothing else is written.  A report that cannot be written is said in one
-    note, and in the records: the refusal's error and code stay the run's."""
-    from ..errors import KernelcliError
-    from ._common import call_note
-
-    try:
-        Path(report).absolute().parent.mkdir(parents=True, exist_ok=True)
-        write_report(report, result, force=force)
-    except (OSError, KernelcliError) as exc:
-        reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc).removeprefix(f"{report}: ")
-        call_note(f"--report {report}: not written: {reason}", quiet=quiet)
 
 
 @contextlib.contextmanager
@@ -457,7 +436,7 @@ def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, 
         except KernelcliError as exc:
             call_note(f"--report {report}: not written: {str(exc).removeprefix(f'--report {report}: ')}", quiet=quiet)
         else:
-            _write_refused_report(report, result, force=force, quiet=quiet)
+            write_refused_report(report, result, force=force, quiet=quiet)
     if json_out and json_withheld(None, inputs, options.recursive) is None:
         print_json(result.as_dict())  # (else `guarded` says why none is: stdout is one of the inputs)
 

@@ -34,6 +34,8 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
             echo(path_line(written))
     if not quiet:
         note(summary_line(report, destination))
+    if (unwritten := getattr(report, "report_unwritten", None)) is not None:
+        raise unwritten  # (--report could not be written; the output is: said above, and in the record's notes)
 
 
 def print_matrix(report: Any) -> None:
