@@ -133,3 +133,32 @@ class TestOneInputsReportNotWritten:
         assert r.stderr.splitlines() == [
             "note: --report r.json: not written: write failed: File too large; the destination is untouched",
             "error: bad.csv: line 1: 'x' is not a number"], r.stderr
+
+
+class TestSpecFileSizeLimit:
+    """#4: a network spec file had no size limit: ``summary coco.json`` (a 39 MB annotation file given by mistake) took
+    3 s and 290 MB before "unknown field"; a kernel file of that size is refused before it is read."""
+
+    def test_refused_before_it_is_read_as_a_kernel_file_is(self, tmp_path, monkeypatch):
+        from kernelcli.catalog_format import MAX_FILE_BYTES
+        from kernelcli.netspec.spec import SpecError, load_spec
+
+        big = tmp_path / "coco.json"
+        big.write_text('{"images": [' + " " * MAX_FILE_BYTES + "]}")
+        monkeypatch.setattr(Path, "read_text", lambda *a, **k: pytest.fail("read whole"))
+        with pytest.raises(SpecError, match=rf"coco\.json: file is {MAX_FILE_BYTES + 14} bytes, more than the "
+                                            rf"{MAX_FILE_BYTES} \(1 MiB\) allowed for a network spec file$"):
+            load_spec(str(big))
+
+    def test_on_the_command_line(self, tmp_path):
+        (tmp_path / "coco.json").write_bytes(b"{" + b" " * (1 << 20) + b"}")
+        r = kernelcli("summary", "coco.json", cwd=tmp_path)
+        assert r.returncode == 3 and r.stderr == ("error: coco.json: file is 1048578 bytes, more than the 1048576 (1 MiB) "
+                                                  "allowed for a network spec file\n"), r.stderr
+
+    def test_a_spec_at_the_limit_is_read(self, tmp_path):
+        from kernelcli.netspec.spec import load_spec
+
+        text = '{"input": [1, 8, 8], "layers": [{"type": "conv", "out": 2, "k": 3}]}'
+        (tmp_path / "n.json").write_text(text + " " * ((1 << 20) - len(text)))
+        assert load_spec(str(tmp_path / "n.json")).input == (1, 8, 8)

@@ -118,6 +118,25 @@ def _builtin(ref: str | Path) -> Path | None:
     return builtin if BARE_NAME.fullmatch(text) and os.path.isfile(builtin) else None
 
 
+def _read_bounded(path: Path, label: str) -> str:
+    """The text of the spec file ``path``, refused before it is read where it is larger than a kernel file may be
+    (:data:`~kernelcli.catalog_format.MAX_FILE_BYTES`, 1 MiB, in the same words: a 40 MB annotation file given by
+    mistake took 290 MB and 3 s before its "unknown field"); a BOM (Windows Notepad's) is skipped, as in kernel files."""
+    from ..catalog_format import MAX_FILE_BYTES
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SpecError(f"{label}: file is {size} bytes, more than the {MAX_FILE_BYTES} (1 MiB) allowed for a network spec file")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:  # the file grew after stat
+            raise SpecError(f"{label}: file is more than the {MAX_FILE_BYTES} bytes (1 MiB) allowed for a network spec file")
+        return raw.decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{label}: cannot read the spec: {exc}") from None
+
+
 def load_spec(ref: str | Path) -> NetworkSpec:
     """Read and check a spec given as a file path or a built-in name.
 
@@ -129,10 +148,7 @@ def load_spec(ref: str | Path) -> NetworkSpec:
     from ..io.reads import note_input
 
     note_input(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows Notepad's), as kernel files
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{label}: cannot read the spec: {exc}") from None
+    text = _read_bounded(path, label)
     try:
         document = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, object_pairs_hook=_once_each)
     except json.JSONDecodeError as exc:
