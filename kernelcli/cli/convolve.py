@@ -156,7 +156,9 @@ def convolve(
     if one_volume(input, out_dir):  # a DICOM series is a folder; 'scans/*.nii' is a batch
         from ..layout import check_volume_layout
         from ..medical import convolve_volume_for_cli
+        from ..medical.writers import refuse_volume_url
 
+        refuse_volume_url(out)  # (before the route is chosen: --tiled said 'the folder memory:/b does not exist')
         check_volume_layout(layout, str(input[0]))
         if said := unused_fill(pad_value, pad_mode, "replicate"):
             call_note(said, quiet=quiet)

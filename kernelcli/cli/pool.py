@@ -110,9 +110,11 @@ def pool(
     # for images and arrays alone: a volume given one is refused, naming it (as by convolve)
     image_only = {"--rescale": rescale, "--max-pixels": max_pixels, "--quality": quality, "--compress": compress}
     if volume:
+        from ..medical.writers import refuse_volume_url
         from ..tiled import nifti as tiled_nifti
         from ..volume_inputs import refuse_image_options
 
+        refuse_volume_url(out)  # (a URL sent it down the image's tiled path: 'p3.nii: the tiled path reads Zarr stores, ...')
         refuse_image_options(input[0], image_only, command="pool")
         if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,

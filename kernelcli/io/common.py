@@ -141,7 +141,8 @@ def path_arg(path: Any, function: str, name: str = "path", *, writes: bool = Fal
     """``path`` (a str or os.PathLike) as a Path, else a UsageError naming ``function`` and the argument:
     ``read_input(None)`` was Python's "expected str, bytes or os.PathLike object, not NoneType".  A text ending with
     ``/`` or ``/.`` names a folder, as on the command line (:mod:`.folder_names`): refused for a file to write
-    (``writes``), and for a file to read (``read_input('a.png/')`` read a.png).
+    (``writes``), and for a file to read (``read_input('a.png/')`` read a.png).  A URL to write is refused naming it: its
+    folded spelling (``s3:/b/x.npy``) was written under a local folder ./s3: where one was there.
 
     >>> path_arg(None, "read_input")
     Traceback (most recent call last):
@@ -152,6 +153,10 @@ def path_arg(path: Any, function: str, name: str = "path", *, writes: bool = Fal
         from .folder_names import refuse_a_file_named_as_folder, refuse_a_folder_named_output
 
         (refuse_a_folder_named_output if writes else refuse_a_file_named_as_folder)(path)
+        if writes:
+            from ..tiled.urls import refuse_url
+
+            refuse_url(path, f"{function} writes a local file")
         return Path(path)
     from ..numtext import quoted
 

@@ -412,11 +412,10 @@ def write_nifti(
     >>> read_nifti(path).data.shape
     (2, 3, 4)
     """
-    from ..io.folder_names import refuse_a_folder_named_output
+    from ..io.common import path_arg
     from ..io.outputs import atomic_write
 
-    refuse_a_folder_named_output(out)
-    o = Path(out)
+    o = path_arg(out, "write_nifti", "out", writes=True)  # (a folder's ending, a URL: refused)
     arr = np.asarray(data)
     refuse_rounded_listed(data, arr, "data")  # (a list's whole numbers numpy rounds, as write_output refuses them)
     if arr.ndim not in (3, 4):

@@ -31,9 +31,7 @@ def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *
     from ..io.folder_names import refuse_a_folder_named_output
     from ..io.naming import refuse_inside_store
     from ..io.output_checks import check_output, refuse_folder
-    from ..tiled.urls import refuse_url
-
-    refuse_url(out, "a volume is written to a local path")  # (file:/x/q.nii was "the folder file:/x does not exist")
+    refuse_volume_url(out)
     refuse_a_folder_named_output(out, store=tiled)
     o = Path(out)
     refuse_folder(o)
@@ -44,6 +42,23 @@ def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *
         raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r} for a volume: expected one of {', '.join(offered)}")
     return check_output(o, [src for src in inputs if src.is_file()], force=force)
 
+
+
+def refuse_volume_url(out: Any) -> None:
+    """Refuse (exit 2) a URL output of a volume, named as typed: every route of one volume (in memory, tile by tile, a
+    pool, a DICOM series, a copy) asks this before its input is read.  Its folded spelling (``s3:/b/r.nii.gz``) was
+    written as a local file under ./s3:, or refused in words of options and types never given.
+
+    >>> refuse_volume_url("r.nii.gz"), refuse_volume_url(None)
+    (None, None)
+    >>> refuse_volume_url(Path("memory://b/v.zarr"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: memory://b/v.zarr: is a URL, and a volume is written to a local path: give a local path
+    """
+    from ..tiled.urls import refuse_url
+
+    refuse_url(out, "a volume is written to a local path")
 
 
 def check_volume_format(fmt: Any) -> None:

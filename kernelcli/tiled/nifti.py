@@ -209,7 +209,7 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
 
 def _local_store(out: Any) -> bool:
     """True for a local ``.zarr`` output, which only the tiled path writes (a store at a URL is not written
-    for a volume: the in-memory path refuses it by its type)."""
+    for a volume: :func:`kernelcli.medical.writers.refuse_volume_url` refuses it)."""
     from .stores import is_chunked
     from .urls import as_url
 
@@ -258,8 +258,10 @@ def check_output(input_path: Path, out: Path | None, label: str, force: bool, *,
     it cannot take is: where the memory cap chose the path, the user gave no tiled option to leave out."""
     from ..errors import UsageError
     from ..medical.jobs import default_volume_output
+    from ..medical.writers import refuse_volume_url
     from .outputs import check_tiled_output
 
+    refuse_volume_url(out)  # (its folded spelling was 'the folder memory:/b does not exist')
     if out is None:
         out = default_volume_output(input_path, label, name=name, fmt=fmt, extension=".nii")
     name = str(out).lower()

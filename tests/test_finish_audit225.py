@@ -1,0 +1,69 @@
+"""Audits 224/225 (finish): a volume's URL output, DICOM headers without pixel data, a series folder's note on its
+sub-folders, and a misspelt pooling step."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+@pytest.fixture
+def volumes(tmp_path):
+    """p3.nii.gz (the sample phantom), p3.nii (uncompressed: the tiled path reads it) and a folder named 's3:/b', where
+    a URL output folded into a local path ('s3:/b/r.nii.gz') would have been written."""
+    nib = pytest.importorskip("nibabel")
+    shutil.copy(SAMPLES / "phantom3d.nii.gz", tmp_path / "p3.nii.gz")
+    nib.save(nib.Nifti1Image(np.arange(9 * 11 * 13, dtype=np.float32).reshape(9, 11, 13), np.eye(4)), str(tmp_path / "p3.nii"))
+    (tmp_path / "s3:" / "b").mkdir(parents=True)
+    return tmp_path
+
+
+class TestAVolumesUrlOutput:
+    """225 #1: 'convolve phantom3d.nii.gz -k box:3vox -o s3://b/r.nii.gz' wrote ./s3:/b/r.nii.gz (exit 0) where that
+    folder was; 'pool p3.nii -f 2 -o memory://b/p.zarr' said 'p3.nii: the tiled path reads Zarr stores, TIFF and .npy;
+    this file is none of them', 'convolve p3.nii --tiled -o memory://b/v.zarr' 'the folder memory:/b does not exist'."""
+
+    @pytest.mark.parametrize("args", [
+        ["convolve", "p3.nii.gz", "-k", "box:3vox", "-o", "s3://b/r.nii.gz"],
+        ["convolve", "p3.nii.gz", "-q", "-o", "s3://b/r.nii.gz"],  # a copy
+        ["volume", "p3.nii.gz", "-k", "box:3vox", "-o", "s3://b/r.png"],
+        ["convolve", "p3.nii.gz", "-k", "box:3vox", "-o", "s3://b/r.npy"],
+        ["pool", "p3.nii.gz", "-f", "2", "-o", "s3://b/r.nii.gz"],
+        ["pool", "p3.nii", "-f", "2", "-o", "s3://b/r.zarr"],
+        ["convolve", "p3.nii", "-k", "box:3vox", "-o", "memory://b/r.zarr"],
+        ["convolve", "p3.nii", "-k", "box:3vox", "--tiled", "-o", "memory://b/r.zarr"],
+        ["pool", "p3.nii", "-f", "2", "--tiled", "-o", "s3://b/r.nii"],
+    ], ids=["convolve", "copy", "volume-png", "npy", "pool", "pool-zarr", "zarr", "tiled", "pool-tiled"])
+    def test_refused_in_one_wording_nothing_written(self, volumes, invoke, args):
+        url = args[-1]
+        r = invoke(*args)
+        assert r.exit_code == 2, r.stderr
+        assert r.stderr == f"error: {url}: is a URL, and a volume is written to a local path: give a local path\n"
+        assert list((volumes / "s3:" / "b").iterdir()) == []
+
+    def test_a_file_url_is_told_its_local_path(self, volumes, invoke):
+        r = invoke("pool", "p3.nii", "-f", "2", "-o", "file://q.nii")
+        assert r.exit_code == 2
+        assert r.stderr == (f"error: file://q.nii: is a URL, and a volume is written to a local path: give it as the local "
+                            f"path {volumes}/q.nii\n")
+
+    def test_before_the_input_is_read(self, volumes, invoke):
+        (volumes / "broken.nii.gz").write_bytes(b"not a nifti")
+        r = invoke("convolve", "broken.nii.gz", "-k", "box:3vox", "-o", "s3://b/r.nii.gz")
+        assert r.exit_code == 2 and "is a URL, and a volume is written to a local path" in r.stderr, r.stderr
+
+    @pytest.mark.parametrize("write, out", [("write_nifti", "s3://b/x.nii.gz"), ("write_output", "s3://b/x.npy")])
+    def test_the_api_writers_refuse_a_url(self, volumes, monkeypatch, write, out):
+        import kernelcli.io as kio
+        from kernelcli.errors import UsageError
+
+        monkeypatch.chdir(volumes)
+        data = np.zeros((2, 3, 4), np.float32)
+        with pytest.raises(UsageError, match=f"^{out}: is a URL, and {write} writes a local file: give a local path$"):
+            getattr(kio, write)(out, data) if write == "write_nifti" else kio.write_output(out, data[0])
+        assert list((volumes / "s3:" / "b").iterdir()) == []
