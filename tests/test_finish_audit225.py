@@ -67,3 +67,51 @@ class TestAVolumesUrlOutput:
         with pytest.raises(UsageError, match=f"^{out}: is a URL, and {write} writes a local file: give a local path$"):
             getattr(kio, write)(out, data) if write == "write_nifti" else kio.write_output(out, data[0])
         assert list((volumes / "s3:" / "b").iterdir()) == []
+
+
+def _ct_series(folder: Path, n: int = 4) -> Path:
+    pytest.importorskip("pydicom")
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_medical_audit104 import ct_series
+
+    ct_series(folder, n=n)
+    return folder
+
+
+def _pixels_dropped(source: Path, folder: Path, tag: str = "PixelData") -> Path:
+    """``source``'s DICOM files saved into ``folder`` with their headers whole (Rows, Columns) but no pixel data."""
+    import pydicom
+
+    folder.mkdir(parents=True)
+    for f in sorted(source.glob("*.dcm")):
+        ds = pydicom.dcmread(f)
+        delattr(ds, tag)
+        ds.save_as(folder / f.name)
+    return folder
+
+
+class TestHeadersWithRowsButNoPixels:
+    """225 #2: 'volume study3' (study3/hdr: six CT headers kept whole, PixelData deleted) said 'DICOM files are in
+    study3/hdr (6): give that folder', which then failed: 'study3/hdr/IM000.dcm: cannot decode the pixel data'."""
+
+    def test_a_study_does_not_send_to_them(self, tmp_path, invoke):
+        _pixels_dropped(_ct_series(tmp_path / "study" / "ct", n=3), tmp_path / "study3" / "hdr")
+        r = invoke("volume", "study3", "-k", "box:3vox", "-o", "s3.nii.gz")
+        assert r.exit_code == 2 and "give that folder" not in r.stderr, r.stderr
+        assert r.stderr.endswith(f"no series to read: {Path('study3/hdr')} (3): DICOM files without an image (headers "
+                                 "without pixel data)\n"), r.stderr
+
+    def test_the_folder_itself_names_every_file(self, tmp_path, invoke):
+        _pixels_dropped(_ct_series(tmp_path / "ct", n=3), tmp_path / "hdr")
+        r = invoke("volume", "hdr", "-k", "box:3vox", "-o", "h.nii.gz")
+        assert r.exit_code == 2
+        assert r.stderr == ("error: hdr: no DICOM images in this folder (3 DICOM file(s) without an image (headers without "
+                            "pixel data): IM000.dcm, IM001.dcm, IM002.dcm)\n")
+
+    def test_a_series_with_its_pixels_is_read_as_before(self, tmp_path, invoke):
+        _ct_series(tmp_path / "study" / "ct", n=3)
+        r = invoke("volume", "study", "-k", "box:3vox", "-o", "s.nii.gz")
+        assert r.exit_code == 2 and f"DICOM files are in {Path('study/ct')} (3): give that folder" in r.stderr
+        assert invoke("volume", "study/ct", "-k", "box:3vox", "-o", "s.nii.gz", "-q").exit_code == 0

@@ -178,12 +178,12 @@ class TestFolderOfHeadersAlone:
         with pytest.raises(medical_errors().InputError) as study:
             medical.read_volume(top)
         assert "give that folder" not in str(study.value)
-        assert str(study.value).endswith(f"no series to read: {series} (50): DICOM files without an image (no Rows/Columns: "
-                                         "headers without pixel data)")
+        assert str(study.value).endswith(f"no series to read: {series} (50): DICOM files without an image (headers "
+                                         "without pixel data)")
         with pytest.raises(medical_errors().InputError) as folder:
             medical.read_volume(series)
-        assert str(folder.value) == (f"{series}: no DICOM images in this folder (50 DICOM file(s) without an image (no "
-                                     "Rows/Columns: headers without pixel data): IM000000, IM000001, IM000002, ...)")
+        assert str(folder.value) == (f"{series}: no DICOM images in this folder (50 DICOM file(s) without an image "
+                                     "(headers without pixel data): IM000000, IM000001, IM000002, ...)")
 
     def test_the_cli_names_the_series_to_give_and_not_the_empty_one(self, tmp_path):
         _headers_alone(tmp_path / "study" / "hdr")
@@ -192,7 +192,7 @@ class TestFolderOfHeadersAlone:
         assert r.returncode == 2
         assert r.stderr.strip() == (f"error: study: no DICOM images in this folder (a series is read from one folder's own "
                                     f"files); DICOM files are in {Path('study/ct')} (6): give that folder; not "
-                                    f"{Path('study/hdr')} (3): DICOM files without an image (no Rows/Columns: headers "
+                                    f"{Path('study/hdr')} (3): DICOM files without an image (headers "
                                     "without pixel data)")
         r = run_in_process("volume", "study", "--out-dir", "out", cwd=tmp_path)
         assert r.returncode == 2 and "give that folder, alone, without --out-dir; not " in r.stderr

@@ -23,17 +23,44 @@ from .pydicom_notes import PydicomWarnings
 from .volume import Volume
 
 
-def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[tuple[Path, Any]], list[str], list[str]]:
-    """(path, header) of every DICOM image in the folder, the names of the files skipped as no DICOM image, and
-    those of the entries skipped as no regular file, each with why ("s2.dcm (a broken link)"); sub-folders are
-    :func:`dicom_folders`'.
+#: the elements that hold a DICOM image's pixels: Pixel Data, Float Pixel Data, Double Float Pixel Data
+PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
+#: the SOP class of a DICOMDIR (a media directory, no image)
+DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
+
+
+def holds_an_image(pydicom: Any, path: Path, ds: Any) -> bool:
+    """True where ``ds``, the header of ``path`` read up to its pixel data, is of a DICOM image: Rows and a pixel data
+    element (:data:`PIXEL_DATA_TAGS`) after it, and no DICOMDIR.  A header kept whole without its pixels (pydicom's
+    ``stop_before_pixels`` saved back, ``dcmodify -ea PixelData``) has Rows and no image: its folder was advised as a
+    series to give, which then failed on its first file.  The pixel data is looked for past the header, skipped over,
+    never read; a file read without its preamble (``_kernelcli_forced``) is judged by Rows alone.
+
+    >>> holds_an_image(None, Path("x.dcm"), {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.2"})
+    False
+    """
+    if "Rows" not in ds or str(ds.get("SOPClassUID", "")) == DICOMDIR_CLASS:
+        return False
+    if getattr(ds, "_kernelcli_forced", None):
+        return True
+    try:
+        whole = pydicom.dcmread(str(path), specific_tags=list(PIXEL_DATA_TAGS), defer_size=0)
+    except Exception:  # noqa: BLE001 - its header was read: reading its pixels says what is wrong
+        return True
+    return any(tag in whole for tag in PIXEL_DATA_TAGS)
+
+
+def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[tuple[Path, Any]], list[str], list[str], list[str]]:
+    """(path, header) of every DICOM image in the folder, the names of the files skipped as no DICOM image, those of
+    the entries skipped as no regular file, each with why ("s2.dcm (a broken link)"), and those of the DICOM files
+    without an image (:func:`holds_an_image`); sub-folders are :func:`dicom_folders`'.
 
     What pydicom warns about a file kept as a DICOM image goes to ``warned``, naming it; about a
     file skipped (not DICOM, a DICOMDIR), nothing: the note on the skipped files says enough.
     """
     headers: list[tuple[Path, Any]] = []
     skipped: list[str] = []
-    imageless: list[str] = []  # of those, the DICOM files without an image (no Rows: a header without pixel data)
+    imageless: list[str] = []  # of those, the DICOM files without an image (a header without pixel data)
     unread: list[str] = []  # a slice whose link points at an archive not mounted is a slice lost: said, never dropped
     try:
         entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
@@ -56,9 +83,9 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
                 ds = _dcmread(pydicom, entry, headers_only=True)
             except ImageReadError:  # not DICOM, or unreadable: skipped with a note
                 ds = None
-            if ds is None or "Rows" not in ds or str(ds.get("SOPClassUID", "")) == "1.2.840.10008.1.3.10":  # no image / DICOMDIR
+            if ds is None or not holds_an_image(pydicom, entry, ds):  # no DICOM, no image, a DICOMDIR
                 skipped.append(entry.name)
-                if ds is not None and "Rows" not in ds and entry.name.upper() != "DICOMDIR":
+                if ds is not None and str(ds.get("SOPClassUID", "")) != DICOMDIR_CLASS and entry.name.upper() != "DICOMDIR":
                     imageless.append(entry.name)
                 continue
         warned.extend(said)
@@ -67,7 +94,7 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
 
 
 #: why a folder of DICOM files that hold no image is not a series, for a refusal and a study folder's advice
-NO_IMAGE = "DICOM files without an image (no Rows/Columns: headers without pixel data)"
+NO_IMAGE = "DICOM files without an image (headers without pixel data)"
 
 
 def why_not_a_series(folder: Path) -> str | None:
@@ -91,7 +118,7 @@ def why_not_a_series(folder: Path) -> str | None:
         except ImageReadError:
             continue
         dicom += 1
-        if "Rows" in ds and str(ds.get("SOPClassUID", "")) != "1.2.840.10008.1.3.10":
+        if holds_an_image(pydicom, entry, ds):
             try:
                 refuse_mosaic(ds, entry)
             except ImageReadError:
