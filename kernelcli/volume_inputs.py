@@ -103,25 +103,34 @@ def dicom_folders(folder: Path, depth: int) -> list[tuple[Path, int]]:
 def dicom_folders_below(folder: Path, *, alone: bool = False, unreadable: Callable[[Path], str | None] | None = None) -> str:
     """The end of a refusal of ``folder`` for holding no input of its own, naming the folders below it (up to four
     levels down) that hold DICOM files: a study exported as ``study/series/IM*``.  "" where there are none.
-    ``alone``: say that a series folder is given without ``--out-dir`` (the call had it).  ``unreadable(path)``: why
-    such a folder would be refused as a series too (its files hold no image; Siemens mosaics), or None: it is named
-    with that reason, and not as a folder to give.
+    ``alone``: say that a series folder is given without ``--out-dir`` (the call had it).  ``unreadable``: as for
+    :func:`series_folders_said`.
 
     >>> dicom_folders_below(Path("samples"))
     ''
     """
     below = dicom_folders(folder, 4)
-    if not below:
-        return ""
+    return f" ({SERIES_OWN_FILES}); {series_folders_said(below, alone=alone, unreadable=unreadable)}" if below else ""
+
+
+def series_folders_said(below: list[tuple[Path, int]], *, alone: bool = False,
+                        unreadable: Callable[[Path], str | None] | None = None) -> str:
+    """What a refusal or a note says of ``below``, folders holding DICOM files (:func:`dicom_folders`): those to give
+    first, then the others with why.  ``unreadable(path)``, asked of every folder: why it would be refused as a series
+    too (its files hold no image; Siemens mosaics), or None: it is named with that reason, and not as a folder to give.
+
+    >>> series_folders_said([(Path("s/a"), 3), (Path("s/b"), 2)], unreadable=lambda p: "mosaics" if p.name == "a" else None)
+    'DICOM files are in s/b (2): give that folder; not s/a (3): mosaics'
+    """
     why = {path: unreadable(path) for path, _ in below} if unreadable is not None else {}
     good = [(path, count) for path, count in below if not why.get(path)]
     refused = [f"{path} ({count}): {why[path]}" for path, count in below if why.get(path)]
     bad = "; ".join(refused[:3]) + ("; ..." if len(refused) > 3 else "")
     if not good:
-        return f" ({SERIES_OWN_FILES}); the folders below hold DICOM files but no series to read: {bad}"
+        return f"the folders below hold DICOM files but no series to read: {bad}"
     where = ", ".join(f"{path} ({count})" for path, count in good[:3]) + (", ..." if len(good) > 3 else "")
     which = "that folder" if len(good) == 1 else "one of those folders"
-    return (f" ({SERIES_OWN_FILES}); DICOM files are in {where}: give {which}" + (", alone, without --out-dir" if alone else "")
+    return (f"DICOM files are in {where}: give {which}" + (", alone, without --out-dir" if alone else "")
             + (f"; not {bad}" if bad else ""))
 
 

@@ -115,3 +115,36 @@ class TestHeadersWithRowsButNoPixels:
         r = invoke("volume", "study", "-k", "box:3vox", "-o", "s.nii.gz")
         assert r.exit_code == 2 and f"DICOM files are in {Path('study/ct')} (3): give that folder" in r.stderr
         assert invoke("volume", "study/ct", "-k", "box:3vox", "-o", "s.nii.gz", "-q").exit_code == 0
+
+
+def _imageless(folder: Path) -> None:
+    """One DICOM file of a CT image's SOP class holding no image (no Rows, no pixels)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    folder.mkdir(parents=True)
+    ds = Dataset()
+    ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.2", generate_uid()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID, ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPClassUID, ds.SOPInstanceUID
+    ds.save_as(folder / "h1.dcm", enforce_file_format=True)
+
+
+class TestASeriesNoteOnItsSubFolders:
+    """224 #2: with st/a, st/b, st/c (headers alone) before st/d (a series), 'volume st' (one file of its own) noted
+    'st: not read: st/a, ...; st/b, ...; st/c, ...; and 1 more: ...' without 'give that folder', where the refusal of st
+    without its own file said 'DICOM files are in st/d (1): give that folder; not st/a (1): ...'."""
+
+    def test_the_note_says_what_the_refusal_says(self, tmp_path, invoke):
+        _ct_series(tmp_path / "st" / "d", n=2)
+        for sub in "abc":
+            _imageless(tmp_path / "st" / sub)
+        said = (f"DICOM files are in {Path('st/d')} (2): give that folder; not {Path('st/a')} (1): DICOM files without an "
+                f"image (headers without pixel data); {Path('st/b')} (1): ")
+        refused = invoke("volume", "st", "-k", "box:3vox", "-o", "st.nii.gz")
+        assert refused.exit_code == 2 and said in refused.stderr, refused.stderr
+        shutil.copy(next((tmp_path / "st" / "d").glob("*.dcm")), tmp_path / "st" / "top.dcm")
+        r = invoke("volume", "st", "-k", "box:3vox", "-o", "st.nii.gz")
+        assert r.exit_code == 0, r.stderr
+        assert f"note: st: sub-folders not read (a series is read from one folder's own files): {said}" in r.stderr

@@ -310,8 +310,8 @@ class TestSubFoldersAreNamed:
         assert r.exit_code == 0, r.output
         record = json.loads(r.stdout)
         assert record["input_shape"] == [1, 128, 128]  # the folder's own file, as before
-        note = (f"par: not read: {Path('par') / 's_plain'}, 6 DICOM files: a series is read from one folder's own "
-                "files, not its sub-folders'; give that folder to read it")
+        note = (f"par: sub-folders not read (a series is read from one folder's own files): DICOM files are in "
+                f"{Path('par') / 's_plain'} (6): give that folder")
         assert note in record["notes"]
         assert note in r.stderr
 
@@ -322,8 +322,8 @@ class TestSubFoldersAreNamed:
         shutil.copy(pydicom_file("CT_small.dcm"), tmp_path / "par" / "CT_small.dcm")
         vol = medical.read_volume(tmp_path / "par")
         par = tmp_path / "par"
-        assert (f"par: not read: {par / 'a'}, 2 DICOM files; {par / 'b'}, 3 DICOM files: a series is read from one "
-                "folder's own files, not its sub-folders'; give one of those folders to read it") in vol.notes
+        assert (f"par: sub-folders not read (a series is read from one folder's own files): DICOM files are in "
+                f"{par / 'a'} (2), {par / 'b'} (3): give one of those folders") in vol.notes
 
     def test_no_note_without_dicom_in_sub_folders(self, tmp_path):
         ct_series(tmp_path / "s", n=3)

@@ -208,8 +208,8 @@ class TestFolderOfHeadersAlone:
         ct_series(tmp_path / "ct")
         _headers_alone(tmp_path / "ct" / "hdr")
         notes = medical.read_volume(tmp_path / "ct").notes
-        note = next(n for n in notes if "not read:" in n)
-        assert "(DICOM files without an image" in note and "give that folder" not in note
+        note = next(n for n in notes if "sub-folders not read" in n)
+        assert "no series to read: " in note and ": DICOM files without an image" in note and "give that folder" not in note
 
 
 def medical_errors():

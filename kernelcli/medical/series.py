@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError
 from ..io.read_words import API, ReadWords
-from ..volume_inputs import SERIES_OWN_FILES, dicom_folders, dicom_folders_below
+from ..volume_inputs import SERIES_OWN_FILES, dicom_folders, dicom_folders_below, series_folders_said
 from .dicom import _dcmread, _pixels, _read_file, assemble, stored_type
 from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch, modality_lut, refuse_mosaic
 from .pydicom_notes import PydicomWarnings
@@ -324,14 +324,9 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
         shown = ", ".join(unread[:3]) + (", ..." if len(unread) > 3 else "")
         notes.append(f"{folder.name}: skipped {len(unread)} name(s) that are no regular file ({shown}): a slice among "
                      "them would be missing from the volume")
-    if below := dicom_folders(folder, 1):  # (as a batch names a series folder it does not read)
-        why = {path: why_not_a_series(path) for path, _ in below[:3]}
-        shown = "; ".join(f"{path}, {count} DICOM file{'s' if count != 1 else ''}" + (f" ({why[path]})" if why[path] else "")
-                          for path, count in below[:3])
-        more = f"; and {len(below) - 3} more" if len(below) > 3 else ""
-        give = ("" if below[:3] and all(why.values()) else
-                f"; give {'that folder' if len(below) == 1 else 'one of those folders'} to read it")
-        notes.append(f"{folder.name}: not read: {shown}{more}: {SERIES_OWN_FILES}, not its sub-folders'{give}")
+    if below := dicom_folders(folder, 1):  # (as a batch names a series folder it does not read; as the refusal says it)
+        notes.append(f"{folder.name}: sub-folders not read ({SERIES_OWN_FILES}): "
+                     f"{series_folders_said(below, unreadable=why_not_a_series)}")
 
     groups: dict[str, list[tuple[Path, Any]]] = {}
     for entry, ds in headers:
