@@ -123,7 +123,13 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
         kind, argument = parametric.group(1).lower(), parametric.group(2)
         return parametric_kernel(spec, kind, argument)
     if SPEC_NAME_PATTERN.fullmatch(spec):
-        return _load_by_name(spec)
+        try:
+            return _load_by_name(spec)
+        except KernelNotFound:  # (a pooling step misspelt, maxpool2, was "unknown kernel" here and its form in convolve)
+            pooling = pooling_step_refused(spec)
+            if pooling is None:
+                raise
+            raise pooling from None
     pooling = pooling_step_refused(spec)
     if pooling is not None:
         raise pooling

@@ -36,14 +36,11 @@ from typing import Any, Sequence
 
 from .errors import InvalidKernel, KernelcliError, KernelNotFound, UsageError
 from .job_checks import overflow_said
-from .modes import MISSPELT_POOL_STEP as _MISSPELT_POOL, POOL_FORM, POOL_STEP as _POOL, canonical_pool_op, is_pool_step  # noqa: F401 (is_pool_step too)
+from .modes import POOL_FORM, POOL_STEP as _POOL, canonical_pool_op, is_pool_step, misspelt_pool_step  # noqa: F401 (is_pool_step, POOL_FORM too)
 from .result_names import pool_label
 from .numtext import exact_whole, quoted
 from .records import record
 from .whole_numbers import below_floor, too_many_digits, whole_or_too_long
-
-#: a pooling word without ":F" ("maxpool", "avgpool2", "pool"), when no kernel has that name
-_BARE_POOL = re.compile(r"(?P<op>max|min|avg|average)?_?pool(ing)?[0-9]*", re.IGNORECASE)
 
 
 @record(frozen=True)
@@ -107,14 +104,9 @@ def _pool_problem(text: str, pool: re.Match) -> str | None:
 
 
 def _pool_word_problem(text: str) -> str | None:
-    """``'TEXT': the pooling form``, for a pooling word misspelt: without its size (``maxpool``, ``avgpool2``, with an
-    example) or with a size that is none (``maxpool:x``); else None."""
-    if _MISSPELT_POOL.fullmatch(text.strip()):
-        return f"{quoted(text)}: {POOL_FORM}"
-    bare = _BARE_POOL.fullmatch(text.strip())
-    if not bare:
-        return None
-    return f"{quoted(text)}: {POOL_FORM}, e.g. {(bare.group('op') or 'max').lower().replace('average', 'avg')}pool:2"
+    """``'TEXT': the pooling form``, for a pooling step misspelt (:func:`kernelcli.modes.misspelt_pool_step`); else None."""
+    form = misspelt_pool_step(text)
+    return None if form is None else f"{quoted(text)}: {form}"
 
 
 def pool_step_refusal(text: str, option: str = "--kernel") -> Exception | None:

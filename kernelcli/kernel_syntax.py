@@ -169,12 +169,12 @@ def pooling_step_refused(spec: str) -> KernelTextRefused | None:
     >>> str(pooling_step_refused("maxpool:2x2").worded(""))
     "'maxpool:2x2': a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride), and one is no kernel: it has no matrix to show; convolve takes it as --kernel or --then, and `kernelcli pool` pools"
     """
-    from .modes import POOL_FORM, is_misspelt_pool_step, is_pool_step
+    from .modes import is_pool_step, misspelt_pool_step
 
     if is_pool_step(spec):
         said = "a pooling step, not a kernel: it has no matrix"
-    elif is_misspelt_pool_step(spec):
-        said = f"{POOL_FORM}, and one is no kernel: it has no matrix"
+    elif form := misspelt_pool_step(spec):
+        said = f"{form}, and one is no kernel: it has no matrix"
     else:
         return None
     return KernelTextRefused(spec, f"{said}; pool2d pools (op='max', 'min' or 'avg', size, stride)",

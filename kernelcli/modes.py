@@ -42,6 +42,9 @@ POOL_STEP = re.compile(rf"(?P<op>max|min|avg|mean|average)pool\s*:\s*(?P<size>{D
 #: a pooling word with a colon that is no pooling step (``maxpool:x``, ``maxpool:2x2``, ``pool : 2``): no kernel spec
 #: has that form, and every reader of a kernel refuses it in :data:`POOL_FORM`'s words
 MISSPELT_POOL_STEP = re.compile(r"\w*pool\w*\s*:.*", re.IGNORECASE | re.DOTALL)
+#: a pooling word without ":F" (``maxpool``, ``avgpool2``, ``meanpool2``, ``max_pool``, ``pool``): a step misspelt where
+#: no kernel has that name
+POOL_WORD = re.compile(r"(?P<op>max|min|avg|mean|average)?_?pool(ing)?[0-9]*", re.IGNORECASE)
 #: what a pooling step is, as a refusal of one misspelt says it
 POOL_FORM = "a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride)"
 
@@ -56,13 +59,34 @@ def is_pool_step(text: str) -> bool:
 
 
 def is_misspelt_pool_step(text: str) -> bool:
-    """True for a pooling word with a colon that is no pooling step (:data:`MISSPELT_POOL_STEP`).
+    """True for a pooling step misspelt (:func:`misspelt_pool_step`).
 
     >>> is_misspelt_pool_step("maxpool:2x2"), is_misspelt_pool_step("pool : 2"), is_misspelt_pool_step("maxpool:2")
     (True, True, False)
     """
+    return misspelt_pool_step(text) is not None
+
+
+def misspelt_pool_step(text: str) -> str | None:
+    """What a pooling step is (:data:`POOL_FORM`), for ``text`` that is one misspelt, else None: the one definition
+    every reader of a kernel asks (convolve's ``--kernel`` and ``--then``, ``kernels show``, ``load_kernel``).  A pooling
+    word with a colon that is no step (:data:`MISSPELT_POOL_STEP`), or one without its ``:F`` (:data:`POOL_WORD`, of
+    every op :data:`POOL_STEP` takes), which is told an example.  A kernel file or name of that form is read first.
+
+    >>> misspelt_pool_step("meanpool2")
+    'a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride), e.g. meanpool:2'
+    >>> misspelt_pool_step("maxpool:x") == POOL_FORM, misspelt_pool_step("maxpool:2"), misspelt_pool_step("box:3")
+    (True, None, None)
+    """
     stripped = text.strip()
-    return POOL_STEP.fullmatch(stripped) is None and MISSPELT_POOL_STEP.fullmatch(stripped) is not None
+    if POOL_STEP.fullmatch(stripped):
+        return None
+    if MISSPELT_POOL_STEP.fullmatch(stripped):
+        return POOL_FORM
+    bare = POOL_WORD.fullmatch(stripped)
+    if bare is None:
+        return None
+    return f"{POOL_FORM}, e.g. {(bare.group('op') or 'max').lower().replace('average', 'avg')}pool:2"
 
 
 PAD_MODES = ("constant", "replicate", "reflect", "symmetric", "circular")

@@ -148,3 +148,32 @@ class TestASeriesNoteOnItsSubFolders:
         r = invoke("volume", "st", "-k", "box:3vox", "-o", "st.nii.gz")
         assert r.exit_code == 0, r.stderr
         assert f"note: st: sub-folders not read (a series is read from one folder's own files): {said}" in r.stderr
+
+
+FORM = "a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride)"
+
+
+class TestAPoolingStepMisspelt:
+    """225 #3: 'convolve -k maxpool2' was told the pooling form, 'kernels show maxpool2' and load_kernel('maxpool2')
+    'unknown kernel', and 'meanpool2' was 'unknown kernel' everywhere (the bare form's op list had no 'mean')."""
+
+    @pytest.mark.parametrize("word, example", [("maxpool2", "maxpool:2"), ("maxpool", "maxpool:2"), ("meanpool2", "meanpool:2"),
+                                               ("avgpool2", "avgpool:2")])
+    def test_every_reader_tells_the_form(self, tmp_path, invoke, word, example):
+        import kernelcli
+        from kernelcli.errors import InvalidKernel
+
+        np.save(tmp_path / "a.npy", np.arange(100.0).reshape(10, 10))
+        said = f"'{word}': {FORM}, e.g. {example}"
+        r = invoke("convolve", "a.npy", "-k", word, "-o", "z.npy")
+        assert (r.exit_code, r.stderr) == (3, f"error: invalid --kernel {said}\n")
+        r = invoke("convolve", "a.npy", "-k", "box:3", "--then", word, "-o", "z.npy")
+        assert (r.exit_code, r.stderr) == (3, f"error: invalid --then {said}\n")
+        r = invoke("kernels", "show", word)
+        assert r.exit_code == 3 and r.stderr.startswith(f"error: {said}, and one is no kernel: it has no matrix to show"), r.stderr
+        with pytest.raises(InvalidKernel, match=f"^{said.replace('(', '[(]').replace(')', '[)]')}, and one is no kernel"):
+            kernelcli.load_kernel(word)
+
+    def test_a_misspelt_name_of_no_pooling_word_is_still_unknown(self, invoke):
+        r = invoke("kernels", "show", "sobel_vv")
+        assert r.exit_code == 3 and "unknown kernel 'sobel_vv'" in r.stderr

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '7743712b0bb542a1322125f56e4d08c8d71582ad231186adead8a17a99664194'
+LOOP_SOURCES = '38cfc08fe1e336d6c6984ba37aaebdc175762cafa986b4ec01895a2175fef7db'
 
 
 _ENTRIES: dict = {}
