@@ -69,9 +69,9 @@ def note_one_input(options: BatchOptions, *, quiet: bool, out: Any = None) -> No
     >>> note_one_input(BatchOptions(workers=4), quiet=True); _common._CALL_NOTES.pop()
     '--workers 4: the processes of a batch or of --scheduler local; one input runs in this process, so it changes nothing'
     """
-    from ..tiled.cluster import WORKERS_SET
-
     if options.workers is not None:
+        from ..tiled.cluster import WORKERS_SET  # (here: a call without --workers imports no cluster module)
+
         call_note(f"--workers {options.workers}: {WORKERS_SET}; one input runs in this process, so it changes nothing",
                   quiet=quiet)
     if options.recursive:

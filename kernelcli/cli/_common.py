@@ -31,7 +31,6 @@ from ._json_text import json_text, printed_json
 from ._lines import shown, single_line
 from ._terminal import console, echo, write_stdout  # noqa: F401 - (console: the commands import it from here)
 from ._signals import install_signal_handlers, interrupted_message
-from ._stdout_input import json_withheld
 from ._value_refused import value_refused
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,7 +118,11 @@ def error(message: str) -> None:
 def say_failure(line: str, as_json: bool, kwargs: dict, exc: BaseException | None = None) -> bool:
     """Print the error ``line`` of a failing call; return whether its ``--json`` record may then be printed: not where
     stdout is an input (:func:`~._stdout_input.json_withheld`, whose words end the line)."""
-    withheld = json_withheld(exc, given_inputs(kwargs), kwargs.get("recursive")) if as_json and not _JSON_PRINTED else None
+    withheld = None
+    if as_json and not _JSON_PRINTED:
+        from ._stdout_input import json_withheld  # (here: only a failing --json call asks, not every call's imports)
+
+        withheld = json_withheld(exc, given_inputs(kwargs), kwargs.get("recursive"))
     error(line + (withheld or ""))
     return as_json and withheld is None
 
