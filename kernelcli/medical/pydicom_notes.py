@@ -89,12 +89,18 @@ def pydicom_line(text: str) -> str:
     return f"{head} {rest}" if head.endswith(":") and rest else "; ".join([head, rest]) if rest else head
 
 
+def compressed_syntax(ds: Any) -> Any:
+    """The transfer syntax UID of a file whose pixel data are compressed, else None (uncompressed, or none stated)."""
+    meta = getattr(ds, "file_meta", None)
+    uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
+    return uid if uid is not None and getattr(uid, "is_compressed", False) else None
+
+
 def decoder_encoding(ds: Any) -> str:
     """`` (JPEG Extended, 12-bit)``: a compressed file's transfer syntax (without its process numbers) and bits
     stored, for a message; empty for uncompressed pixel data."""
-    meta = getattr(ds, "file_meta", None)
-    uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
-    if uid is None or not getattr(uid, "is_compressed", False):
+    uid = compressed_syntax(ds)
+    if uid is None:
         return ""
     name = re.sub(r"\s*\(.*\)$", "", str(uid.name)) or str(uid)
     bits = ds.get("BitsStored")
@@ -103,9 +109,8 @@ def decoder_encoding(ds: Any) -> str:
 
 def other_decoders(ds: Any) -> str:
     """What to install when a compressed file's installed decoders all failed and others exist, for a message."""
-    meta = getattr(ds, "file_meta", None)
-    uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
-    if uid is None or not getattr(uid, "is_compressed", False):
+    uid = compressed_syntax(ds)
+    if uid is None:
         return ""
     try:
         from pydicom.pixels import get_decoder  # pydicom >= 3.0
