@@ -33,17 +33,29 @@ def _long_learn(folder: Path, env: dict, **kwargs) -> subprocess.Popen:
     call = subprocess.Popen([sys.executable, "-m", "kernelcli", "learn", "x.npy", "t.npy", "-f", "3", "--method", "gd",
                              "--epochs", "1000000", "-o", "k.json"], cwd=folder, env={**cli_env(), **env}, **kwargs)
     call.earlier = earlier  # type: ignore[attr-defined]
+    call.folder = folder  # type: ignore[attr-defined]
     return call
 
 
 def _call_in_progress(env: dict, call: subprocess.Popen) -> int:
     """The pid of ``call``'s process in the worker, once the worker has it (not a call of an earlier test:
-    taking one of those raced with its end, and the client killed before its call arrived ran it late)."""
+    taking one of those raced with its end, and the client killed before its call arrived ran it late): the new one
+    working in ``call``'s folder (the worker is shared by every test of this pytest process: another module's test
+    may leave a call that starts late, and SIGTSTP sent to ours never stopped that one)."""
     def new() -> list[int]:
-        return sorted(set((status(env) or {}).get("calls_in_progress", [])) - call.earlier)  # type: ignore[attr-defined]
+        started = set((status(env) or {}).get("calls_in_progress", [])) - call.earlier  # type: ignore[attr-defined]
+        return sorted(pid for pid in started if _cwd(pid) == call.folder.resolve())  # type: ignore[attr-defined]
 
     wait_for(new, timeout=120)
     return new()[0]
+
+
+def _cwd(pid: int) -> Path | None:
+    """A process's current folder (a call's process works in its caller's), or None once it is gone."""
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError:
+        return None
 
 
 def _state(pid: int) -> str:
@@ -108,7 +120,7 @@ def test_a_client_killed_leaves_no_report(worker, tmp_path):
     call = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "box:3", "-o", "o.npy",
                              "--report", "r.json"], cwd=tmp_path, env={**cli_env(), **worker}, stdin=subprocess.PIPE,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # (it waits on stdin, kept open)
-    call.earlier = earlier  # type: ignore[attr-defined]
+    call.earlier, call.folder = earlier, tmp_path  # type: ignore[attr-defined]
     try:
         pid = _call_in_progress(worker, call)
         call.kill()

@@ -218,11 +218,14 @@ def worker_without_safe_path():
     os.chmod(runtime, 0o700)
     env = _env(runtime)
     env.pop("PYTHONSAFEPATH", None)
+    # started in its runtime folder: in the checkout's root, 'python -m kernelcli' without PYTHONSAFEPATH imports the
+    # checkout's package, not the one this test imported (an installed copy, under the README's 'pytest'), whose
+    # socket it asks for
     started = subprocess.run([sys.executable, "-m", "kernelcli", "worker", "start", "--idle-timeout", "600"], env=env,
-                             capture_output=True, text=True, timeout=900)
+                             cwd=runtime, capture_output=True, text=True, timeout=900)
     assert started.returncode == 0, started.stderr
     yield env
-    subprocess.run([sys.executable, "-m", "kernelcli", "worker", "stop"], env=env, capture_output=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "kernelcli", "worker", "stop"], env=env, cwd=runtime, capture_output=True, timeout=120)
     shutil.rmtree(runtime, ignore_errors=True)
 
 
