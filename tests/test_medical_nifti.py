@@ -336,6 +336,18 @@ def test_pad_names_a_volume_for_what_it_is(invoke):
     assert done.exit_code == 2 and "a volume (NIfTI, DICOM or a DICOM series folder); pad takes images and arrays" in done.stderr
 
 
+@pytest.mark.parametrize("out", ["w3.zarr", "w3.npy"])
+def test_pad_names_a_volume_for_what_it_is_before_the_tiled_path(tmp_path, invoke, out):
+    # 'pad p3.nii -p 2 -o w3.zarr' (an uncompressed NIfTI, a .zarr output: the tiled path) said "the tiled path reads
+    # Zarr stores, TIFF and .npy; this file is none of them", not that pad takes no volume; --tiled alike
+    source = tmp_path / "p3.nii"
+    nib.save(nib.load(PHANTOM), source)
+    for tiled in ([], ["--tiled"]):
+        done = invoke("pad", str(source), "-p", "2", "-o", str(tmp_path / out), *tiled)
+        assert done.exit_code == 2 and "pad takes images and arrays" in done.stderr and "tiled" not in done.stderr, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p3.nii"]
+
+
 def test_memory_guard_counts_the_float64_of_a_wide_integer_volume(tmp_path, monkeypatch):
     """An int32 volume is computed in float64: its guard counts 4 + 8 + 8 bytes a voxel (it counted float32's 4 + 4)."""
     from kernelcli.errors import ImageReadError

@@ -91,6 +91,13 @@ def pad(
         call_note(said, quiet=quiet)
     pad_value = 0.0 if pad_value is None else pad_value
     label = pad_label(widths, mode, pad_value)
+    # a volume is refused before the tiled path looks at it: 'pad p3.nii -o w3.zarr' said "the tiled path reads Zarr
+    # stores, TIFF and .npy", not that pad takes no volume
+    if len(input) == 1 and out_dir is None:
+        from ..volume_inputs import is_volume_input
+
+        if is_volume_input(input[0]):
+            refuse_volume(input[0])
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
         def build(x, tile):
@@ -104,11 +111,6 @@ def pad(
                    chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report, fmt=fmt,
                    name=suffix, encoding=Encoding(quality=quality, compress=compress), max_pixels=max_pixels)
         return
-    if len(input) == 1 and out_dir is None:
-        from ..volume_inputs import is_volume_input
-
-        if is_volume_input(input[0]):
-            refuse_volume(input[0])
     job = partial(pad_file, widths=widths, mode=mode, value=pad_value, force=force, max_pixels=max_pixels, layout=canonical_layout(layout),
                   paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress))
     if out_dir is not None:  # a volume among several inputs fails alone, saying so ("unsupported output type '.gz'")
