@@ -249,14 +249,18 @@ class TestAgainstTorch:
         # with torch 2.13, whose sums run in MKL's blocked order): within 4 float32 steps of the window's
         # sum |w|*|x| + |b| on signed data (measured at most 2.6 up to 6272 taps, audit 219), plus 2 steps of the value for the
         # activation's own rounding, where the old check was rtol=atol=1e-4.
-        c = case
+        self.assert_float32_within(case, lambda w: 4.0)
+
+    def assert_float32_within(self, c, steps):
+        """conv_layer in float32 within ``steps(w)`` float32 steps of the window's sum |w|*|x| + |b| of torch's float32
+        layer, plus 2 steps of the value (the activation's own rounding)."""
         x, w, b = (c[key].astype(np.float32) for key in ("x", "w", "b"))
         want = self.torch_layer(dict(c, x=x, w=w, b=b), "float32")
         got = conv_layer(x, w, b, stride=c["stride"], padding=c["widths"], dilation=c["dilation"], groups=c["groups"],
                          activation=c["act"])
         window = self.torch_layer(dict(c, x=np.abs(x), w=np.abs(w), b=np.abs(b), act="none"))  # float64
         eps = float(np.finfo(np.float32).eps)
-        excess = np.abs(got.astype(np.float64) - want) - (4 * eps * window + 2 * eps * np.abs(want))
+        excess = np.abs(got.astype(np.float64) - want) - (steps(w) * eps * window + 2 * eps * np.abs(want))
         assert got.dtype == np.float32 and got.shape == want.shape and excess.max() <= 0, excess.max()
 
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -265,16 +269,7 @@ class TestAgainstTorch:
         # Audit 219 #2: where no product cancels, the tap-by-tap float32 sum's roundings add up with the tap count
         # (about sqrt(taps) / 2 steps of the window's sum, measured: 9.3 at 200 taps, 41.7 at 6272), where signed
         # data stays within 4; the README's bound for such data is max(4, sqrt(taps)) steps.
-        c = case
-        x, w, b = (c[key].astype(np.float32) for key in ("x", "w", "b"))
-        want = self.torch_layer(dict(c, x=x, w=w, b=b), "float32")
-        got = conv_layer(x, w, b, stride=c["stride"], padding=c["widths"], dilation=c["dilation"], groups=c["groups"],
-                         activation=c["act"])
-        window = self.torch_layer(dict(c, x=x, w=w, b=b, act="none"))  # float64: every term is non-negative
-        eps = float(np.finfo(np.float32).eps)
-        steps = max(4.0, float(np.sqrt(w[0].size)))
-        excess = np.abs(got.astype(np.float64) - want) - (steps * eps * window + 2 * eps * np.abs(want))
-        assert got.dtype == np.float32 and got.shape == want.shape and excess.max() <= 0, excess.max()
+        self.assert_float32_within(case, lambda w: max(4.0, float(np.sqrt(w[0].size))))
 
     def test_non_negative_layers_of_many_taps_keep_the_readmes_bound(self):
         # (4 steps, the signed data's bound, fails here: 8-9 at 200 taps, about 20 at 1600)

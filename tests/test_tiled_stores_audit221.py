@@ -10,12 +10,9 @@ import pytest
 pytest.importorskip("dask.array")
 zarr = pytest.importorskip("zarr")
 
-ZARR3 = int(zarr.__version__.split(".")[0]) >= 3
+from test_tiled_stores import ZARR3, ok  # noqa: E402 - (after the skips: it imports zarr)
+
 needs_zarr3 = pytest.mark.skipif(not ZARR3, reason="Zarr v3 metadata and zarr_format=2 groups need zarr 3")
-
-
-def ok(result) -> None:
-    assert result.exit_code == 0, result.stderr
 
 
 def notes(stderr: str) -> list[str]:
