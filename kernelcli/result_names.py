@@ -22,7 +22,8 @@ def pool_label(op: str, size: int, stride: int | None = None, padding: int = 0, 
     """A pooling's name in records and default output names: the op and size, then what differs from the
     defaults (a stride other than the size, padding, ``ceil`` and ``exclude_pad`` where it changes the result: an
     average over padding), so that two poolings that give other results are named apart (``pool -f 2 -s 1`` and
-    ``pool -f 2`` were both ``maxpool2``), and two that give the same are not (``maxpool2_exclude_pad``).
+    ``pool -f 2`` were both ``maxpool2``), and two that give the same are not (``maxpool2_exclude_pad``). ``ceil``
+    is named whenever given: whether it adds a window depends on each input's size, and one batch keeps one name.
 
     >>> pool_label("max", 2), pool_label("max", 2, 1), pool_label("avg", 3, 2, 1, ceil=True, exclude_pad=True)
     ('maxpool2', 'maxpool2s1', 'avgpool3s2p1_ceil_exclude_pad')
