@@ -73,10 +73,11 @@ class TestNoRecordIntoAnInputOnStdout:
                             "which this call reads)\n")
 
     def test_a_stdout_beside_the_inputs_gets_the_record(self, files):
-        """A file in the folder that is no input (a .json) is no input: the record is printed there as anywhere."""
+        """A file in the folder that is no input (a .json) is no input: the document is printed there as anywhere
+        (the batch's, each input "not run": test_batch_reads_audit223)."""
         with open(files / "b3" / "r.json", "wb") as out:
             r = kernelcli("convolve", "b3", "-k", "nosuch", "--out-dir", "ob3", "--json", cwd=files, stdout=out)
-        assert r.returncode == 3 and '"status": "failed"' in (files / "b3" / "r.json").read_text(), r.stderr
+        assert r.returncode == 3 and '"status": "not run"' in (files / "b3" / "r.json").read_text(), r.stderr
         assert "no record printed" not in r.stderr
 
 

@@ -16,6 +16,7 @@ from ._batch import (
     unfound_said,
 )
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
+from ._batch_reads import read_for_batch
 from .option_values import number_in
 from .options import (
     AxisOption,
@@ -207,7 +208,7 @@ def convolve(
                                volume_index=volume_index, series=series, resample_slices=resample_slices, affine=affine,
                                pad_mode=pad_mode)
     if kinds is not None and kinds.volumes:  # each volume file as `convolve VOLUME` alone; images beside them as images
-        from ..errors import KernelcliError
+        from ..errors import InvalidKernel, KernelcliError
         from ..kernel_syntax import parse_kernel_scale
         from ..medical import convolve_volume_for_cli
         from ..medical.volume_calls import volume_label_for_cli
@@ -228,6 +229,7 @@ def convolve(
                              unsupported={name: value is not None for name, value in given.items()},
                              command=invoked_as("convolve"))
         image_job, label, refusal, several = None, "_".join(kernel or []) or "convolve", None, False
+        reported = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler)
         if kinds.images:
             from ..layer_files import parse_bias
             from ..medical.kernels import resolve_volume_kernel
@@ -238,12 +240,16 @@ def convolve(
             try:
                 image_job, label, several = _image_job(kernel, bias, image_options(), scale, force)
             except KernelcliError as exc:
-                for spec in kernel or []:  # a kernel neither kind takes (a missing file) is refused now, exit 3
-                    resolve_volume_kernel(spec)
+                # a kernel neither kind takes (a missing file) is refused now, exit 3, in the batch's report
+                read_for_batch(input, lambda: [resolve_volume_kernel(spec) for spec in kernel or []], reported,
+                               force=force, json_out=json_out, quiet=quiet, out=out)
                 refusal = exc  # a kernel in mm, say: the images fail alone, saying why
-        refuse_what_no_kind_takes(kinds, images=partial(_image_check, refusal=refusal, volume_options=for_volumes,
-                                                        several=several, fmt=fmt, layout=canonical_layout(layout)),
-                                  volumes=partial(volume_job, out=None, runner=_checked_only, fmt=fmt))
+        # (a kernel no kind takes is in the report; an option no kind takes is refused as a bad value: no report)
+        read_for_batch(input, partial(
+            refuse_what_no_kind_takes, kinds, images=partial(_image_check, refusal=refusal, volume_options=for_volumes,
+                                                             several=several, fmt=fmt, layout=canonical_layout(layout)),
+            volumes=partial(volume_job, out=None, runner=_checked_only, fmt=fmt)), reported, force=force, json_out=json_out,
+            quiet=quiet, out=out, refusals=InvalidKernel)
         said = unused_fill(pad_value, pad_mode, "replicate") if default_mode is None else None  # (else a call note, above)
         job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal, volume_options=for_volumes,
                       volume_notes=(said,) if said else ())
@@ -304,7 +310,10 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
     from ..chain import chain_file, chain_name
 
     steps = partial(chain_steps, inputs, specs, then, scale, given)  # exit 3 before any image is read
-    steps = steps() if is_batch(inputs, batch) else read_reported(inputs[0], steps, out=out, report=batch.report, force=force)
+    if is_batch(inputs, batch):
+        steps = read_for_batch(inputs, steps, batch, force=force, json_out=json_out, quiet=quiet, out=out)
+    else:
+        steps = read_reported(inputs[0], steps, out=out, report=batch.report, force=force)
     pool_only_note(steps, options, scale, quiet)
     label = chain_name(steps, options.words())
     job = partial(chain_file, steps=steps, options=options, force=force)
@@ -315,11 +324,15 @@ def _run_many(inputs, specs, bias, options, batch, kinds, *, scale, weights, bia
               quiet) -> None:
     """Several inputs, folders or patterns (images and arrays, of ``kinds``): one job per file, in parallel, into --out-dir."""
     refuse_one_input_options({"--weights": weights, "--bias-file": bias_file, "--montage": montage}, "--kernel")
-    job, label, several = _image_job(specs, bias, options, scale, force)
+    several = bool(specs) and len(specs) > 1  # (a bank's outputs are .npy: so are those its report names)
+    maps = BatchOptions(batch.out_dir, batch.suffix, batch.format or ("npy" if several else None), batch.recursive,
+                        batch.workers, batch.report, batch.scheduler)
+    job, label, several = read_for_batch(inputs, partial(_image_job, specs, bias, options, scale, force), maps, force=force,
+                                         json_out=json_out, quiet=quiet, out=out)
     refuse_what_no_kind_takes(kinds, images=partial(_image_check, refusal=None, volume_options={}, several=several,
                                                     fmt=batch.fmt, layout=options.layout))
-    if several and batch.format is None:  # several maps per file: .npy (H', W', maps)
-        batch = BatchOptions(batch.out_dir, batch.suffix, "npy", batch.recursive, batch.workers, batch.report, batch.scheduler)
+    if several:  # several maps per file: .npy (H', W', maps)
+        batch = maps
     run_batch(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
 
 
