@@ -104,7 +104,7 @@ def pad_file(
     try:
         return run_file_job(
             input_path, label, compute,
-            out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding, alpha=compute,
+            out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding, alpha=compute, keeps_dtype=True,
         )
     except ValuesNotHeld as exc:  # its advice names --rescale, which pad has not
         raise exc.for_pad() from None
@@ -149,6 +149,7 @@ def pool_file(
     from .result_names import pool_label
 
     label = pool_label(op, size, stride, padding, ceil_mode, not count_include_pad)
+    keeps = op in KEEPS_DTYPE
 
     def compute(data):
         from .limits import check_peak, conv_peak
@@ -156,8 +157,8 @@ def pool_file(
 
         refuse_cube_in_2d(size, str(input_path), zyx_taken=data.ndim == 3 and Path(input_path).suffix.lower() == ".npy")
         check_pool_padding(padding, size)  # the rule before the memory it would take (a padding 10**5 was "447 GiB")
-        need = conv_peak(data.shape, (size, size), stride=stride or size, pads=(padding,) * 4, itemsize=8,
-                         input_itemsize=data.dtype.itemsize)
+        need = conv_peak(data.shape, (size, size), stride=stride or size, pads=(padding,) * 4,
+                         itemsize=data.dtype.itemsize if keeps else 8, input_itemsize=data.dtype.itemsize)
         check_peak(need, label)
         return api.pool2d(
             data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
@@ -173,4 +174,9 @@ def pool_file(
                       paths=paths)
 
     return run_file_job(input_path, label, compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels,
-                        layout=layout, volume_compute=compute_volume, encoding=encoding, alpha=compute, volumes=VOLUME_SUFFIXES)
+                        layout=layout, volume_compute=compute_volume, encoding=encoding, alpha=compute, volumes=VOLUME_SUFFIXES,
+                        keeps_dtype=keeps)
+
+
+#: the pooling operations whose copies and result keep the input's dtype (avg computes in float: :func:`kernelcli.api.pool2d`)
+KEEPS_DTYPE = frozenset({"max", "min"})

@@ -201,7 +201,8 @@ class TestInputs:
 
     def test_memory_estimate_refused_before_decoding(self, case):
         case.image("scan.png", np.zeros((512, 512), np.uint8))
-        r = case.run("pool", "scan.png", "--size", "2", env={"KERNELCLI_MAX_MEMORY": "1M"})
+        # (avg pooling computes in float32; max pooling holds uint8 alone, 1 MiB here: audit 223 #5)
+        r = case.run("pool", "scan.png", "--size", "2", "--op", "avg", env={"KERNELCLI_MAX_MEMORY": "1M"})
         case.refused(r, 2, "scan.png", "512x512x1 would need about", "1.0 MiB allowed", "KERNELCLI_MAX_MEMORY")
         # a header claiming 60000x60000 RGB passes --max-pixels but not the default memory limit (3/4 of RAM)
         (case.root / "huge.png").write_bytes(png_bytes(60_000, 60_000, 8, 2))

@@ -51,12 +51,29 @@ def starts_early(func: F) -> F:
             try:
                 path = _whole_input(kwargs)
                 if path is not None:
-                    decode.begin(path, max_pixels=kwargs.get("max_pixels"))
+                    decode.begin(path, max_pixels=kwargs.get("max_pixels"), keeps_dtype=_keeps_dtype(func.__name__, kwargs))
                 return func(*args, **kwargs)
             finally:
                 decode.discard()
 
     return wrapper  # type: ignore[return-value]
+
+
+def _keeps_dtype(command: str, kwargs: dict[str, Any]) -> bool:
+    """Whether ``command`` holds its copies in the input's dtype (pad, max and min pooling), as its reader's memory
+    check counts them (a refusal under the other count is not taken: the reader opens the image again).
+
+    >>> _keeps_dtype("pad", {}), _keeps_dtype("pool", {"op": "Max"}), _keeps_dtype("pool", {"op": "mean"})
+    (True, True, False)
+    """
+    from ..modes import canonical_pool_op
+
+    if command != "pool":
+        return command == "pad"
+    try:
+        return canonical_pool_op(kwargs.get("op") or "max") in ("max", "min")
+    except Exception:  # noqa: BLE001 - a bad op is refused by the command, in its turn
+        return False
 
 
 def one_blas_thread_under_memory_cap(func: F) -> F:

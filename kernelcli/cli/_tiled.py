@@ -13,7 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path], *, tiled: bool, chunks: Optional[str], scheduler: Optional[str]) -> Optional[Path]:
+def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path], *, tiled: bool, chunks: Optional[str], scheduler: Optional[str],
+                 keeps_dtype: bool = False) -> Optional[Path]:
     """The one input that takes the tiled path, or None (the usual in-memory path, or a batch).
 
     ``--tiled``/``--chunks`` with several inputs are refused (exit 2): tiles are for one big image.
@@ -32,7 +33,7 @@ def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path
         return None
     if str(inputs[0]) == "-":
         return None
-    return inputs[0] if files.wanted(inputs[0], out, tiled=tiled, chunks=chunks, scheduler=scheduler) else None
+    return inputs[0] if files.wanted(inputs[0], out, tiled=tiled, chunks=chunks, scheduler=scheduler, keeps_dtype=keeps_dtype) else None
 
 
 def check_tiled_before_stdin(out: Optional[Path], *, tiled: bool, chunks: Optional[str], scheduler: Optional[str]) -> None:

@@ -123,7 +123,9 @@ def pool(
                                scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report,
                                name=suffix, fmt=fmt)
             return
-    big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
+    from ..jobs import KEEPS_DTYPE
+
+    big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler, keeps_dtype=op in KEEPS_DTYPE)
     if big is not None:
         def build(x, tile):
             from ..shapes import refuse_cube_in_2d

@@ -28,12 +28,13 @@ from .common import Loaded, check_memory, one_line, unreadable
 from .outputs import WholeWrites, atomic_write
 
 
-def read_npy(p: Path, max_bytes: int | None) -> Loaded:
-    """Read the ``.npy`` array ``p``; raises ImageReadError for anything but a finite numeric 2-D/3-D array."""
+def read_npy(p: Path, max_bytes: int | None, *, keeps_dtype: bool = False) -> Loaded:
+    """Read the ``.npy`` array ``p``; raises ImageReadError for anything but a finite numeric 2-D/3-D array (and one
+    whose run, in its own dtype where it ``keeps_dtype``, would need more than ``max_bytes``: :func:`.common.check_memory`)."""
     mapped = map_npy(p)
     h, w = mapped.shape[:2]
     channels = mapped.shape[2] if mapped.ndim == 3 else 1
-    check_memory(p, h, w, channels, mapped.dtype.itemsize, max_bytes)
+    check_memory(p, h, w, channels, mapped.dtype.itemsize, max_bytes, keeps_dtype=keeps_dtype)
     arr = read_mapped(p, mapped)
     del mapped
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():

@@ -101,19 +101,41 @@ def estimate_bytes(h: int, w: int, channels: int, compute_itemsize: int = 8, inp
     return h * w * channels * (input_itemsize + 3 * compute_itemsize)
 
 
+def compute_itemsize(input_itemsize: int, keeps_dtype: bool = False) -> int:
+    """The bytes per value a run holds its padded copy and output in: the input's own where the operation keeps its
+    dtype (``pad``, max and min pooling), else float32 for an 8-bit input and float64 for a wider one (a convolution,
+    average pooling).
+
+    >>> compute_itemsize(1), compute_itemsize(1, keeps_dtype=True), compute_itemsize(2)
+    (4, 1, 8)
+    """
+    return input_itemsize if keeps_dtype else 4 if input_itemsize == 1 else 8
+
+
 class ImageOverMemory(OverMemory, ImageReadError):
     """An input refused as its run would need more memory than allowed (:func:`check_memory`)."""
 
 
-def check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, max_bytes: int | None) -> None:
-    """Refuse (ImageReadError) an input whose run would need more than ``max_bytes``; None: no limit."""
+def check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, max_bytes: int | None, *,
+                 keeps_dtype: bool = False) -> None:
+    """Refuse (ImageReadError) an input whose run would need more than ``max_bytes`` (None: no limit): the input, and a
+    padded copy, an output and a temporary in the run's dtype (``keeps_dtype``: the input's, :func:`compute_itemsize`).
+
+    >>> check_memory(Path("g.png"), 6000, 6000, 1, 1, 150 * 2**20, keeps_dtype=True)  # pad: 4 bytes a pixel
+    >>> check_memory(Path("g.png"), 6000, 6000, 1, 1, 150 * 2**20)
+    Traceback (most recent call last):
+    ...
+    kernelcli.io.common.ImageOverMemory: g.png: 6000x6000x1 would need about 446.3 MiB of memory (the input, and a padded copy, an output and a temporary in float32), more than the 150.0 MiB allowed (set KERNELCLI_MAX_MEMORY to change it)
+    """
     if max_bytes is None:
         return
-    compute = 4 if input_itemsize == 1 else 8
+    compute = compute_itemsize(input_itemsize, keeps_dtype)
     need = estimate_bytes(h, w, channels, compute, input_itemsize)
     if need > max_bytes:
-        raise ImageOverMemory.over(f"{p}: {h}x{w}x{channels} would need about {size_text(need)} of memory "
-                                   f"(input + padded copy + output), more than the {size_text(max_bytes)} allowed")
+        held = "the input's dtype" if keeps_dtype else f"float{8 * compute}"
+        raise ImageOverMemory.over(f"{p}: {h}x{w}x{channels} would need about {size_text(need)} of memory (the input, "
+                                   f"and a padded copy, an output and a temporary in {held}), more than the "
+                                   f"{size_text(max_bytes)} allowed")
 
 
 def stat_input(p: Path, missing: str = "no such file") -> os.stat_result:

@@ -231,8 +231,9 @@ def reading(p: Path, limit: int, notes: list[str] | None = None) -> Iterator[Non
         notes.extend(f"{p.name}: {one_line(w.message)}" for w in caught)  # type: ignore[arg-type]
 
 
-def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
-    """Open ``p`` and make every check that comes before decoding (see the module); raises only our own errors."""
+def open_image(p: Path, *, limit: int, max_bytes: int | None, keeps_dtype: bool = False) -> Opened:
+    """Open ``p`` and make every check that comes before decoding (see the module; ``keeps_dtype``: the memory's, of a
+    run in the input's dtype); raises only our own errors."""
     from .pillow import image
 
     Image = image()
@@ -250,7 +251,8 @@ def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
             mode = im.mode
             key = colour_key(im)
             channels = _CONVERTED_BANDS.get(mode, len(im.getbands())) + (key is not None)
-            check_memory(p, h, w, channels, 4 if mode in ("I", "F") else 2 if mode.startswith("I;16") else 1, max_bytes)
+            check_memory(p, h, w, channels, 4 if mode in ("I", "F") else 2 if mode.startswith("I;16") else 1, max_bytes,
+                         keeps_dtype=keeps_dtype)
             refuse_planar_wide(im, p)
             found: list[str] = []
             wide_grey_alpha = read_grey_alpha_16_as_bytes(im)
@@ -306,12 +308,12 @@ def decode(opened: Opened) -> None:
 
 # ---------------------------------------------------------------- decoding early
 
-#: the one image decoding early: (path, pixel cap, memory cap, what it became: Opened or the error)
-_early: tuple[str, int, int | None, Any] | None = None
+#: the one image decoding early: (path, pixel cap, memory cap, keeps_dtype, what it became: Opened or the error)
+_early: tuple[str, int, int | None, bool, Any] | None = None
 
 
-def begin(path: str | os.PathLike, *, max_pixels: int | None) -> bool:
-    """Open the JPEG file ``path`` as ``read_image`` would and start decoding it on a thread;
+def begin(path: str | os.PathLike, *, max_pixels: int | None, keeps_dtype: bool = False) -> bool:
+    """Open the JPEG file ``path`` as ``read_image`` would (``keeps_dtype`` alike) and start decoding it on a thread;
     True when it did (a check that refused it counts: the refusal waits for :func:`take`).
 
     Nothing happens for another kind of path (not a regular, non-empty ``.jpg``/``.jpeg``
@@ -333,9 +335,9 @@ def begin(path: str | os.PathLike, *, max_pixels: int | None) -> bool:
         return False
     limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     try:
-        opened = open_image(p, limit=limit, max_bytes=max_bytes)
+        opened = open_image(p, limit=limit, max_bytes=max_bytes, keeps_dtype=keeps_dtype)
     except ImageReadError as exc:
-        _early = (str(p), limit, max_bytes, exc)
+        _early = (str(p), limit, max_bytes, keeps_dtype, exc)
         return True
     if opened.format != "JPEG":
         opened.image.close()
@@ -374,17 +376,17 @@ def begin(path: str | os.PathLike, *, max_pixels: int | None) -> bool:
         opened.image.close()
         return False
     opened.wait, opened.abandon = wait, abandon
-    _early = (str(p), limit, max_bytes, opened)
+    _early = (str(p), limit, max_bytes, keeps_dtype, opened)
     return True
 
 
-def take(p: Path, limit: int, max_bytes: int | None) -> Opened | None:
+def take(p: Path, limit: int, max_bytes: int | None, keeps_dtype: bool = False) -> Opened | None:
     """The image :func:`begin` opened for ``p`` under these limits (once), or None; raises the
     ImageReadError its checks raised."""
     global _early
-    if _early is None or _early[:3] != (str(p), limit, max_bytes):
+    if _early is None or _early[:4] != (str(p), limit, max_bytes, keeps_dtype):
         return None
-    found, _early = _early[3], None
+    found, _early = _early[4], None
     if isinstance(found, ImageReadError):
         raise found
     return found
@@ -393,6 +395,6 @@ def take(p: Path, limit: int, max_bytes: int | None) -> Opened | None:
 def discard() -> None:
     """Forget an early image no reader took, closing it (once its thread is done)."""
     global _early
-    found, _early = (_early[3] if _early is not None else None), None
+    found, _early = (_early[4] if _early is not None else None), None
     if isinstance(found, Opened) and found.abandon is not None:
         found.abandon()

@@ -100,12 +100,13 @@ def refuse_volume(path: Path) -> None:
 
 
 def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_bytes: int | None = None,
-               volumes: tuple[str, ...] = (), words: str = "api") -> Loaded:
+               volumes: tuple[str, ...] = (), words: str = "api", keeps_dtype: bool = False) -> Loaded:
     """Read an image, ``.npy`` array or text matrix into a :class:`~kernelcli.io.common.Loaded`.
 
     ``max_pixels`` caps the decoded image size (decompression-bomb guard, default
     :data:`kernelcli.io.decode.DEFAULT_MAX_PIXELS`); ``max_bytes`` caps the memory a run may
-    need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`);
+    need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`): the input, and its padded
+    copy, output and a temporary in float (in the input's own dtype for a run that ``keeps_dtype``: pad, max pooling);
     ``volumes``: the volume types the caller reads elsewhere, named where a file is of no type
     read (:func:`refuse_unsupported`).  Raises only our own errors.  A refusal or note names ``max_pixels=`` as typed;
     ``words="cli"`` names the command line's ``--max-pixels`` instead.  A refusal over a ``max_bytes`` given names it.
@@ -132,11 +133,12 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
     limit_bytes = default_max_bytes() if max_bytes is None else max_bytes
     try:
         if suffix in MATRIX_SUFFIXES or suffix in ARRAY_SUFFIXES:
-            loaded = read_matrix(p, size, limit_bytes) if suffix in MATRIX_SUFFIXES else read_npy(p, limit_bytes)
+            loaded = read_matrix(p, size, limit_bytes) if suffix in MATRIX_SUFFIXES else \
+                read_npy(p, limit_bytes, keeps_dtype=keeps_dtype)
             if max_pixels is not None:  # given, and nothing to guard: say so
                 loaded.notes.append(unused_max_pixels(p.name, suffix, words=said))
             return loaded
-        return read_image(p, max_pixels=max_pixels, max_bytes=limit_bytes)
+        return read_image(p, max_pixels=max_pixels, max_bytes=limit_bytes, keeps_dtype=keeps_dtype)
     except TooManyPixels as exc:  # (it said --max-pixels)
         raise exc.worded(said.name("max_pixels")) from None
     except OverMemory as exc:  # (it said KERNELCLI_MAX_MEMORY, which a limit given here overrides)

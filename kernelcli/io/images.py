@@ -68,15 +68,17 @@ def _refuse_what_neither_reads(p: Path) -> None:
         raise neither_reads(p, problem)
 
 
-def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loaded:
+def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None, keeps_dtype: bool = False) -> Loaded:
     """Decode the image ``p`` with Pillow (see the module's policies); raises only our own errors.
 
     The image may have been opened and decoded early (:func:`kernelcli.io.decode.begin`): the
-    same checks, pixels, notes and errors.
+    same checks, pixels, notes and errors.  ``keeps_dtype``: the run holds its copies in the input's dtype
+    (:func:`kernelcli.io.common.check_memory`).
     """
     limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     try:
-        opened = take(p, limit, max_bytes) or open_image(p, limit=limit, max_bytes=max_bytes)
+        opened = take(p, limit, max_bytes, keeps_dtype) or open_image(p, limit=limit, max_bytes=max_bytes,
+                                                                      keeps_dtype=keeps_dtype)
     except ImageOverMemory:
         _refuse_what_neither_reads(p)
         raise

@@ -46,8 +46,10 @@ from ..errors import ImageReadError, UsageError
 from ..whole_numbers import below_floor, refused_value, too_many_digits, whole_or_too_long
 
 
-def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, scheduler: str | None) -> bool:
-    """True when one input goes through the tiled path (see the module notes)."""
+def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, scheduler: str | None,
+           keeps_dtype: bool = False) -> bool:
+    """True when one input goes through the tiled path (see the module notes; ``keeps_dtype``: the run holds its
+    copies in the input's dtype, pad and max pooling, as the memory cap counts them: :func:`_over_the_cap`)."""
     from .urls import as_url
 
     if tiles_asked(tiled=tiled, chunks=chunks, scheduler=scheduler):
@@ -56,10 +58,10 @@ def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, sche
         return True
     if stores.is_store_input(input_path) or stores.is_chunked(out):
         return True
-    return _over_the_cap(input_path)
+    return _over_the_cap(input_path, keeps_dtype)
 
 
-def _over_the_cap(path: Path) -> bool:
+def _over_the_cap(path: Path, keeps_dtype: bool = False) -> bool:
     """A ``.npy`` or TIFF input whose in-memory run would exceed the memory cap (read from its header only).  A TIFF
     over the cap that neither reader takes is refused here in those words (:func:`kernelcli.tiled.tiff.neither_reads`):
     in memory the cap refused it first, advising to raise a limit that could not help (audit 205 #4)."""
@@ -93,7 +95,9 @@ def _over_the_cap(path: Path) -> bool:
     cells = 1
     for n in shape:
         cells *= int(n)
-    over = cells * (itemsize + 3 * (4 if itemsize == 1 else 8)) > cap
+    from ..io.common import compute_itemsize
+
+    over = cells * (itemsize + 3 * compute_itemsize(itemsize, keeps_dtype)) > cap  # (as the in-memory reader's check)
     if problem is not None:  # the tiled reader would refuse it: in memory it is read (or refused by the cap)
         if over and not in_memory:
             raise tiff.neither_reads(path, problem)

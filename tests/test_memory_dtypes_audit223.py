@@ -1,0 +1,54 @@
+"""Audit 223 #5: the up-front memory refusal counted float32 copies for ``pad`` and max/min ``pool`` of 8-bit inputs,
+four times what they hold: ``KERNELCLI_MAX_MEMORY=300M kernelcli pad n6k.png -p 1`` (6000x6000, 8-bit) was refused as
+needing 446.3 MiB, where the run peaks under 120 MB.  They are counted in the input's dtype now; avg pooling and
+convolve compute in float, and are counted so."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import process_env
+
+#: 100x100 8-bit: 130,000 bytes counted in float32 (1 + 3 x 4 a pixel), 40,000 in uint8; the cap between them
+CAP = "100000"
+
+
+def kernelcli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kernelcli", *args], capture_output=True, text=True, cwd=cwd,
+                          env=process_env(KERNELCLI_MAX_MEMORY=CAP), timeout=120)
+
+
+@pytest.fixture(params=["g.png", "g.jpg", "g.npy"])
+def grey(request, tmp_path):
+    """A 100x100 8-bit input: a PNG, a JPEG (decoded early, before the command's body) and a .npy (over the cap, it
+    goes tile by tile: into a .png, refused)."""
+    data = (np.arange(10_000) % 251).astype(np.uint8).reshape(100, 100)
+    name = request.param
+    np.save(tmp_path / name, data) if name.endswith(".npy") else Image.fromarray(data).save(tmp_path / name)
+    return tmp_path, name
+
+
+@pytest.mark.parametrize("args", [["pad", "-p", "1"], ["pool", "-f", "2"], ["pool", "-f", "2", "--op", "min", "-p", "1"]])
+def test_runs_that_keep_the_dtype_are_counted_in_it(grey, args):
+    folder, name = grey
+    r = kernelcli(args[0], name, *args[1:], "-o", "out.png", cwd=folder)
+    assert r.returncode == 0, r.stderr
+    assert (folder / "out.png").exists()
+
+
+@pytest.mark.parametrize("args", [["pool", "-f", "2", "--op", "avg"], ["convolve", "-k", "box:3"]])
+def test_runs_in_float_are_counted_in_float(grey, args):
+    folder, name = grey
+    r = kernelcli(args[0], name, *args[1:], "-o", "out.png", cwd=folder)
+    assert r.returncode == 2, r.stderr
+    if name.endswith(".npy"):  # (over the cap, a .npy goes tile by tile, and a .png output is refused there)
+        assert "it went tile by tile because its in-memory run would exceed KERNELCLI_MAX_MEMORY" in r.stderr, r.stderr
+        return
+    assert f"{name}: 100x100x1 would need about 127.0 KiB of memory (the input, and a padded copy, an output and a " \
+           "temporary in float32), more than the 97.7 KiB allowed" in r.stderr, r.stderr
+    assert not (folder / "out.png").exists()
