@@ -50,17 +50,19 @@ def holds_an_image(pydicom: Any, path: Path, ds: Any) -> bool:
     return any(tag in whole for tag in PIXEL_DATA_TAGS)
 
 
-def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[tuple[Path, Any]], list[str], list[str], list[str]]:
+def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[tuple[Path, Any]], list[str], list[str],
+                                                                         list[tuple[Path, Any]]]:
     """(path, header) of every DICOM image in the folder, the names of the files skipped as no DICOM image, those of
-    the entries skipped as no regular file, each with why ("s2.dcm (a broken link)"), and those of the DICOM files
-    without an image (:func:`holds_an_image`); sub-folders are :func:`dicom_folders`'.
+    the entries skipped as no regular file, each with why ("s2.dcm (a broken link)"), and (path, header) of the DICOM
+    files without an image (:func:`holds_an_image`; :func:`refuse_slices_without_pixels` tells a slice lost among
+    them); sub-folders are :func:`dicom_folders`'.
 
     What pydicom warns about a file kept as a DICOM image goes to ``warned``, naming it; about a
     file skipped (not DICOM, a DICOMDIR), nothing: the note on the skipped files says enough.
     """
     headers: list[tuple[Path, Any]] = []
     skipped: list[str] = []
-    imageless: list[str] = []  # of those, the DICOM files without an image (a header without pixel data)
+    imageless: list[tuple[Path, Any]] = []  # of those, the DICOM files without an image (a header without pixel data)
     unread: list[str] = []  # a slice whose link points at an archive not mounted is a slice lost: said, never dropped
     try:
         entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
@@ -86,7 +88,7 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
             if ds is None or not holds_an_image(pydicom, entry, ds):  # no DICOM, no image, a DICOMDIR
                 skipped.append(entry.name)
                 if ds is not None and str(ds.get("SOPClassUID", "")) != DICOMDIR_CLASS and entry.name.upper() != "DICOMDIR":
-                    imageless.append(entry.name)
+                    imageless.append((entry, ds))
                 continue
         warned.extend(said)
         headers.append((entry, ds))
@@ -95,6 +97,36 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
 
 #: why a folder of DICOM files that hold no image is not a series, for a refusal and a study folder's advice
 NO_IMAGE = "DICOM files without an image (headers without pixel data)"
+
+
+def _shown(names: list[Any]) -> str:
+    """The first three of ``names`` (file names, or (path, header) pairs), for a note or a refusal.
+
+    >>> _shown(["a.dcm", "b.dcm", "c.dcm", "d.dcm"]), _shown([(Path("s/a.dcm"), {})])
+    ('a.dcm, b.dcm, c.dcm, ...', 'a.dcm')
+    """
+    said = [name[0].name if isinstance(name, tuple) else name for name in names]
+    return ", ".join(said[:3]) + (", ..." if len(said) > 3 else "")
+
+
+def refuse_slices_without_pixels(imageless: list[tuple[Path, Any]], uid: str) -> None:
+    """Refuse the series ``uid`` where one of the folder's DICOM files without an image is a slice of it: a header that
+    states an image (Rows and Columns) of the same SeriesInstanceUID (none, where the images have none), but holds no
+    pixel data (deleted, or a copy cut off where its pixels start).  Read without it, the volume would be a slice short
+    (or refused for an uneven gap that never names it).  A file without Rows or Columns states no image (a structured
+    report, a header alone), and one of another series is no slice of this one: those are set aside with a note.
+
+    >>> refuse_slices_without_pixels([(Path("s/IM4.dcm"), {"Rows": 2, "Columns": 3, "SeriesInstanceUID": "1.2"})], "1.2")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: s/IM4.dcm: a slice of this series without pixel data (its header states a 2x3 image, but no Pixel Data follows: deleted, or a copy cut off where its pixels start): the volume would be a slice short; copy the file again whole
+    """
+    for entry, ds in imageless:
+        if "Rows" in ds and "Columns" in ds and str(ds.get("SeriesInstanceUID", "")) == uid:
+            raise ImageReadError(
+                f"{entry}: a slice of this series without pixel data (its header states a {ds.get('Rows')}x{ds.get('Columns')} "
+                "image, but no Pixel Data follows: deleted, or a copy cut off where its pixels start): the volume would be a "
+                "slice short; copy the file again whole")
 
 
 def why_not_a_series(folder: Path) -> str | None:
@@ -313,13 +345,12 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     if not headers:
         passed = f" (skipped, no regular file: {', '.join(unread[:3])}{', ...' if len(unread) > 3 else ''})" if unread else ""
         if imageless:
-            shown = ", ".join(imageless[:3]) + (", ..." if len(imageless) > 3 else "")
-            passed += f" ({len(imageless)} {NO_IMAGE.replace('DICOM files', 'DICOM file(s)', 1)}: {shown})"
+            passed += f" ({len(imageless)} {NO_IMAGE.replace('DICOM files', 'DICOM file(s)', 1)}: {_shown(imageless)})"
         raise InputError(f"{folder}: no DICOM images in this folder{passed}{dicom_folders_below(folder, unreadable=why_not_a_series)}")
     notes: list[str] = []
-    if skipped:
-        shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
-        notes.append(f"{folder.name}: skipped {len(skipped)} file(s) that are not DICOM images ({shown})")
+    set_aside = {entry.name for entry, _ in imageless}
+    if not_dicom := [name for name in skipped if name not in set_aside]:
+        notes.append(f"{folder.name}: skipped {len(not_dicom)} file(s) that are not DICOM images ({_shown(not_dicom)})")
     if unread:
         shown = ", ".join(unread[:3]) + (", ..." if len(unread) > 3 else "")
         notes.append(f"{folder.name}: skipped {len(unread)} name(s) that are no regular file ({shown}): a slice among "
@@ -342,6 +373,10 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     groups = {uid: groups[uid] for uid in sorted(groups, key=number)}
     uid = pick_series(groups, series, str(folder), words)
     headers = groups[uid]
+    refuse_slices_without_pixels(imageless, uid)
+    if imageless:
+        notes.append(f"{folder.name}: skipped {len(imageless)} {NO_IMAGE.replace('DICOM files', 'DICOM file(s)', 1)}, "
+                     f"no slice of the series read ({_shown(imageless)})")
     if len(groups) > 1:
         notes.append(f"{folder.name}: series {uid} ({len(headers)} of {sum(len(v) for v in groups.values())} files)")
 

@@ -1,0 +1,92 @@
+"""Audit 226: a series slice without pixel data, --json records on a stdout that is an input, a matrix's record on a
+full disk, advice that is then refused, and a folder given one .zarr output."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def _ct_series(folder: Path, n: int = 5) -> Path:
+    pytest.importorskip("pydicom")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_medical_audit104 import ct_series
+
+    ct_series(folder, n=n)
+    return folder
+
+
+def _without_pixels(path: Path, cut: bool = False) -> None:
+    """``path``'s header kept whole, its pixel data deleted, or (``cut``) the file cut off where the pixel data starts."""
+    import pydicom
+
+    if cut:
+        data = path.read_bytes()
+        path.write_bytes(data[:data.rindex(b"\xe0\x7f\x10\x00")])
+        return
+    ds = pydicom.dcmread(path)
+    del ds.PixelData
+    ds.save_as(path)
+
+
+class TestASliceWithoutPixelData:
+    """226 #3: 'volume ser2' (5 slices, the last one's PixelData deleted) read 4 slices, exit 0, noting IM4.dcm as 'not
+    a DICOM image'; a middle one was refused as an uneven gap that never named it."""
+
+    @pytest.mark.parametrize("slice_, cut", [(4, False), (2, False), (4, True)], ids=["last", "middle", "cut-off"])
+    def test_the_series_is_refused_naming_the_file(self, tmp_path, invoke, slice_, cut):
+        _without_pixels(_ct_series(tmp_path / "ser") / f"IM{slice_:03d}.dcm", cut)
+        r = invoke("volume", "ser", "-k", "box:3vox", "-o", "s.nii.gz")
+        assert r.exit_code == 2, r.stderr
+        assert r.stderr == (f"error: {Path('ser') / f'IM{slice_:03d}.dcm'}: a slice of this series without pixel data (its "
+                            "header states a 128x128 image, but no Pixel Data follows: deleted, or a copy cut off where its "
+                            "pixels start): the volume would be a slice short; copy the file again whole\n")
+        assert not (tmp_path / "s.nii.gz").exists()
+
+    def test_the_api_refuses_it_too(self, tmp_path):
+        from kernelcli import medical
+        from kernelcli.errors import ImageReadError
+
+        _without_pixels(_ct_series(tmp_path / "ser") / "IM004.dcm")
+        with pytest.raises(ImageReadError, match="IM004.dcm: a slice of this series without pixel data"):
+            medical.read_volume(tmp_path / "ser")
+
+    def test_a_dicom_file_stating_no_image_is_set_aside_with_a_note(self, tmp_path):
+        import pydicom
+        from pydicom.dataset import Dataset, FileMetaDataset
+        from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+        from kernelcli import medical
+
+        folder = _ct_series(tmp_path / "ser")
+        sr = Dataset()  # a structured report of the series: no Rows, no image
+        sr.file_meta = FileMetaDataset()
+        sr.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        sr.SOPClassUID = sr.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.88.11"
+        sr.SOPInstanceUID = sr.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        sr.SeriesInstanceUID, sr.Modality = pydicom.dcmread(folder / "IM000.dcm").SeriesInstanceUID, "SR"
+        sr.save_as(folder / "sr.dcm", enforce_file_format=True)
+        (folder / "readme.txt").write_text("scan notes")
+        vol = medical.read_volume(folder)
+        assert vol.data.shape[0] == 5
+        assert "ser: skipped 1 file(s) that are not DICOM images (readme.txt)" in vol.notes
+        assert ("ser: skipped 1 DICOM file(s) without an image (headers without pixel data), no slice of the series read "
+                "(sr.dcm)") in vol.notes
+
+    def test_a_header_of_another_series_is_set_aside_with_a_note(self, tmp_path):
+        import pydicom
+
+        from kernelcli import medical
+
+        folder = _ct_series(tmp_path / "ser")
+        ds = pydicom.dcmread(folder / "IM000.dcm")
+        ds.SeriesInstanceUID, ds.SOPInstanceUID = "1.2.3.999", "1.2.3.999.1"
+        del ds.PixelData
+        ds.save_as(folder / "other.dcm")
+        vol = medical.read_volume(folder)
+        assert vol.data.shape[0] == 5
+        assert any("skipped 1 DICOM file(s) without an image" in note and "(other.dcm)" in note for note in vol.notes)
