@@ -90,3 +90,73 @@ class TestASliceWithoutPixelData:
         vol = medical.read_volume(folder)
         assert vol.data.shape[0] == 5
         assert any("skipped 1 DICOM file(s) without an image" in note and "(other.dcm)" in note for note in vol.notes)
+
+
+def _appended_to(path: Path, *args: str, cwd: Path, stdin: Path | None = None, **env: str):
+    """``python -m kernelcli ARGS >> path`` (``< stdin``) in a process of its own."""
+    import subprocess
+
+    from conftest import process_env
+
+    with open(path, "ab") as out, open(stdin or path, "rb") as given:
+        return subprocess.run([sys.executable, "-m", "kernelcli", *args], stdin=given if stdin else None, stdout=out,
+                              stderr=subprocess.PIPE, text=True, cwd=cwd, env={**process_env(), **env}, timeout=120)
+
+
+#: a stop before any command took the call, said as _start_stops and _fast say it
+_STOPPED = "import sys; from kernelcli.cli._before import interrupted; sys.exit(interrupted(sys.argv[1:], KeyboardInterrupt()))"
+
+
+class TestNoRecordIntoAnInputBeforeParsing:
+    """226 #1: 'convolve m.csv -k box:3 --stride 0 --json >> m.csv' (a bad option value), KERNELCLI_WORKER=bogus and a
+    stop before the command took the call printed the --json failure record into m.csv, which no longer read."""
+
+    @pytest.fixture
+    def files(self, tmp_path):
+        import numpy as np
+
+        np.savetxt(tmp_path / "m.csv", np.arange(25.0).reshape(5, 5), delimiter=",")
+        np.save(tmp_path / "k.npy", np.ones((3, 3)))
+        return tmp_path
+
+    @pytest.mark.parametrize("stdout, args, env", [
+        ("m.csv", ["convolve", "m.csv", "-k", "box:3", "--stride", "0"], {}),
+        ("m.csv", ["convolve", "--stride=0", "-k", "box:3", "m.csv"], {}),
+        ("k.npy", ["convolve", "m.csv", "-k", "k.npy", "--stride", "0"], {}),
+        ("m.csv", ["pool", "m.csv", "-f", "0"], {}),
+        ("m.csv", ["convolve", "m.csv", "-k", "box:3"], {"KERNELCLI_WORKER": "bogus"}),
+    ], ids=["bad-value", "value-first", "kernel-file", "pool", "bad-setting"])
+    def test_the_input_unchanged(self, files, stdout, args, env):
+        before = (files / stdout).read_bytes()
+        r = _appended_to(files / stdout, *args, "--json", cwd=files, **env)
+        assert r.returncode == 2, r.stderr
+        assert (files / stdout).read_bytes() == before
+        assert r.stderr.endswith(f" (--json: no record printed: stdout is {stdout}, which this call reads)\n"), r.stderr
+        assert r.stderr.count("\n") == 1
+
+    def test_stdins_file(self, files):
+        before = (files / "m.csv").read_bytes()
+        r = _appended_to(files / "m.csv", "convolve", "-", "-k", "box:3", "--stride", "0", "--json", cwd=files,
+                         stdin=files / "m.csv")
+        assert r.returncode == 2 and (files / "m.csv").read_bytes() == before, r.stderr
+        assert "(--json: no record printed: stdout is stdin, which this call reads)" in r.stderr
+
+    def test_a_stop_before_the_command(self, files):
+        import subprocess
+
+        from conftest import process_env
+
+        before = (files / "m.csv").read_bytes()
+        with open(files / "m.csv", "ab") as out:
+            r = subprocess.run([sys.executable, "-c", _STOPPED, "convolve", "m.csv", "-k", "box:3", "--json"], stdout=out,
+                               stderr=subprocess.PIPE, text=True, cwd=files, env=process_env(), timeout=120)
+        assert r.returncode == 130 and (files / "m.csv").read_bytes() == before, r.stderr
+        assert r.stderr.endswith("(--json: no record printed: stdout is m.csv, which this call reads)\n"), r.stderr
+
+    def test_another_stdout_file_still_gets_the_record(self, files):
+        import json
+
+        (files / "r.json").write_bytes(b"")
+        r = _appended_to(files / "r.json", "convolve", "m.csv", "-k", "box:3", "--stride", "0", "--json", cwd=files)
+        assert r.returncode == 2 and "no record printed" not in r.stderr
+        assert json.loads((files / "r.json").read_text())["code"] == 2

@@ -254,12 +254,10 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
             return interrupt_exit_code(cause)
         except click.exceptions.ClickException as exc:
             from ._before import failure_before_parsing
-            from ._common import error
 
             if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):  # `kernelcli shape` alone: the help
                 sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
                 return exc.exit_code
-            error(click_error_line(exc))
             failure_before_parsing(argv, exc.exit_code, click_error_line(exc), takes_value=_valued_options(exc))
             return exc.exit_code
         except typer.Exit as exc:

@@ -10,6 +10,7 @@ command line as Click reads it (:func:`options_given`), since no command has par
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from ..errors import EXIT_USAGE
 from ._common import OUT_NEVER_STDOUT, error, failure_record, json_printed, print_json
@@ -22,32 +23,46 @@ def interrupted(argv: list[str], exc: BaseException) -> int:
     from ..errors import interrupt_exit_code
 
     message = interrupted_message(exc)
-    sys.stderr.write(f"error: {message}\n")
     code = interrupt_exit_code(exc)
-    if not json_printed():
+    said: list[str] = []
+
+    def say(line: str) -> None:
+        said.append(line)
+        sys.stderr.write(f"error: {line}\n")
+
+    if json_printed():
+        say(message)
+        return code
+    try:  # (the record in every record's words: a batch's, one input's)
         from ..batch_records import not_run_error, stopped_by
 
-        try:  # (the record in every record's words: a batch's, one input's)
-            failure_before_parsing(argv, code, not_run_error(stopped_by(code)), "not run")
-        except Exception:  # noqa: BLE001 - a stdout that cannot take it: the error line said it all
-            pass
+        failure_before_parsing(argv, code, message, "not run", record=not_run_error(stopped_by(code)), say=say)
+    except Exception:  # noqa: BLE001 - a stdout that cannot take it: the error line says it all
+        if not said:
+            say(message)
     return code
 
 
 def refused_at_start(argv: list[str], message: str) -> int:
     """Refuse a call before any command takes it (a setting in the environment it cannot run with): the error
     line, and with ``--json`` a record of it on stdout, as a bad option value gives; exit 2."""
-    error(message)
     failure_before_parsing(argv, EXIT_USAGE, message)
     return EXIT_USAGE
 
 
-def failure_before_parsing(argv: list[str], code: int, message: str, status: str = "failed",
-                           takes_value: dict[str, int] | None = None) -> None:
-    """With ``--json`` among ``argv``'s options (read before Click has parsed them), print the failure record: stdout
-    always carries JSON.  Not with ``--out -``, where stdout carries the image (``learn``'s never: :data:`OUT_NEVER_STDOUT`).
-    ``takes_value``: the command's options that take values, and how many, when known (:func:`options_given`), so that a ``--json``
-    or ``--`` given as an option's value is read as Click reads it."""
+#: the options that name what a call writes: their values are none of the files it reads
+WRITTEN = {"-o": 1, "--out": 1, "-d": 1, "--out-dir": 1, "--report": 1, "--plot": 1, "--montage": 1}
+
+
+def failure_before_parsing(argv: list[str], code: int, line: str, status: str = "failed", takes_value: dict[str, int] | None = None,
+                           *, record: str | None = None, say: Callable[[str], None] = error) -> None:
+    """Say the error ``line`` (with ``say``) and, with ``--json`` among ``argv``'s options (read before Click has parsed
+    them), print the failure record (its error ``record``, else ``line``): stdout always carries JSON.  Not with
+    ``--out -``, where stdout carries the image (``learn``'s never: :data:`OUT_NEVER_STDOUT`), nor where stdout is a file
+    the call names (``convolve m.csv --stride 0 --json >> m.csv``): the record would be written into it, so the line ends
+    with :func:`~._stdout_input.json_withheld`'s words, the one check every failure's record asks.
+    ``takes_value``: the command's options that take values, and how many, when known (:func:`options_given`), so that a
+    ``--json`` or ``--`` given as an option's value is read as Click reads it."""
     if takes_value is None:
         options = argv[: argv.index("--")] if "--" in argv else argv
         given = [(a, None) for a in options]
@@ -56,8 +71,40 @@ def failure_before_parsing(argv: list[str], code: int, message: str, status: str
         given = options_given(argv, takes_value)
         stdout_out = any(name in ("-o", "--out") and value == "-" for name, value in given)
     command = next((a for a, _ in given if not a.startswith("-")), None)
-    if any(name == "--json" for name, _ in given) and not (stdout_out and command not in OUT_NEVER_STDOUT):
-        print_json(failure_record(code, message, status))
+    asked = any(name == "--json" for name, _ in given) and not (stdout_out and command not in OUT_NEVER_STDOUT)
+    withheld = None
+    if asked:
+        from ._stdout_input import json_withheld
+
+        withheld = json_withheld(None, files_named(argv, takes_value))
+    say(line + (withheld or ""))
+    if asked and withheld is None:
+        print_json(failure_record(code, line if record is None else record, status))
+
+
+def files_named(argv: list[str], takes_value: dict[str, int] | None = None) -> list[str]:
+    """The words of ``argv`` that may name a file the call reads, read before Click has parsed them: its arguments and
+    the values of its options (``-`` for stdin), but not the command, the options' names, nor what :data:`WRITTEN`'s
+    options name.  ``takes_value``: as for :func:`options_given` (the options that name outputs are always known).
+
+    >>> files_named(["convolve", "m.csv", "-k", "k.npy", "--stride=0", "-o", "x.png", "--json", "--", "-"])
+    ['m.csv', 'k.npy', '0', '-']
+    """
+    ends = argv.index("--") if "--" in argv else len(argv)
+    given = options_given(argv[:ends], {**(takes_value or {}), **WRITTEN})
+    words: list[str] = []
+    command = None
+    for name, value in given:
+        if name in WRITTEN:
+            continue
+        if value is not None:
+            words.append(value)
+        elif name == "-" or not name.startswith("-"):
+            if command is None:
+                command = name
+            else:
+                words.append(name)
+    return words + argv[ends + 1:]
 
 
 def options_given(argv: list[str], takes_value: dict[str, int]) -> list[tuple[str, str | None]]:
