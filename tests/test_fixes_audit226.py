@@ -160,3 +160,46 @@ class TestNoRecordIntoAnInputBeforeParsing:
         r = _appended_to(files / "r.json", "convolve", "m.csv", "-k", "box:3", "--stride", "0", "--json", cwd=files)
         assert r.returncode == 2 and "no record printed" not in r.stderr
         assert json.loads((files / "r.json").read_text())["code"] == 2
+
+
+class TestAMatrixRecordSaysItsReportUnwritten:
+    """226 #2: 'pool m.csv -f 2 --report full/r.json --json' (a report that cannot be written) printed a record whose
+    "notes" were [], where a file output's record carries "--report full/r.json: not written: ..."."""
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        import numpy as np
+
+        np.savetxt(tmp_path / "m.csv", np.arange(25.0).reshape(5, 5), delimiter=",")
+        return tmp_path
+
+    @pytest.mark.parametrize("args", [["pool", "m.csv", "-f", "2"], ["convolve", "m.csv", "-k", "box:3"],
+                                      ["convolve", "m.csv", "-k", "box:3", "-o", "x.npy"]], ids=["pool", "convolve", "file"])
+    def test_the_record_has_the_note(self, folder, args):
+        import json
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from test_records_audit223 import limited
+
+        r = limited(*args, "--report", "r.json", "--json", cwd=folder, fsize=450)
+        assert r.returncode == 1, r.stderr
+        record = json.loads(r.stdout)
+        assert record["status"] == "ok" and record["error"] is None
+        assert record["notes"] == ["--report r.json: not written: write failed: File too large; the destination is untouched"]
+        assert not (folder / "r.json").exists()
+
+    def test_a_stdout_that_does_not_take_the_record_leaves_the_report_failed(self, folder):
+        import json
+        import subprocess
+
+        from conftest import process_env
+
+        if not Path("/dev/full").exists():
+            pytest.skip("no /dev/full")
+        with open("/dev/full", "w") as full:
+            r = subprocess.run([sys.executable, "-m", "kernelcli", "pool", "m.csv", "-f", "2", "--report", "r.json", "--json"],
+                               stdout=full, stderr=subprocess.PIPE, text=True, cwd=folder, env=process_env(), timeout=120)
+        assert r.returncode == 1, r.stderr
+        item = json.loads((folder / "r.json").read_text())["items"][0]
+        assert item["status"] == "failed" and item["error"] == "stdout: cannot write: No space left on device"
+        assert item["output_shape"] is None

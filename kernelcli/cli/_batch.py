@@ -19,6 +19,7 @@ Only the standard library is imported at module level.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import sys
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from ._common import _click_control, call_note, echo, error, error_line, exit_wi
 from ._batch_call import BatchOptions, is_batch, one_volume, refuse_missing_input, refuse_one_input_options  # noqa: F401 - (the commands import them from here)
 from ..limits import out_of_memory
 from ._lines import path_line
-from ._report import output_for, printed_result, render_report
+from ._report import output_for, print_matrix_record, printed_result, render_report
 from ._report_writes import report_unwritten, write_refused_report
 
 
@@ -145,7 +146,9 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     propagate to ``guarded`` as without ``--report``.  The result's ``seconds`` become the whole
     call's (read, compute and write), as a batch's records and the report's time them: one measure.  ``printed(result)``
     prints a result that is printed on stdout (a matrix or its --json record: :func:`~._report.printed_result`) before the record says ok, as
-    ``-o -``'s is copied there: a stdout that did not take it was recorded 'ok', code 0, the call exiting 1.
+    ``-o -``'s is copied there: a stdout that did not take it was recorded 'ok', code 0, the call exiting 1.  A --json
+    record printed so carries the notes, as a file output's does: the report is written just before it (the record
+    "--report r.json: not written: ..."), and written again, failed, where stdout then does not take the record.
     """
     import time
     import traceback
@@ -177,7 +180,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             record.error = error_line(exc)  # (one input's call: its record's error is the line on stderr, as the README says)
             record.seconds, exc.record = time.perf_counter() - start, record  # type: ignore[attr-defined]
             raise
-    stop = None
+    stop, said_first, unwritten = None, False, None
     try:
         result = call()
         from ..io.pipes import deliver_stdout
@@ -188,7 +191,13 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             record.output = "stdout"
         deliver_stdout()  # -o -: on stdout before the record says ok (a full disk's error is the record's)
         if printed is not None:  # a matrix printed on stdout, alike (--json: the record that carries it, timed as the report's)
-            printed(result := _timed(result, start))
+            result = _timed(result, start)
+            if said_first := printed is print_matrix_record and record.output == "stdout":  # (its notes say the report's)
+                done = copy.copy(record)  # (the record stays "failed" until stdout has taken it)
+                done.finished(result)
+                done.seconds = result.seconds
+                unwritten = report_unwritten(report, BatchResult([done], done.seconds, 1), force=force, written=_written(done))
+            printed(result)
         record.finished(result)
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
@@ -212,9 +221,10 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             record.error, record.seconds = not_run_error(stopped_by(record.code)), None  # type: ignore[assignment]
             stop.reported = True  # type: ignore[attr-defined] # (guarded writes no other)
         if record.status != "ok":  # (the job's error stays the call's; a report not written is said in a note)
-            write_refused_report(report, totals, force=force, quiet=False, make_folder=False)
+            write_refused_report(report, totals, force=force or (said_first and unwritten is None), quiet=False,
+                                 make_folder=False)
     # the output is written: a report that cannot be is said after the result, as a batch says it (render_report)
-    result.report_unwritten = report_unwritten(report, totals, force=force, written=_written(record))
+    result.report_unwritten = unwritten if said_first else report_unwritten(report, totals, force=force, written=_written(record))
     return result
 
 
