@@ -214,14 +214,20 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
         raise InvalidKernel(
             f"{numtext.quoted(text, 120)}: expected a size in mm or voxels such as gaussian:1.5mm, fwhm:4mm, box:5mm, log:2mm or gaussian:2vox"
         )
-    from .modes import is_pool_step
+    from .modes import is_pool_step, misspelt_pool_step
 
-    if is_pool_step(text):  # (a --kernel of images and arrays: a chain of one step)
-        raise UsageError(f"{text}: a pooling step works on images and arrays; a volume is pooled in 3-D by "
+    pooling = UsageError(f"{text}: a pooling step works on images and arrays; a volume is pooled in 3-D by "
                          f"`kernelcli pool VOLUME --size F` (as max_pool3d)")
+    if is_pool_step(text):  # (a --kernel of images and arrays: a chain of one step)
+        raise pooling
     if catalogue is None:
         raise KernelNotFound(f"{text!r} is not a volume kernel (gaussian:1.5mm, box_3d, gradient...) and no 2-D catalogue was given")
-    found = catalogue(text)
+    try:
+        found = catalogue(text)
+    except InvalidKernel:  # (one misspelt, maxpool2, was told the image's form, maxpool:2, which a volume then refused)
+        if misspelt_pool_step(text) is None:
+            raise
+        raise pooling from None
     shape = tuple(int(n) for n in found.shape)
     if any(n % 2 == 0 for n in shape):  # 'same' pads an even side's extra tap after: the result moves half a voxel
         what = "(z, y, x)" if len(shape) == 3 else "(applied to each slice)"

@@ -203,3 +203,21 @@ class TestAMatrixRecordSaysItsReportUnwritten:
         item = json.loads((folder / "r.json").read_text())["items"][0]
         assert item["status"] == "failed" and item["error"] == "stdout: cannot write: No space left on device"
         assert item["output_shape"] is None
+
+
+class TestAVolumesPoolingStep:
+    """226 #4: 'volume p3.nii.gz -k maxpool2' was told 'e.g. maxpool:2 ... convolve takes it as --kernel', and
+    '-k maxpool:2' was then refused: 'a pooling step works on images and arrays'."""
+
+    @pytest.mark.parametrize("command", ["volume", "convolve"])
+    @pytest.mark.parametrize("spec", ["maxpool2", "max_pool", "maxpool:x", "pool : 2", "maxpool:2"])
+    def test_the_volumes_own_words_at_once(self, tmp_path, invoke, command, spec):
+        pytest.importorskip("nibabel")
+        import shutil
+
+        shutil.copy(SAMPLES / "phantom3d.nii.gz", tmp_path / "p3.nii.gz")
+        r = invoke(command, "p3.nii.gz", "-k", spec, "-o", "x.nii.gz")
+        assert r.exit_code == 2, r.stderr
+        assert r.stderr == (f"error: {spec}: a pooling step works on images and arrays; a volume is pooled in 3-D by "
+                            "`kernelcli pool VOLUME --size F` (as max_pool3d)\n")
+        assert not (tmp_path / "x.nii.gz").exists()
