@@ -75,11 +75,13 @@ def plan(
     The error carries ``records``: what ``--json`` (and ``--report``, unless ``report_refused``: the report is itself
     refused) say of each input (:func:`refused_records`).
     """
-    from .tiled.urls import refuse_url
+    from .tiled.urls import as_url, refuse_url
 
-    refuse_url(out_dir, "a batch writes local files", "give --out-dir a local folder (one input goes to a URL with -o URL.zarr)",
-               option="--out-dir")  # (its folded spelling was made as the local folder ./s3:/...)
     discovery = found if isinstance(found, Discovery) else Discovery(list(found))
+    to_url = (" (one input goes to a URL with -o URL.zarr)"
+              if as_url(out_dir) is not None and any(map(_goes_to_a_url, discovery.sources)) else "")
+    refuse_url(out_dir, "a batch writes local files", f"give --out-dir a local folder{to_url}",
+               option="--out-dir")  # (its folded spelling was made as the local folder ./s3:/...)
     out = Path(out_dir)
     problems: list[str] = []
 
@@ -151,6 +153,18 @@ def plan(
         refusal.report_refused = None in own  # type: ignore[attr-defined]
         raise refusal
     return items
+
+
+def _goes_to_a_url(source: Source) -> bool:
+    """Whether ``source``, given alone, may be written to a URL (``-o s3://b/x.zarr``): an input the tiled path reads
+    (a Zarr store, TIFF, .npy); not an image read in memory (a PNG), nor a volume, whose outputs are local.
+
+    >>> _goes_to_a_url(Source(Path("a.npy"), Path("."), "a.npy")), _goes_to_a_url(Source(Path("a.png"), Path("."), "a.png"))
+    (True, False)
+    """
+    from .tiled.stores import TIFF_SUFFIXES, is_store_input
+
+    return Path(source.path).suffix.lower() in (".npy", *TIFF_SUFFIXES) or is_store_input(source.path)
 
 
 def _refusal(problems: list[str], long_names: list[str], out: Path, in_stores: Sequence[str] = ()) -> KernelcliError | None:

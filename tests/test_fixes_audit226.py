@@ -221,3 +221,50 @@ class TestAVolumesPoolingStep:
         assert r.stderr == (f"error: {spec}: a pooling step works on images and arrays; a volume is pooled in 3-D by "
                             "`kernelcli pool VOLUME --size F` (as max_pool3d)\n")
         assert not (tmp_path / "x.nii.gz").exists()
+
+
+class TestAdviceThatWorks:
+    """226 #5: '-o file:q.png' was told 'write file://q.png for the URL', which is refused (a URL output is a .zarr or
+    .npy written tile by tile; a volume's output is local); a volume batch with a URL --out-dir was told '-o URL.zarr',
+    refused for every volume."""
+
+    @pytest.mark.parametrize("args, name", [
+        (["convolve", "in.png", "-k", "box:3", "-o", "file:q.png"], "q.png"),
+        (["pool", "p3.nii.gz", "-f", "2", "-o", "file:pp.nii.gz"], "pp.nii.gz"),
+        (["convolve", "in.png", "-k", "box:3", "-o", "local:q2.png"], "q2.png"),
+    ], ids=["png", "volume", "local"])
+    def test_the_advice_is_followed_without_a_second_refusal(self, tmp_path, invoke, args, name):
+        pytest.importorskip("nibabel")
+        import shutil
+
+        shutil.copy(SAMPLES / "phantom.png", tmp_path / "in.png")
+        shutil.copy(SAMPLES / "phantom3d.nii.gz", tmp_path / "p3.nii.gz")
+        typed = args[-1]
+        r = invoke(*args)
+        assert r.exit_code == 2
+        assert (f"{typed}: reads two ways: as a URL, ./{name} (fsspec and dask read it so), or as the name of a file or "
+                f"folder {typed} (zarr and the file system read it so): write ./{name} for the path the URL names, or "
+                f"./{typed} for the name") in r.stderr, r.stderr
+        for advised in (f"./{name}", f"./{typed}"):
+            assert invoke(*args[:-1], advised).exit_code == 0, advised
+
+    @pytest.mark.parametrize("inputs, hint", [(["p3.nii.gz"], False), (["in.png"], False), (["a.npy"], True)],
+                             ids=["volumes", "images", "arrays"])
+    def test_a_batch_is_told_a_url_output_only_where_one_is_taken(self, tmp_path, invoke, inputs, hint):
+        pytest.importorskip("nibabel")
+        import shutil
+
+        import numpy as np
+
+        (tmp_path / "b").mkdir()
+        shutil.copy(SAMPLES / "phantom.png", tmp_path / "b" / "in.png")
+        shutil.copy(SAMPLES / "phantom3d.nii.gz", tmp_path / "b" / "p3.nii.gz")
+        np.save(tmp_path / "b" / "a.npy", np.ones((9, 9), np.float32))
+        for name in {"p3.nii.gz", "in.png", "a.npy"} - set(inputs):
+            (tmp_path / "b" / name).unlink()
+        kernel = "box:3vox" if inputs == ["p3.nii.gz"] else "box:3"
+        r = invoke("convolve", "b", "-k", kernel, "--out-dir", "s3://b/o")
+        assert r.exit_code == 2
+        assert r.stderr.startswith("error: --out-dir s3://b/o: is a URL, and a batch writes local files: give --out-dir a "
+                                   "local folder"), r.stderr
+        assert ("(one input goes to a URL with -o URL.zarr)" in r.stderr) == hint

@@ -187,9 +187,10 @@ class TestFileColonName:
         r = invoke(*args)
         assert r.exit_code == 2, r.stderr
         name = next(a for a in args if a.startswith(("file:", "local:")))
-        scheme, rest = name.split(":", 1)
+        rest = name.split(":", 1)[1]
         said = (f"{name}: reads two ways: as a URL, ./{rest} (fsspec and dask read it so), or as the name of a file or "
-                f"folder {name} (zarr and the file system read it so): write {scheme}://{rest} for the URL, or ./{name} for the name")
+                f"folder {name} (zarr and the file system read it so): write ./{rest} for the path the URL names, or ./{name} "
+                "for the name")
         assert said in r.stderr and (option is None or option in r.stderr), r.stderr
         assert sorted(p.name for p in inputs.iterdir()) == before
 

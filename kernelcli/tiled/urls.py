@@ -67,18 +67,20 @@ def refuse_bare_local(text: str) -> None:
     stores and the file system take the whole text as a name (``zarr.open_array("file:x.zarr")`` finds no ./x.zarr).
     kernelcli took the name, and wrote a store that ``dask.array.from_zarr`` of the same text did not find.  Refused
     where the text is seen as typed (:func:`command_line_path`, :func:`refuse_url`); a ``Path`` so named is the name
-    (``./file:x.zarr``, as advised: pathlib drops the ``./``).
+    (``./file:x.zarr``, as advised: pathlib drops the ``./``).  The URL's reading is advised as the local path it names,
+    which every option takes: ``file://q.png`` was advised where a URL output is refused (a .png, a volume's output).
 
     >>> refuse_bare_local("file:x.zarr")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: file:x.zarr: reads two ways: as a URL, ./x.zarr (fsspec and dask read it so), or as the name of a file or folder file:x.zarr (zarr and the file system read it so): write file://x.zarr for the URL, or ./file:x.zarr for the name
+    kernelcli.errors.UsageError: file:x.zarr: reads two ways: as a URL, ./x.zarr (fsspec and dask read it so), or as the name of a file or folder file:x.zarr (zarr and the file system read it so): write ./x.zarr for the path the URL names, or ./file:x.zarr for the name
     """
     from ..errors import UsageError
 
-    scheme, rest = text.split(":", 1)
-    raise UsageError(f"{text}: reads two ways: as a URL, ./{rest} (fsspec and dask read it so), or as the name of a file or "
-                     f"folder {text} (zarr and the file system read it so): write {scheme}://{rest} for the URL, or ./{text} "
+    rest = text.split(":", 1)[1]
+    path = rest if rest.startswith("~") else f"./{rest}"
+    raise UsageError(f"{text}: reads two ways: as a URL, {path} (fsspec and dask read it so), or as the name of a file or "
+                     f"folder {text} (zarr and the file system read it so): write {path} for the path the URL names, or ./{text} "
                      "for the name")
 
 
