@@ -268,3 +268,48 @@ class TestAdviceThatWorks:
         assert r.stderr.startswith("error: --out-dir s3://b/o: is a URL, and a batch writes local files: give --out-dir a "
                                    "local folder"), r.stderr
         assert ("(one input goes to a URL with -o URL.zarr)" in r.stderr) == hint
+
+
+class TestAFolderGivenOneZarrOutput:
+    """226 #6: 'convolve imgs -k box:3 -o w6.zarr' (a plain folder of PNGs; 'pad vb -p 2 -o w5.zarr' of volumes alike)
+    said 'imgs: not a Zarr store: No group found in store StorePath(LocalStore, ...)', zarr's own words."""
+
+    ONE_OUTPUT = "error: --out names one output file; for several inputs, a folder or a pattern use --out-dir DIR\n"
+
+    @pytest.fixture
+    def folders(self, tmp_path):
+        import shutil
+
+        (tmp_path / "imgs").mkdir()
+        (tmp_path / "vb").mkdir()
+        shutil.copy(SAMPLES / "phantom.png", tmp_path / "imgs" / "a.png")
+        shutil.copy(SAMPLES / "phantom.png", tmp_path / "imgs" / "b.png")
+        shutil.copy(SAMPLES / "phantom3d.nii.gz", tmp_path / "vb" / "p3.nii.gz")
+        return tmp_path
+
+    @pytest.mark.parametrize("args", [
+        ["convolve", "imgs", "-k", "box:3", "-o", "w6.zarr"],
+        ["convolve", "imgs/*.png", "-k", "box:3", "-o", "w6.zarr"],
+        ["pool", "imgs", "-f", "2", "-o", "w7.zarr"],
+        ["pad", "imgs", "-p", "2", "-o", "w8.zarr"],
+        ["pad", "vb", "-p", "2", "-o", "w5.zarr"],
+    ], ids=["convolve", "pattern", "pool", "pad", "pad-volumes"])
+    def test_refused_as_another_output_is(self, folders, invoke, args):
+        pytest.importorskip("zarr")
+        r = invoke(*args)
+        assert (r.exit_code, r.stderr) == (2, self.ONE_OUTPUT)
+        assert not (folders / args[-1]).exists()
+
+    def test_tiled_is_refused_for_several_inputs(self, folders, invoke):
+        pytest.importorskip("zarr")
+        r = invoke("convolve", "imgs", "-k", "box:3", "--tiled", "-o", "w9.zarr")
+        assert (r.exit_code, r.stderr) == (2, "error: --tiled works on one input; several inputs take --scheduler or --workers\n")
+
+    def test_a_store_named_otherwise_is_still_one_input(self, folders, invoke):
+        zarr = pytest.importorskip("zarr")
+        import numpy as np
+
+        zarr.save_array(str(folders / "plainst"), np.ones((9, 9), np.float32))
+        r = invoke("convolve", "plainst", "-k", "box:3", "-o", "ps.zarr")
+        assert r.exit_code == 0, r.stderr
+        assert (folders / "ps.zarr").is_dir()

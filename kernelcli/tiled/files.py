@@ -49,9 +49,15 @@ from ..whole_numbers import below_floor, refused_value, too_many_digits, whole_o
 def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, scheduler: str | None,
            keeps_dtype: bool = False) -> bool:
     """True when one input goes through the tiled path (see the module notes; ``keeps_dtype``: the run holds its
-    copies in the input's dtype, pad and max pooling, as the memory cap counts them: :func:`_over_the_cap`)."""
+    copies in the input's dtype, pad and max pooling, as the memory cap counts them: :func:`_over_the_cap`).  Never a
+    folder or a pattern that is no Zarr store: it is several inputs, refused as a batch (``--out-dir``, or ``--tiled``
+    on one input); given ``-o w.zarr``, it was opened as a store ("imgs: not a Zarr store: No group found in store
+    StorePath(LocalStore, ...)")."""
+    from ..batch_plan import is_batch_argument
     from .urls import as_url
 
+    if is_batch_argument(input_path) and not stores.is_store_input(input_path):
+        return False
     if tiles_asked(tiled=tiled, chunks=chunks, scheduler=scheduler):
         return True
     if as_url(input_path) is not None or as_url(out) is not None:  # fsspec URLs: Zarr stores, tile by tile
