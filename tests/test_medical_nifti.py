@@ -260,7 +260,10 @@ class TestOtherFormats:
         src = nibabel_file("test.mgz")
         assert float(nib.load(src).header["tr"]) == 2.0  # ms
         medical.convolve_volume_file(src, "box_3d", out=tmp_path / "c.nii.gz")
-        medical.pool_volume_file(src, 2, out=tmp_path / "p.nii.gz")
+        one_size = nib.MGHImage(np.asarray(nib.load(src).dataobj), nib.load(src).affine)  # (test.mgz's delta, 1 mm, is not
+        one_size.header["tr"] = 2.0  # its affine's 3.74 mm: a pool of it is refused, audit 227 #1)
+        nib.save(one_size, str(tmp_path / "tr.mgz"))
+        medical.pool_volume_file(tmp_path / "tr.mgz", 2, out=tmp_path / "p.nii.gz")
         for name in ("c.nii.gz", "p.nii.gz"):
             header = nib.load(tmp_path / name).header
             assert float(header["pixdim"][4]) == pytest.approx(0.002) and header.get_xyzt_units() == ("mm", "sec")

@@ -13,7 +13,6 @@ distance: a grid (0.009, 0.009, 0.009) mm off on 1 mm voxels, 0.0156 mm away, wa
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +26,14 @@ nib = pytest.importorskip("nibabel")
 
 
 def mgz(tmp_path: Path) -> Path:
-    """nibabel's sheared test.mgz (51.8 degrees), copied into ``tmp_path``."""
+    """nibabel's sheared test.mgz (51.8 degrees), its voxels and affine written to ``tmp_path`` with the affine's column
+    lengths as its delta: the file's own delta, 1 mm, disagrees with its affine's 3.74 mm, and a pool of a header that
+    gives the voxel size two ways is refused (audit 227 #1)."""
     from nibabel.testing import data_path
 
-    return Path(shutil.copy(Path(data_path) / "test.mgz", tmp_path / "test.mgz"))
+    img = nib.load(Path(data_path) / "test.mgz")
+    nib.save(nib.MGHImage(np.asarray(img.dataobj), img.affine), tmp_path / "test.mgz")
+    return tmp_path / "test.mgz"
 
 
 def shear_notes(notes: list[str]) -> list[str]:

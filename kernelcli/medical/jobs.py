@@ -27,7 +27,8 @@ from .volume import Volume, read_volume, volume_stem
 from .window import preset_note, windowed
 from .views import axis_for_output, is_png_output
 from .volume_options import VolumeOptions
-from .writers import assumed_output_note, bare_array_note, check_volume_format, check_volume_output, stated_sizes, write_npy, write_png_slice
+from .writers import (assumed_output_note, bare_array_note, check_volume_format, check_volume_output, stated_sizes, two_sizes_note,
+                      write_npy, write_png_slice)
 
 
 @record
@@ -202,6 +203,7 @@ def convolve_volume_file(
         kernel=kernel.name if kernel else None, spacing=stated_sizes(list(vol.spacing), vol.assumed_axes), format=vol.format,
         units=kernel.result_units(vol.units) if kernel else vol.units,
     )
+    report.notes.extend(filter(None, [two_sizes_note(vol, out_path)]))
     if result is not vol.data:  # the input's voxels are not needed to write: free them (peak memory while writing)
         vol.stored_dtype = vol.stored_dtype if vol.stored_dtype is not None else vol.data.dtype
         vol.data = np.empty((0,) * vol.data.ndim, dtype=vol.data.dtype)  # a view would keep the buffer alive

@@ -21,7 +21,7 @@ from .jobs import VolumeReport, default_volume_output, write_result
 from .volume_options import VolumeOptions
 from .views import is_png_output, unused_view_note
 from .nifti import slice_timing_note
-from .writers import check_volume_format, check_volume_output, stated_sizes
+from .writers import check_volume_format, check_volume_output, refuse_two_voxel_sizes, stated_sizes
 
 
 def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int, *, stride: int | None = None,
@@ -111,6 +111,7 @@ def pool_volume_file(
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
                                    force=force, tiled=zarr_offered and tiled_takes(options, pooling=True))
     vol = options.read(src, done="pooled")
+    refuse_two_voxel_sizes(vol, out_path, pooled=True)  # (its NIfTI's affine and its record's spacing would disagree)
     step = size if stride is None else stride
     check_slices(src, vol.data.shape[-3:], size, padding, stride=step, ceil_mode=ceil_mode)
     start = time.perf_counter()

@@ -138,6 +138,57 @@ def stated_sizes(spacing: list[float], assumed_axes: tuple[str, ...]) -> list[fl
     return [None if axis in assumed_axes else float(size) for axis, size in zip("zyx", spacing)]
 
 
+def refuse_two_voxel_sizes(vol: Any, out: Path, *, pooled: bool = False) -> None:
+    """Refuse (exit 2) an output that would state one voxel size of an input whose header gives it two ways
+    (``vol.spacing_conflict``: pixdim, or an MGH's delta, against the affine read): a pool's new grid (its NIfTI's
+    affine is the affine's, its record's spacing pixdim's: one call's outputs would place the voxels apart) and a
+    ``.zarr``'s ``spacing_mm`` beside its ``affine``, as a kernel sized in mm is refused; the conflict names the
+    ``--affine`` that reads the qform where one is set.  Other outputs on the input's grid run, with
+    :func:`two_sizes_note`.
+
+    >>> from .volume import Volume
+    >>> vol = Volume(np.zeros((2, 2, 2)), (3.0, 3.0, 3.0), np.diag([0.9, 1.2, 2.0, 1.0]), Path("g.nii"), "NIfTI-1",
+    ...              spacing_conflict="pixdim 3x3x3 mm or the sform 0.9x1.2x2 mm (x, y, z)")
+    >>> refuse_two_voxel_sizes(vol, Path("o.nii"))
+    >>> refuse_two_voxel_sizes(vol, Path("o.nii"), pooled=True)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: g.nii: the pooled grid states one voxel size, but the header gives the voxel size two ways: pixdim 3x3x3 mm or the sform 0.9x1.2x2 mm (x, y, z); make the header agree
+    """
+    conflict = getattr(vol, "spacing_conflict", None)
+    if not conflict:
+        return
+    if pooled:
+        raise UsageError(f"{vol.path}: the pooled grid states one voxel size, but the header gives the voxel size two ways: "
+                         f"{conflict}; make the header agree")
+    if volume_suffix(Path(out)) == ".zarr":
+        raise UsageError(f"{vol.path}: a .zarr output states one voxel size (spacing_mm, beside its affine), but the header "
+                         f"gives the voxel size two ways: {conflict}; write .nii (or .nii.gz), which keeps the header as it "
+                         "is, or make the header agree")
+
+
+def two_sizes_note(vol: Any, out: Path) -> str | None:
+    """The note of an output on the input's grid (a convolution or a copy) of a header that gives the voxel size two
+    ways (``vol.spacing_conflict``), or None: which reading the record's spacing (and a PNG's pixel size) states,
+    pixdim's (an MGH's delta), the one docs/medical.md reads voxel sizes from; a NIfTI output keeps the header.
+
+    >>> from .volume import Volume
+    >>> vol = Volume(np.zeros((2, 2, 2)), (3.0, 3.0, 3.0), np.eye(4), Path("d/g.nii"), "NIfTI-1",
+    ...              spacing_conflict="pixdim 3x3x3 mm or the sform 0.9x1.2x2 mm (x, y, z)")
+    >>> two_sizes_note(vol, Path("o.png"))
+    "g.nii: the header gives the voxel size two ways: pixdim 3x3x3 mm or the sform 0.9x1.2x2 mm (x, y, z); the record's spacing and the PNG's pixel size are pixdim's (voxel sizes are read from pixdim)"
+    """
+    conflict = getattr(vol, "spacing_conflict", None)
+    if not conflict:
+        return None
+    reading = conflict.split()[0]  # "pixdim", or an MGH's "delta"
+    suffix = volume_suffix(Path(out))
+    stated = "the record's spacing and the PNG's pixel size are" if suffix == ".png" else "the record's spacing is"
+    kept = "; the output keeps the header as it is, both readings" if suffix in (".nii", ".nii.gz") else ""
+    return (f"{Path(vol.path).name}: the header gives the voxel size two ways: {conflict}; {stated} {reading}'s (voxel sizes are "
+            f"read from {reading}){kept}")
+
+
 def geometry_attributes(spacing: list[float], affine: np.ndarray, ndim: int, unit_mm: float = 1.0,
                         assumed_axes: tuple[str, ...] = ()) -> dict:
     """What a volume's ``.zarr`` output records of its geometry, as the store's attributes: the array's

@@ -368,9 +368,12 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     from ..jobs_common import _named
     from .files import finite_input, naming_non_finite
 
+    from ..medical.writers import refuse_two_voxel_sizes, two_sizes_note
+
     check_spacing_known(vol, kernel, options.axis)
+    refuse_two_voxel_sizes(vol, out)  # a .zarr's spacing_mm beside its affine
     factors, notes = filter3d_factors(vol.spacing, kernel, options)
-    notes = notes + axis_note
+    notes = notes + axis_note + list(filter(None, [two_sizes_note(vol, out)]))
     raw = dask_volume(voxels, chunks)
     with naming_non_finite(input_path, raw):
         result = _named(input_path, lambda: correlate_separable(  # (a --chunks of 4 sides, say, named the file under pool only)
@@ -405,6 +408,9 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
                               count_include_pad=count_include_pad, out=out, fmt=fmt)
     out = check_output(input_path, out, label, force, name=name, fmt=fmt, chunks=chunks, scheduler=scheduler)
     voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler, out))
+    from ..medical.writers import refuse_two_voxel_sizes
+
+    refuse_two_voxel_sizes(vol, out, pooled=True)  # as pool_volume_file
     step = size if stride is None else stride
     from ..medical.pooling import check_slices
 
