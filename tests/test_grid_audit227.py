@@ -85,3 +85,38 @@ class TestOneVoxelSizePerCall:
             img = nib.load(tmp_path / out)
             assert img.header.get_zooms() == (3.0, 3.0, 3.0)
             np.testing.assert_allclose(img.get_sform(), nib.load(tmp_path / "g.nii").get_sform())
+
+
+class TestA3DKernelOnAZyxArrayIsToldItsFile:
+    """#2: ``volume n3.npy --layout zyx -k box_3d`` was refused advising a 2-D kernel (``box:3``), which filters the
+    slices one by one, another result; the API's refusal names kernel_3d(...). The command line's now names the 3-D
+    kernel forms the README gives such an array and where the named kernel's taps are, and following it gives the 3-D
+    correlation."""
+
+    @pytest.mark.parametrize("command", ["volume", "convolve"])
+    def test_the_advice_names_the_3d_forms_and_works(self, tmp_path, command):
+        from scipy import ndimage
+
+        from kernelcli.volumes import kernel_3d
+
+        data = np.random.default_rng(0).normal(size=(9, 10, 11)).astype(np.float32)
+        np.save(tmp_path / "n3.npy", data)
+        r = run_in_process(command, "n3.npy", "--layout", "zyx", "-k", "box_3d", "-o", "o.npy", cwd=tmp_path)
+        assert r.returncode == 3 and len(r.stderr.splitlines()) == 1, r.stderr
+        advice = ("a --layout zyx array, whose slices a 2-D kernel filters one by one, takes a 3-D kernel as a file (.npy, "
+                  "JSON) or a JSON list of (z, y, x) taps: box_3d's are the \"values\" of kernelcli kernels show box_3d --json")
+        assert advice in r.stderr, r.stderr
+        shown = run_in_process("kernels", "show", "box_3d", "--json", cwd=tmp_path)  # the advice, followed
+        taps = json.loads(shown.stdout)["values"]
+        np.save(tmp_path / "box_3d.npy", np.array(taps))
+        expected = ndimage.correlate(data.astype(np.float64), kernel_3d("box_3d").array(), mode="constant")
+        for given in (json.dumps(taps), "box_3d.npy"):
+            r = run_in_process(command, "n3.npy", "--layout", "zyx", "-k", given, "-o", "o.npy", "--force", cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
+            np.testing.assert_allclose(np.load(tmp_path / "o.npy"), expected, atol=1e-6)
+
+    def test_a_size_in_mm_names_the_3d_forms_too(self, tmp_path):
+        np.save(tmp_path / "n3.npy", np.zeros((4, 5, 6), np.float32))
+        r = run_in_process("volume", "n3.npy", "--layout", "zyx", "-k", "gaussian:1.5mm", "-o", "o.npy", cwd=tmp_path)
+        assert r.returncode == 3 and "takes a 3-D kernel as a file (.npy, JSON) or a JSON list of (z, y, x) taps" in r.stderr, \
+            r.stderr
