@@ -112,13 +112,18 @@ def plan(
     if report is not None:  # in a folder of the outputs (--out-dir results --report results/r.json): made with them
         check_report_folder(report, made={os.path.abspath(dest.parent) for _src, dest in targets})
         folder = os.path.abspath(report) + os.sep  # (--report o beside --out-dir o: the outputs written, then exit 4)
+        shared = None
         if any(os.path.abspath(dest).startswith(folder) for _src, dest in targets):
             problems.append(f"--report {report}: is the folder the outputs go in; choose a file for the report")
+        elif shared := _is_an_output(Path(report), [dest for _src, dest in targets]):  # (also a link to one: as one input's)
+            problems.append(f"--report {shared}")
+            own[None] = problems[-1]
         elif inside := store_problem(report, [src.path for src in discovery.sources], [dest for _src, dest in targets]):
             problems.append(f"--report {inside}")
         elif read := report_in_inputs(report, discovery.scanned):  # (sl/r.csv: the next run read it, and failed on it)
             problems.append(read)
-        targets.append((None, Path(report)))
+        if not shared:  # (else also "already exists" or "would both be written there": one refusal is enough)
+            targets.append((None, Path(report)))
     input_paths = frozenset(os.path.abspath(s) for s in identities.values())
     for src_path, dest in targets:
         key = real.file(dest)  # (a link among the output folders can make two spelled paths one file)

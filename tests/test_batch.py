@@ -158,7 +158,7 @@ class TestPlan:
         found = batch.discover([scans / "a.png"])
         with pytest.raises(OutputRefused, match="is the input"):
             batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=scans / "a.png")
-        with pytest.raises(OutputRefused, match="both be written"):
+        with pytest.raises(OutputRefused, match="is also the output"):
             batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=tmp_path / "o" / "a_x.png")
         with pytest.raises(UsageError, match="does not exist"):  # exit 2, as --out in a missing folder (was 4)
             batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=tmp_path / "no" / "r.json")
