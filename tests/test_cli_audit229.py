@@ -2,6 +2,8 @@
 
 #1 a batch's ``--report`` that is a link to one of its outputs was taken with ``--force`` (the link replaced by the
 report, exit 0) where one input's is refused ("is also the output", exit 4).
+#4 ``-o FILE`` with ``--out-dir`` on one input was told "for several inputs, a folder or a pattern use --out-dir DIR"
+(stdin: "with '-' give --out PATH"; ``--tiled``: "--tiled works on one input"): the two options conflict.
 """
 
 from __future__ import annotations
@@ -28,3 +30,33 @@ def test_a_batch_report_that_is_an_output_is_refused_as_one_inputs_is(tmp_path, 
     assert done.returncode == 4, done.stderr
     assert f"error: --report {report}: is also the output; choose another --report file; nothing was done" in done.stderr
     assert listing(tmp_path) == before, "nothing written"
+
+
+BOTH = ("error: --out and --out-dir both given: --out names one input's output file, --out-dir the folder of a batch's "
+        "outputs; give one of them")
+
+
+@pytest.mark.parametrize("argv", [
+    ["convolve", "a.png", "-k", "box:3", "-o", "x.png", "--out-dir", "o"],
+    ["convolve", "a.png", "-k", "box:3", "-o", "x.png", "-d", "2"],  # ('-d 2' meant as a dilation)
+    ["convolve", "a.png", "-k", "box:3", "-k", "sobel_v", "--montage", "m.png", "-o", "x.png", "-d", "o"],
+    ["pad", "a.png", "-p", "1", "-o", "x.png", "-d", "o", "--tiled"],
+    ["pool", "a.png", "-f", "2", "-o", "-", "-d", "o"],
+    ["pool", "-", "-f", "2", "-o", "x.png", "-d", "o"],
+], ids=["out-dir", "d", "montage", "tiled", "stdout", "stdin"])
+def test_out_and_out_dir_on_one_input_are_named_as_a_conflict(tmp_path, argv):
+    small_png(tmp_path / "a.png")
+    before = listing(tmp_path)
+    done = run_in_process(*argv, cwd=tmp_path, input=(tmp_path / "a.png").read_bytes())
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [BOTH]
+    assert listing(tmp_path) == before
+
+
+def test_out_and_out_dir_on_several_inputs_keep_the_several_inputs_advice(tmp_path):
+    small_png(tmp_path / "a.png")
+    small_png(tmp_path / "b.png")
+    done = run_in_process("pool", "a.png", "b.png", "-f", "2", "-o", "x.png", "-d", "o", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["error: --out names one output file; for several inputs, a folder or a pattern "
+                                        "use --out-dir DIR"]

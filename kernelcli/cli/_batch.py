@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 from ._common import _click_control, call_note, echo, error, error_line, exit_with, internal_error_message, note, print_json, write_report
 from ._batch_call import BatchOptions, is_batch, one_volume, refuse_missing_input, refuse_one_input_options  # noqa: F401 - (the commands import them from here)
+from ._batch_call import refuse_out_with_out_dir
 from ..limits import out_of_memory
 from ._lines import path_line
 from ._report import output_for, print_matrix_record, printed_result, render_report
@@ -461,6 +462,7 @@ def _discover(inputs: list[Path], options: BatchOptions, *, out: Path | None, qu
 
     if len(inputs) == 1 and options.out_dir is None:  # a study folder: its series first, the --out advice after
         refuse_a_study_folder(inputs[0])
+    refuse_out_with_out_dir(inputs, out, options.out_dir)
     if out is not None:
         refuse_unmatched(inputs)  # (said as without --out: the advice below would only lead there)
         raise UsageError("--out names one output file; for several inputs, a folder or a pattern use --out-dir DIR")

@@ -81,6 +81,24 @@ def one_volume(inputs: list[Path], out_dir: Path | None) -> bool:
             and not is_batch(inputs, BatchOptions()) and is_volume_input(inputs[0]))
 
 
+def refuse_out_with_out_dir(inputs: list[Path], out: object, out_dir: object) -> None:
+    """Refuse ``--out`` and ``--out-dir`` given together on one input (a file, ``-`` or a DICOM series' folder; exit 2),
+    naming both: the several-inputs advice ("use --out-dir") was what the call had done.  Several inputs, a folder or
+    a pattern are left to that advice.
+
+    >>> refuse_out_with_out_dir([Path("samples/phantom.png")], Path("x.png"), Path("o"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --out and --out-dir both given: --out names one input's output file, --out-dir the folder of a batch's outputs; give one of them
+    """
+    from ..errors import UsageError
+
+    one = len(inputs) == 1 and (os.fspath(inputs[0]) == "-" or not is_batch(inputs, BatchOptions()))
+    if out is not None and out_dir is not None and one:
+        raise UsageError("--out and --out-dir both given: --out names one input's output file, --out-dir the folder "
+                         "of a batch's outputs; give one of them")
+
+
 def refuse_one_input_options(given: dict[str, object], instead: str) -> None:
     """Refuse the options of ``given`` (name: value, None when not given) that work on one input alone, naming
     them and what several inputs take ``instead`` (exit 2); nothing when none was given.

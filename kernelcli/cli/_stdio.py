@@ -60,6 +60,9 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
         if from_stdin and len(inputs) != 1:
             raise UsageError("input '-' (stdin) is one input: give it alone, without other paths")
         if kwargs.get("out_dir") is not None:
+            from ._batch_call import refuse_out_with_out_dir
+
+            refuse_out_with_out_dir(inputs, out, kwargs["out_dir"])  # (-o x.png -d o was told "give --out PATH")
             raise UsageError("--out-dir is for several inputs; with '-' give --out PATH or --out -")
         if is_stdio(out) and kwargs.get("json_out"):
             raise UsageError("--json prints on stdout, which --out - already carries: drop one of them")

@@ -23,8 +23,9 @@ def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path
 
     several = len(inputs) != 1 or out_dir is not None
     if several:
-        from ._batch_call import refuse_one_input_options
+        from ._batch_call import refuse_one_input_options, refuse_out_with_out_dir
 
+        refuse_out_with_out_dir(inputs, out, out_dir)  # (the conflict first: one input is no batch's)
         refuse_one_input_options({"--tiled": tiled or None, "--chunks": chunks}, "--scheduler or --workers")
         if scheduler is not None:
             from ..tiled import require
