@@ -37,7 +37,8 @@ class Record:
     output: str
     status: str  # "ok", "failed" or "not run" (interrupted before it finished)
     error: str | None = None
-    seconds: float | None = 0.0  # None: not run (nothing was measured)
+    #: None where nothing was measured: not run, or found written after the fact (an interrupted run's file, a dead worker's)
+    seconds: float | None = None
     notes: list[str] = field(default_factory=list)
     internal: bool = False  # the error was a bug (an exception we did not expect)
     traceback: str | None = None

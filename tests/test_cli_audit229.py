@@ -4,6 +4,8 @@
 report, exit 0) where one input's is refused ("is also the output", exit 4).
 #4 ``-o FILE`` with ``--out-dir`` on one input was told "for several inputs, a folder or a pattern use --out-dir DIR"
 (stdin: "with '-' give --out PATH"; ``--tiled``: "--tiled works on one input"): the two options conflict.
+#3 a batch file found written after the fact (as the run was interrupted, by a worker that died) was recorded
+``"seconds": 0.0``, a value nobody measured: null.
 """
 
 from __future__ import annotations
@@ -60,3 +62,31 @@ def test_out_and_out_dir_on_several_inputs_keep_the_several_inputs_advice(tmp_pa
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["error: --out names one output file; for several inputs, a folder or a pattern "
                                         "use --out-dir DIR"]
+
+
+def _written_then_interrupted(path, *, out):
+    from pathlib import Path
+
+    Path(out).write_bytes(b"done")
+    raise KeyboardInterrupt
+
+
+def _written_then_killed(path, *, out):
+    from pathlib import Path
+
+    Path(out).write_bytes(b"done")
+    os._exit(9)
+
+
+@pytest.mark.parametrize("job, workers", [(_written_then_interrupted, 1), (_written_then_killed, 2)], ids=["interrupted", "killed"])
+def test_a_file_found_written_after_the_fact_has_no_made_up_seconds(tmp_path, job, workers):
+    from kernelcli import batch
+
+    items = [batch.Item(tmp_path / f"{name}.png", tmp_path / f"{name}_x.png") for name in ("a", "b")]
+    try:
+        result = batch.run(items, job, workers=workers)
+    except batch.BatchInterrupted as stopped:
+        result = stopped.result
+    ok = [r for r in result.records if r.status == "ok"]
+    assert ok and all(r.seconds is None for r in ok), [(r.notes, r.seconds) for r in result.records]
+    assert all(r.as_dict()["seconds"] is None for r in ok)
