@@ -6,6 +6,7 @@ report, exit 0) where one input's is refused ("is also the output", exit 4).
 (stdin: "with '-' give --out PATH"; ``--tiled``: "--tiled works on one input"): the two options conflict.
 #3 a batch file found written after the fact (as the run was interrupted, by a worker that died) was recorded
 ``"seconds": 0.0``, a value nobody measured: null.
+#2 ``--suffix`` on a matrix printed on stdout (no ``-o``, no ``--format``) was dropped in silence: a note, as beside ``-o``.
 """
 
 from __future__ import annotations
@@ -90,3 +91,30 @@ def test_a_file_found_written_after_the_fact_has_no_made_up_seconds(tmp_path, jo
     ok = [r for r in result.records if r.status == "ok"]
     assert ok and all(r.seconds is None for r in ok), [(r.notes, r.seconds) for r in result.records]
     assert all(r.as_dict()["seconds"] is None for r in ok)
+
+
+SUFFIX_NOTE = "--suffix 'mine' names the outputs --out does not: a matrix without --out or --format is printed on stdout"
+
+
+@pytest.mark.parametrize("argv", [
+    ["pool", "m.csv", "-f", "2"],
+    ["pad", "m.csv", "-p", "1"],
+    ["convolve", "m.csv", "-k", "box:3"],
+    ["convolve", "m.csv", "-k", "box:3", "-k", "sobel_v"],
+    ["convolve", "m.csv", "-k", "box:3", "--then", "sobel_v"],
+    ["pool", "-", "-f", "2"],
+], ids=["pool", "pad", "convolve", "bank", "chain", "stdin"])
+def test_a_suffix_on_a_printed_matrix_is_noted(tmp_path, argv):
+    import json
+
+    (tmp_path / "m.csv").write_text("1,2,3,4\n5,6,7,8\n9,10,11,12\n13,14,15,16\n")
+    before = listing(tmp_path)
+    stdin = (tmp_path / "m.csv").read_bytes()
+    done = run_in_process(*argv, "--suffix", "mine", cwd=tmp_path, input=stdin)
+    assert done.returncode == 0, done.stderr
+    assert f"note: {SUFFIX_NOTE}" in done.stderr.splitlines()
+    printed = run_in_process(*argv, "--suffix", "mine", "--json", cwd=tmp_path, input=stdin)
+    record = json.loads(printed.stdout)
+    assert record["output"] == "stdout" and SUFFIX_NOTE in record["notes"], record
+    assert listing(tmp_path) == before, "printed, no file"
+    assert SUFFIX_NOTE not in run_in_process(*argv, "--suffix", "mine", "--format", "csv", cwd=tmp_path, input=stdin).stderr

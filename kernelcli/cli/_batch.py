@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from ._common import _click_control, call_note, echo, error, error_line, exit_with, internal_error_message, note, print_json, write_report
 from ._batch_call import BatchOptions, is_batch, one_volume, refuse_missing_input, refuse_one_input_options  # noqa: F401 - (the commands import them from here)
-from ._batch_call import refuse_out_with_out_dir
+from ._batch_call import refuse_out_with_out_dir, suffix_unused
 from ..limits import out_of_memory
 from ._lines import path_line
 from ._report import output_for, print_matrix_record, printed_result, render_report
@@ -63,9 +63,9 @@ def run_inputs(
         _run_single(inputs[0], job, label=label, options=options, out=out, force=force, json_out=json_out, quiet=quiet)
 
 
-def note_one_input(options: BatchOptions, *, quiet: bool, out: Any = None) -> None:
+def note_one_input(options: BatchOptions, *, quiet: bool, out: Any = None, input: Any = None) -> None:
     """Say that ``--workers`` and ``--recursive`` change nothing for this call: one input, run in memory
-    (and ``--suffix``, which names default outputs, nothing beside ``--out``).
+    (and ``--suffix``, which names default outputs, nothing beside ``--out``, nor for a matrix ``input`` printed on stdout).
 
     >>> from kernelcli.cli import _common
     >>> note_one_input(BatchOptions(workers=4), quiet=True); _common._CALL_NOTES.pop()
@@ -78,12 +78,12 @@ def note_one_input(options: BatchOptions, *, quiet: bool, out: Any = None) -> No
                   quiet=quiet)
     if options.recursive:
         call_note("--recursive: looks into the subfolders of folder inputs; one input was given", quiet=quiet)
-    if options.suffix is not None and out is not None:
-        call_note(f"--suffix {options.suffix!r} names the outputs --out does not: {out} is written as given", quiet=quiet)
+    if said := suffix_unused(options.suffix, out, input, options.fmt):
+        call_note(said, quiet=quiet)
 
 
 def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, json_out, quiet) -> None:
-    note_one_input(options, quiet=quiet, out=out)
+    note_one_input(options, quiet=quiet, out=out, input=input)
     label = options.suffix if options.suffix is not None else label
     target = output_for(input, out, label)
     if out is None and options.fmt:

@@ -99,6 +99,26 @@ def refuse_out_with_out_dir(inputs: list[Path], out: object, out_dir: object) ->
                          "of a batch's outputs; give one of them")
 
 
+def suffix_unused(suffix: str | None, out: object, input: object = None, fmt: str | None = None) -> str | None:
+    """The note of a ``--suffix`` that names no output of one input's call: beside ``--out``, or for a matrix ``input``
+    printed on stdout (no ``--out``, no ``--format``, which makes it a file named with the suffix); else None.
+
+    >>> suffix_unused("mine", None, Path("m.csv"))
+    "--suffix 'mine' names the outputs --out does not: a matrix without --out or --format is printed on stdout"
+    >>> suffix_unused("mine", None, Path("m.csv"), fmt="csv") is None
+    True
+    """
+    if suffix is None:
+        return None
+    if out is not None:
+        return f"--suffix {suffix!r} names the outputs --out does not: {out} is written as given"
+    from ..io.naming import is_matrix_path
+
+    if input is not None and not fmt and is_matrix_path(input):
+        return f"--suffix {suffix!r} names the outputs --out does not: a matrix without --out or --format is printed on stdout"
+    return None
+
+
 def refuse_one_input_options(given: dict[str, object], instead: str) -> None:
     """Refuse the options of ``given`` (name: value, None when not given) that work on one input alone, naming
     them and what several inputs take ``instead`` (exit 2); nothing when none was given.

@@ -289,7 +289,7 @@ def convolve(
                   force=force, json_out=json_out, quiet=quiet)
         return
     input = input[0]
-    note_one_input(batch, quiet=quiet, out=out)
+    note_one_input(batch, quiet=quiet, out=out, input=None if montage is not None else input)
     montage_only_note(batch, out, montage, quiet=quiet)
     read = partial(read_reported, input, out=out, montage=montage, report=report_file, force=force)
     printed = printed_result(json_out)  # (a matrix on stdout before its --report record says ok; --json: its record)
