@@ -7,6 +7,8 @@ report, exit 0) where one input's is refused ("is also the output", exit 4).
 #3 a batch file found written after the fact (as the run was interrupted, by a worker that died) was recorded
 ``"seconds": 0.0``, a value nobody measured: null.
 #2 ``--suffix`` on a matrix printed on stdout (no ``-o``, no ``--format``) was dropped in silence: a note, as beside ``-o``.
+#5 a ``.npy`` of Python objects was "not a valid .npy array (Array can't be memory-mapped ...)", as if broken, where a
+complex one is "expected a numeric array, got dtype complex128"; kernels, weights and biases alike.
 """
 
 from __future__ import annotations
@@ -118,3 +120,25 @@ def test_a_suffix_on_a_printed_matrix_is_noted(tmp_path, argv):
     assert record["output"] == "stdout" and SUFFIX_NOTE in record["notes"], record
     assert listing(tmp_path) == before, "printed, no file"
     assert SUFFIX_NOTE not in run_in_process(*argv, "--suffix", "mine", "--format", "csv", cwd=tmp_path, input=stdin).stderr
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["pool", "obj.npy", "-f", "2", "-o", "o.npy"], 2),
+    (["pool", "-", "-f", "2", "-o", "o.npy"], 2),
+    (["convolve", "a.png", "-k", "obj.npy", "-o", "o.npy"], 3),
+    (["convolve", "a.png", "--weights", "obj4.npy", "-o", "o.npy"], 3),
+    (["convolve", "a.png", "--weights", "w.npy", "--bias-file", "obj1.npy", "-o", "o.npy"], 3),
+], ids=["input", "stdin", "kernel", "weights", "bias"])
+def test_an_npy_of_python_objects_is_named_by_its_dtype(tmp_path, argv, code):
+    import numpy as np
+
+    small_png(tmp_path / "a.png")
+    np.save(tmp_path / "obj.npy", np.array([[1, None], [2, 3]], dtype=object), allow_pickle=True)
+    np.save(tmp_path / "obj4.npy", np.empty((1, 1, 3, 3), dtype=object), allow_pickle=True)
+    np.save(tmp_path / "obj1.npy", np.empty((1,), dtype=object), allow_pickle=True)
+    np.save(tmp_path / "w.npy", np.ones((1, 1, 3, 3), np.float32))
+    shown = next((a for a in argv if a.startswith("obj")), "stdin")
+    done = run_in_process(*argv, cwd=tmp_path, input=(tmp_path / "obj.npy").read_bytes())
+    assert done.returncode == code, done.stderr
+    assert done.stderr.splitlines() == [f"error: {shown}: expected a numeric array, got dtype object"]
+    assert not (tmp_path / "o.npy").exists()

@@ -83,6 +83,7 @@ def map_npy(p: Path) -> np.ndarray:
     kernelcli.errors.ImageReadError: ...v.npy: expected a non-empty (H, W), (H, W, C) or (Z, Y, X) array, got shape (4,)
     """
     check_signature(p, ImageReadError)
+    check_not_objects(p, ImageReadError)
     try:
         # A memory map reads only the header: the shape and dtype are checked against the
         # file size and the memory limit before any data is loaded.
@@ -118,6 +119,7 @@ def load_npy(p: Path, error: type[KernelcliError] = ImageReadError) -> object:
     kernelcli.errors.ImageReadError: ...w.npy: not a valid .npy array (...)
     """
     check_signature(p, error)
+    check_not_objects(p, error)
     check_length(p, error)
     try:
         return np.load(p, allow_pickle=False)
@@ -140,20 +142,47 @@ def check_length(p: Path, error: type[KernelcliError] = ImageReadError) -> None:
     ...
     kernelcli.errors.ImageReadError: ...k.npy: truncated: its header says 3x3 float64 (72 bytes of data), the file holds 64
     """
-    try:
-        with open(p, "rb") as f:
-            version = np.lib.format.read_magic(f)
-            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, _, dtype = read(f)
-            held = os.fstat(f.fileno()).st_size - f.tell()
-    except Exception:  # noqa: BLE001 - numpy's own reading says what is wrong
+    header = npy_header(p)
+    if header is None:
         return
+    shape, dtype, held = header
     if dtype.hasobject or not dtype.itemsize:
         return
     wanted = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if held < wanted:
         raise error(f"{p}: truncated: its header says {'x'.join(map(str, shape)) or 'a scalar'} {dtype} ({wanted} bytes of "
                     f"data), the file holds {held}")
+
+
+def check_not_objects(p: Path, error: type[KernelcliError] = ImageReadError) -> None:
+    """Refuse a ``.npy`` of Python objects (dtype object, or a structured dtype holding them) from its header, in the
+    words of any other non-numeric dtype, before numpy is asked to load it: its own refusal ("can't be memory-mapped",
+    "cannot be loaded when allow_pickle=False") read as a broken file.  Pickles are never loaded.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "o.npy"
+    >>> np.save(p, np.array([[1, None]], dtype=object), allow_pickle=True)
+    >>> check_not_objects(p)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: ...o.npy: expected a numeric array, got dtype object
+    """
+    header = npy_header(p)
+    if header is not None and header[1].hasobject:
+        raise error(f"{p}: expected a numeric array, got dtype {header[1]}")
+
+
+def npy_header(p: Path) -> tuple[tuple[int, ...], np.dtype, int] | None:
+    """The shape and dtype the header of the ``.npy`` file ``p`` states, and the bytes of data after it (none read);
+    None where the header cannot be read (numpy's own reading then says what is wrong)."""
+    try:
+        with open(p, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+            return shape, dtype, os.fstat(f.fileno()).st_size - f.tell()
+    except Exception:  # noqa: BLE001 - numpy's own reading says what is wrong
+        return None
 
 
 #: the first bytes of every .npy file, and of a zip archive (an .npz, which the callers name themselves)
