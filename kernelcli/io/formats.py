@@ -225,7 +225,8 @@ def write_output(
     uint32 and 64-bit integers are refused); ``.csv`` holds the
     numbers as text.  A float result from a matrix or array input is refused for
     PNG/JPEG/BMP unless a rescale is given; 16-bit data is refused for JPEG/BMP.  A result holding NaN or an
-    infinity is refused in every format, as :func:`read_input` refuses such a file.
+    infinity is refused in every format, as :func:`read_input` refuses such a file.  A result in the other byte
+    order (``>u2``: ``np.load`` of a big-endian ``.npy``) is written as the native one.
     ``out`` that is ``like``'s own file is refused (OutputRefused), ``force`` or not: as the CLI refuses it.
     An existing ``out`` is replaced only with ``force=True`` (True or False: ``"no"`` is refused, not read as
     true); without it the refusal says ``force=True``.  ``encoding``: None (JPEG quality 95, fast PNG) or a
@@ -265,6 +266,8 @@ def write_result(
 ) -> Written:
     """:func:`write_output` for the command line's jobs: the same writing, an existing output refused in the
     command line's words (``use --force``)."""
+    from ..ndsupport import native
+
     o = path_arg(out, "write_output", "out", writes=True)
     _check_suffix(o)
     force = flag("force", force)
@@ -272,7 +275,8 @@ def write_result(
     if like is not None and like.path is not None:
         check_output_path(o, [like.path], force=force)
     refuse_masked(result, "result")  # (its masked cells were written as data; a torch tensor numpy cannot read named)
-    arr = as_numpy(result, "result", "a rectangular array")
+    # (in this machine's byte order, for every writer: a '>u2' was not taken for uint16, so clipped to 8 bits)
+    arr = native(as_numpy(result, "result", "a rectangular array"))
     refuse_rounded_listed(result, arr, "result")  # (a list's 2**64 - 1 was written as 2**64, as conv2d refuses it)
     check_real_result(o, arr)
     suffix = o.suffix.lower()

@@ -142,8 +142,10 @@ def write_image(
     from a matrix or array input is refused for PNG/JPEG/BMP unless a rescale is given;
     16-bit data is refused for JPEG/BMP.
     """
+    from ..ndsupport import native
+
     o = Path(o)
-    arr = np.asarray(arr)
+    arr = native(np.asarray(arr))  # (the dtype lookups below take a '>u2' for no uint16)
     rescale = None if rescale is None else canonical_rescale(rescale)  # ("Minmax" was a silent clip)
     if arr.ndim not in (2, 3):  # (a 1-D result was an IndexError, a 4-D one Pillow's TypeError)
         keep = keep_as(o, "npy")
@@ -267,6 +269,9 @@ def written_types(result: object, like: Loaded | None = None, rescale: str | Non
     arr = result if isinstance(result, np.ndarray) else np.asarray(result) if isinstance(result, (list, tuple)) else None
     if arr is None:
         return (".npy",)
+    from ..ndsupport import native
+
+    arr = native(arr)  # (as write_output writes it)
     kinds = {".npy"} | ({".csv", ".tif", ".tiff"} if arr.ndim == 2 else set())  # (a float TIFF holds one channel)
     if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3)):
         depth = like.bit_depth if like is not None and like.bit_depth else _DEPTHS.get(arr.dtype)
@@ -295,7 +300,8 @@ def _rescaled_depth(like: Loaded | None) -> int:
     >>> _rescaled_depth(Loaded(path=Path("a.npy"), data=np.zeros((2, 2), np.uint16), kind="array", format="NPY"))
     16
     """
-    return 16 if like is not None and like.dtype in ("uint16", "int16") else 8
+    # (a Loaded built around a '>u2' array says '>u2': the same 16 bits)
+    return 16 if like is not None and like.dtype and np.dtype(like.dtype).newbyteorder("=") in (np.uint16, np.int16) else 8
 
 
 def _to_pil_8bit(arr: np.ndarray, rescale: str, info: Written):

@@ -138,7 +138,7 @@ def sixteen_bit(path: Path | None) -> bool:
         if path.suffix.lower() == ".npy":
             import numpy as np
 
-            return np.load(path, mmap_mode="r").dtype in (np.uint16, np.int16)
+            return np.load(path, mmap_mode="r").dtype.newbyteorder("=") in (np.uint16, np.int16)  # (a '>u2' too)
         from PIL import Image
 
         from .stored_samples import grey_alpha_16

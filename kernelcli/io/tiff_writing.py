@@ -29,6 +29,7 @@ def tiff_type(dtype: np.dtype) -> np.dtype | None:
     >>> tiff_type(np.dtype(np.int16)), tiff_type(np.dtype(np.float64)), tiff_type(np.dtype(np.uint32))
     (dtype('int16'), dtype('float32'), None)
     """
+    dtype = dtype.newbyteorder("=")  # (a '>u2' is the uint16 it holds)
     if dtype.kind in "bf":
         return np.dtype(np.float32)
     if dtype in (np.uint8, np.uint16):
@@ -45,7 +46,7 @@ _SAMPLE_FORMAT, _SIGNED = 339, 2
 def signed_tiff_options(dtype: np.dtype) -> dict:
     """Pillow's ``save`` options that mark an int8/int16 TIFF's samples signed (:func:`kernelcli.io.image_writing.write_image` gives Pillow
     their bits as unsigned ones: Pillow has no signed 8- or 16-bit mode to write), else none."""
-    return {"tiffinfo": {_SAMPLE_FORMAT: _SIGNED}} if dtype in (np.int8, np.int16) else {}
+    return {"tiffinfo": {_SAMPLE_FORMAT: _SIGNED}} if dtype.newbyteorder("=") in (np.int8, np.int16) else {}
 
 
 def raw_tiff_pixels(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:

@@ -1,0 +1,80 @@
+"""Audit 231 (the Python API as a user imports it): what its findings 1-5 asked for, checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kernelcli as K
+from kernelcli.errors import KernelcliError
+
+#: the multi-byte dtypes a writer is given (a one-byte type has no byte order), with values each holds
+_VALUES = {
+    "u2": [[0, 1000, 60000, 5], [300, 65535, 7, 256], [1, 2, 3, 4]],
+    "i2": [[0, -1000, 30000, 5], [300, -32768, 7, 256], [1, 2, 3, 4]],
+    "i4": [[0, -1000, 70000, 5], [300, 2, 7, 256], [1, 2, 3, 4]],
+    "u4": [[0, 1000, 70000, 5], [300, 2, 7, 256], [1, 2, 3, 4]],
+    "i8": [[0, -1000, 70000, 5], [300, 2, 7, 256], [1, 2, 3, 4]],
+    "f2": [[0.5, -1.25, 300.0, 5.0], [2.0, 1.0, 7.0, 256.0], [1.0, 2.0, 3.0, 4.0]],
+    "f4": [[0.5, -1.25, 70000.0, 5.0], [2.0, 1.0, 7.0, 256.0], [1.0, 2.0, 3.0, 4.0]],
+    "f8": [[0.5, -1.25, 70000.0, 5.0], [2.0, 1.0, 7.0, 256.0], [1.0, 2.0, 3.0, 4.0]],
+}
+_OTHER_ORDER = ">" if np.little_endian else "<"
+
+
+def _outcome(folder: Path, name: str, result: np.ndarray, rescale: str | None) -> tuple:
+    """What ``write_output`` does with ``result``: the record and the file's bytes, or the refusal (its folder
+    left out, so that two folders' outcomes compare)."""
+    folder.mkdir(exist_ok=True)
+    try:
+        written = K.write_output(folder / name, result, rescale=rescale)
+    except KernelcliError as exc:
+        return type(exc).__name__, str(exc).replace(str(folder), "<folder>")
+    return (written.dtype, written.low_clipped, written.high_clipped, written.total, written.nonzero,
+            (folder / name).read_bytes())
+
+
+class TestNonNativeByteOrderWritten:
+    """#1: a '>u2' result (np.load of a big-endian .npy) was not taken for uint16: refused for PNG/TIFF with a false
+    message, and with rescale='clip' written as an 8-bit image clipped at 255, silently."""
+
+    def test_the_audits_case(self, tmp_path):
+        a = np.array([[0, 1000, 60000], [5, 300, 65535]], np.uint16)
+        for suffix in ("png", "tif"):
+            for rescale in (None, "clip", "minmax"):
+                out = tmp_path / f"be_{rescale}.{suffix}"
+                written = K.write_output(out, a.astype(">u2"), rescale=rescale)
+                loaded = K.read_input(out).data
+                assert (written.dtype, loaded.dtype) == ("uint16", np.uint16)
+                assert loaded.tolist() == a.tolist()
+
+    @pytest.mark.parametrize("code", list(_VALUES))
+    def test_every_writer_takes_the_other_byte_order_as_the_native_one(self, tmp_path, code):
+        for shape in ("grey", "rgb"):
+            values = np.array(_VALUES[code])
+            if shape == "rgb":
+                values = np.dstack([values, values[::-1], values])
+            native = values.astype(np.dtype(code).newbyteorder("="))
+            other = native.astype(native.dtype.newbyteorder(_OTHER_ORDER))
+            assert not other.dtype.isnative and np.array_equal(other, native)
+            for suffix in ("png", "tif", "jpg", "bmp", "npy", "csv"):
+                for rescale in (None, "clip", "abs", "minmax", "none"):
+                    name = f"{code}_{shape}_{rescale}.{suffix}"
+                    assert _outcome(tmp_path / "other", name, other, rescale) == \
+                        _outcome(tmp_path / "native", name, native, rescale), name
+
+    def test_the_types_offered_and_stdouts_formats_are_the_native_ones(self, tmp_path):
+        from kernelcli.io.image_writing import kept_in, written_types
+        from kernelcli.io.pipes import stdout_format_names
+        from kernelcli.io.tiff_writing import tiff_type
+
+        a = np.zeros((4, 4), np.uint16)
+        assert written_types(a.astype(">u2")) == written_types(a)
+        assert kept_in(a.astype(">u2"), but="csv") == kept_in(a, but="csv")
+        assert tiff_type(np.dtype(">u2")) == np.uint16 and tiff_type(np.dtype(">i2")) == np.int16
+        np.save(tmp_path / "be.npy", a.astype(">u2"))
+        np.save(tmp_path / "le.npy", a)
+        assert stdout_format_names(tmp_path / "be.npy") == stdout_format_names(tmp_path / "le.npy")
+        assert "jpg" not in stdout_format_names(tmp_path / "be.npy")[0]
