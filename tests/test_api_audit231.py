@@ -78,3 +78,37 @@ class TestNonNativeByteOrderWritten:
         np.save(tmp_path / "le.npy", a)
         assert stdout_format_names(tmp_path / "be.npy") == stdout_format_names(tmp_path / "le.npy")
         assert "jpg" not in stdout_format_names(tmp_path / "be.npy")[0]
+
+
+class TestMedicalWritersRefuseWhatWriteOutputRefuses:
+    """#2: kernelcli.medical.write_npy and write_nifti wrote NaN, infinities and complex values that write_output
+    refuses and read_input / read_volume then refuse: one rule for every array writer, in write_output's words."""
+
+    @pytest.mark.parametrize("data, words", [
+        (np.full((2, 2, 2), np.nan), "the data holds 8 NaN or infinite value(s); expected finite numbers"),
+        (np.array([[[1.0, np.inf], [-np.inf, 2.0]]]), "the data holds 2 NaN or infinite value(s)"),
+        (np.ones((2, 2, 2)) + 1j, "the data holds complex values (dtype complex128), expected real numbers"),
+    ])
+    @pytest.mark.parametrize("suffix", [".npy", ".nii", ".nii.gz"])
+    def test_refused_before_anything_is_written(self, tmp_path, data, words, suffix):
+        from kernelcli.errors import UsageError
+        from kernelcli.medical import write_nifti, write_npy
+
+        out = tmp_path / f"v{suffix}"
+        with pytest.raises(UsageError) as refused:
+            (write_npy if suffix == ".npy" else write_nifti)(out, data)
+        assert str(refused.value).startswith(f"{out}: {words}") and str(refused.value).endswith("nothing was written")
+        assert not out.exists() and list(tmp_path.iterdir()) == []
+        with pytest.raises(UsageError) as by_write_output:
+            K.write_output(tmp_path / "r.npy", data)
+        assert str(by_write_output.value).replace("the result", "the data").split(": ", 1)[1] == \
+            str(refused.value).split(": ", 1)[1]
+
+    def test_what_they_write_is_read_back(self, tmp_path):
+        from kernelcli.medical import write_nifti, write_npy
+
+        v = np.arange(8, dtype=">i2").reshape(2, 2, 2)
+        write_npy(tmp_path / "v.npy", v)
+        write_nifti(tmp_path / "v.nii", v)
+        assert np.load(tmp_path / "v.npy").dtype == np.int16  # (native, as write_output writes it)
+        assert K.read_volume(tmp_path / "v.nii").data.tolist() == v.tolist()

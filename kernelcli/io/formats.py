@@ -266,22 +266,14 @@ def write_result(
 ) -> Written:
     """:func:`write_output` for the command line's jobs: the same writing, an existing output refused in the
     command line's words (``use --force``)."""
-    from ..ndsupport import native
-
     o = path_arg(out, "write_output", "out", writes=True)
     _check_suffix(o)
     force = flag("force", force)
     rescale = None if rescale is None else canonical_rescale(rescale, "rescale")  # refused for a .npy or .csv too: not ignored
     if like is not None and like.path is not None:
         check_output_path(o, [like.path], force=force)
-    refuse_masked(result, "result")  # (its masked cells were written as data; a torch tensor numpy cannot read named)
-    # (in this machine's byte order, for every writer: a '>u2' was not taken for uint16, so clipped to 8 bits)
-    arr = native(as_numpy(result, "result", "a rectangular array"))
-    refuse_rounded_listed(result, arr, "result")  # (a list's 2**64 - 1 was written as 2**64, as conv2d refuses it)
-    check_real_result(o, arr)
     suffix = o.suffix.lower()
-    if suffix in (".npy", ".csv"):  # (an image's writer checks its own)
-        check_finite_result(o, arr)
+    arr = checked_result(o, result, finite=suffix in (".npy", ".csv"))  # (an image's writer checks its own finiteness)
     if suffix == ".npy":
         write_npy(o, arr, force=force)
         return Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
@@ -289,3 +281,26 @@ def write_result(
         write_matrix_csv(o, arr, force=force, kept_in=kept_in(arr, like, rescale, but="csv"))
         return Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
     return write_image(o, arr, like=like, rescale=rescale, force=force, encoding=encoding)
+
+
+def checked_result(o: Path, result: object, name: str = "result", *, finite: bool = True) -> np.ndarray:
+    """``result`` as every array writer takes it (:func:`write_output`, ``kernelcli.medical``'s ``write_npy`` and
+    ``write_nifti``), or refused before anything is written, naming ``name``: masked, a list numpy rounds, not real
+    numbers (complex, text...), or (``finite``) holding NaN or an infinity, which :func:`read_input` and
+    ``read_volume`` refuse in a file.  In this machine's byte order: a ``>u2`` is the uint16 it holds.
+
+    >>> checked_result(Path("v.npy"), np.full((2, 2, 2), np.nan), "data")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: v.npy: the data holds 8 NaN or infinite value(s); expected finite numbers (an overflow: compute in float64 or scale the input); nothing was written
+    """
+    from ..ndsupport import native
+
+    refuse_masked(result, name)  # (its masked cells were written as data; a torch tensor numpy cannot read named)
+    # (a '>u2' was not taken for uint16 by the image writers' lookups, so clipped to 8 bits)
+    arr = native(as_numpy(result, name, "a rectangular array"))
+    refuse_rounded_listed(result, arr, name)  # (a list's 2**64 - 1 was written as 2**64, as conv2d refuses it)
+    check_real_result(o, arr, name)
+    if finite:
+        check_finite_result(o, arr, name)
+    return arr

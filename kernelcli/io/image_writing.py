@@ -221,7 +221,7 @@ def write_image(
     return info
 
 
-def check_real_result(o: Path, arr: np.ndarray) -> None:
+def check_real_result(o: Path, arr: np.ndarray, name: str = "result") -> None:
     """Refuse (UsageError) a result that is not real numbers (bool, integer, float), naming its dtype, before
     anything is written: a ``.csv`` took a complex result's real part, None as nan and dates as day counts, a
     ``.npy`` held a complex result that :func:`kernelcli.io.read_input` then refuses.
@@ -233,11 +233,11 @@ def check_real_result(o: Path, arr: np.ndarray) -> None:
     """
     what = not_real_words(arr.dtype)
     if what is not None:
-        raise UsageError(f"{o}: the result holds {what} values (dtype {arr.dtype}), expected real numbers (bool, integer "
+        raise UsageError(f"{o}: the {name} holds {what} values (dtype {arr.dtype}), expected real numbers (bool, integer "
                          "or float); nothing was written")
 
 
-def check_finite_result(o: Path, arr: np.ndarray) -> None:
+def check_finite_result(o: Path, arr: np.ndarray, name: str = "result") -> None:
     """Refuse (UsageError) a float result holding NaN or infinities, before anything is written: an 8-bit image
     wrote NaN as 0 and a ``minmax`` over an inf made every pixel 0, and a file holding them is one
     :func:`kernelcli.io.read_input` refuses (an overflow is an infinity in the API, as in PyTorch).
@@ -250,7 +250,7 @@ def check_finite_result(o: Path, arr: np.ndarray) -> None:
     from ..ndsupport import all_finite, non_finite_count
 
     if arr.dtype.kind == "f" and arr.size and not all_finite(arr):
-        raise UsageError(f"{o}: the result holds {non_finite_count(arr)} NaN or infinite value(s); expected finite numbers "
+        raise UsageError(f"{o}: the {name} holds {non_finite_count(arr)} NaN or infinite value(s); expected finite numbers "
                          "(an overflow: compute in float64 or scale the input); nothing was written")
 
 

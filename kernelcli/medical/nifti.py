@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, UsageError, WriteError
-from ..given_values import refuse_rounded_listed
 from ..io.common import one_line
 from ..io.read_words import API, ReadWords, words_for
 from ..volume_inputs import volume_suffix
@@ -404,7 +403,8 @@ def write_nifti(
     With ``like`` from a NIfTI input its header is kept (see :func:`nifti_header`), so the
     result overlays the input; ``affine`` overrides (pooling changes the grid).  ``scaling``
     (slope, intercept) is stored for integer data (``--keep-dtype`` of a scaled input).
-    The bytes are the same on every run (gzip time stamp 0, no file name).
+    The bytes are the same on every run (gzip time stamp 0, no file name).  What :func:`kernelcli.io.write_output`
+    refuses (NaN, infinities, complex values: what :func:`read_volume` refuses in a file) is refused in its words.
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / "z.nii.gz"
@@ -413,19 +413,17 @@ def write_nifti(
     (2, 3, 4)
     """
     from ..io.common import path_arg
+    from ..io.formats import checked_result
     from ..io.outputs import atomic_write
 
     o = path_arg(out, "write_nifti", "out", writes=True)  # (a folder's ending, a URL: refused)
-    arr = np.asarray(data)
-    refuse_rounded_listed(data, arr, "data")  # (a list's whole numbers numpy rounds, as write_output refuses them)
+    arr = checked_result(o, data, "data")  # (as write_output: NaN, infinities and complex values read_volume refuses)
     if arr.ndim not in (3, 4):
         raise WriteError(f"{o}: expected a (Z, Y, X) or (T, Z, Y, X) volume, got shape {arr.shape}")
     if arr.dtype == np.float16:
         arr = arr.astype(np.float32)
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8)
-    if not arr.dtype.isnative:
-        arr = arr.astype(arr.dtype.newbyteorder("="))
     blob = header_bytes(arr, like, affine, scaling)
     gz = volume_suffix(o) == ".nii.gz"
 

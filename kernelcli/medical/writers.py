@@ -233,17 +233,22 @@ def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = 
 
 
 def write_npy(out: str | os.PathLike, data: np.ndarray, *, force: bool = False) -> Path:
-    """Write the (Z, Y, X) array as ``.npy``, atomically (the one ``.npy`` writer, :func:`kernelcli.io.arrays.write_npy`)."""
-    from ..io.arrays import write_npy as write_array
+    """Write the (Z, Y, X) array as ``.npy``, atomically (the one ``.npy`` writer, :func:`kernelcli.io.arrays.write_npy`);
+    what :func:`kernelcli.io.write_output` refuses (NaN, infinities, complex values) is refused here in its words.
 
-    from ..given_values import refuse_rounded_listed
+    >>> import tempfile
+    >>> write_npy(Path(tempfile.mkdtemp()) / "v.npy", np.ones((2, 2, 2)) + 1j)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: .../v.npy: the data holds complex values (dtype complex128), expected real numbers (bool, integer or float); nothing was written
+    """
+    from ..io.arrays import write_npy as write_array
     from ..io.folder_names import refuse_a_folder_named_output
+    from ..io.formats import checked_result
 
     refuse_a_folder_named_output(out)
     o = Path(out)
-    arr = np.asarray(data)
-    refuse_rounded_listed(data, arr, "data")  # (a list's whole numbers numpy rounds, as write_output refuses them)
-    write_array(o, arr, force=force)
+    write_array(o, checked_result(o, data, "data"), force=force)  # (refused as write_output refuses it: NaN, complex)
     return o
 
 
