@@ -112,3 +112,36 @@ class TestMedicalWritersRefuseWhatWriteOutputRefuses:
         write_nifti(tmp_path / "v.nii", v)
         assert np.load(tmp_path / "v.npy").dtype == np.int16  # (native, as write_output writes it)
         assert K.read_volume(tmp_path / "v.nii").data.tolist() == v.tolist()
+
+
+class TestPngSliceRefusesWhatItWouldCast:
+    """#3: kernelcli.medical.write_png_slice wrote 300 as 44, -1 as 255, 0.7 as 0 and NaN as 0 (a cast to uint8), and
+    a 3-D array ended in Pillow's bare ValueError: anything but a 2-D uint8 array is refused, nothing written."""
+
+    @pytest.mark.parametrize("plane", [
+        np.array([[300, -1, 256]]), np.array([[0.7, 254.9, np.nan]]), np.array([[1.0, 2.0]]), [[1, 2]],
+        np.zeros((2, 3, 3)), np.zeros((2, 3, 3), np.uint8), np.zeros(3, np.uint8), np.zeros((0, 3), np.uint8),
+        np.ones((2, 2), bool), np.ones((2, 2), np.uint16),
+    ])
+    def test_refused(self, tmp_path, plane):
+        import warnings
+
+        from kernelcli.errors import UsageError
+        from kernelcli.medical import write_png_slice
+
+        out = tmp_path / "s.png"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # (NaN's cast warned)
+            with pytest.raises(UsageError, match=r"s\.png: plane is \w+ of shape .*; expected a non-empty 2-D uint8 "
+                                                 r"array .*nothing was written"):
+                write_png_slice(out, plane)
+        assert not out.exists()
+
+    def test_a_uint8_plane_is_written_as_it_is(self, tmp_path):
+        from PIL import Image
+
+        from kernelcli.medical import write_png_slice
+
+        plane = np.array([[0, 44, 255], [1, 2, 3]], np.uint8)
+        with Image.open(write_png_slice(tmp_path / "s.png", plane[:, ::-1])) as im:
+            assert np.asarray(im).tolist() == plane[:, ::-1].tolist()

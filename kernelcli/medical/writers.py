@@ -212,6 +212,8 @@ def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = 
                     pixel_mm: tuple[float, float] | None = None) -> Path:
     """Write a 2-D uint8 array as an 8-bit greyscale PNG, atomically; ``pixel_mm`` (width, height of a pixel in mm)
     goes into its pHYs chunk as pixels per metre, so that viewers that honour it draw non-square voxels to scale.
+    Any other ``plane`` (another dtype, another shape) is refused, a UsageError, nothing written: its values are not
+    cast (:func:`kernelcli.io.write_output` writes them through a ``rescale=``).
 
     >>> import tempfile; from PIL import Image
     >>> with tempfile.TemporaryDirectory() as folder, Image.open(write_png_slice(Path(folder) / "p.png", np.zeros((2, 3), np.uint8),
@@ -221,12 +223,20 @@ def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = 
     """
     from PIL import Image
 
+    from ..given_values import as_numpy, refuse_masked
     from ..io.folder_names import refuse_a_folder_named_output
+    from ..io.not_held import RESCALE_ARGUMENT
     from ..io.outputs import atomic_write
 
     refuse_a_folder_named_output(out)
     o = Path(out)
-    img = Image.fromarray(np.ascontiguousarray(plane, dtype=np.uint8), mode="L")
+    refuse_masked(plane, "plane")
+    pixels = as_numpy(plane, "plane", "a rectangular array")
+    if pixels.ndim != 2 or pixels.dtype != np.uint8 or not pixels.size:  # (300 was written as 44, -1 as 255, 0.7 as 0, NaN as 0)
+        raise UsageError(f"{o}: plane is {pixels.dtype} of shape {pixels.shape}; expected a non-empty 2-D uint8 array (the grey "
+                         "levels 0..255 as written); nothing was written (kernelcli.write_output(out, plane, "
+                         f"{RESCALE_ARGUMENT}) writes other values to a PNG)")
+    img = Image.fromarray(np.ascontiguousarray(pixels), mode="L")
     density = {} if pixel_mm is None else {"dpi": tuple(25.4 / side for side in pixel_mm)}  # (Pillow: dots per inch)
     atomic_write(o, lambda f: img.save(f, format="PNG", **density), force=force)
     return o
