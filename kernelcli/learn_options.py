@@ -172,6 +172,7 @@ class LearnOptions:
                 object.__setattr__(self, name, whole_numbers.check_positive(name, getattr(self, name)))
         # (lr='a' was a TypeError; padding=(1.9, 2, 2, 2) ran as (1, 2, 2, 2) and 'foo' failed inside learn_kernel)
         shapes.resolve_padding(self.padding, *self.size, (self.dilation, self.dilation))
+        object.__setattr__(self, "padding", _padding_as_given(self.padding))
         check_fill(self.pad_value, np.float64, "pad_value")  # (conv2d's words for the same keyword)
         check_fill_reading(self.pad_mode, self.pad_value, "LearnOptions")
         if self.lr is not None and not (_real(self.lr) and math.isfinite(self.lr) and self.lr > 0):
@@ -270,3 +271,18 @@ def unused_training(options: LearnOptions, words: OptionWords) -> list[str]:
     if "momentum" in changed and options.optimizer == "adam":
         return [f"{words.name('momentum')} is for {words.given('optimizer', 'sgd')}; adam ignores it"]
     return []
+
+
+def _padding_as_given(padding: Any) -> str | int | tuple[int, ...]:
+    """A padding :func:`kernelcli.shapes.resolve_padding` took, in one form a record compares and hashes: a name in
+    lower case, an integer as int, a sequence as a tuple of ints (an array made ``==`` raise and ``hash`` fail, and
+    ``[1, 1]`` differed from ``(1, 1)``).
+
+    >>> _padding_as_given(" Same "), _padding_as_given(np.int64(2)), _padding_as_given(np.array([1, 1])), _padding_as_given([0, 1, 0, 1])
+    ('same', 2, (1, 1), (0, 1, 0, 1))
+    """
+    if isinstance(padding, str):
+        return padding.strip().lower()
+    if isinstance(padding, (int, np.integer)) or (isinstance(padding, np.ndarray) and padding.ndim == 0):
+        return int(padding)
+    return tuple(int(v) for v in padding)

@@ -145,3 +145,25 @@ class TestPngSliceRefusesWhatItWouldCast:
         plane = np.array([[0, 44, 255], [1, 2, 3]], np.uint8)
         with Image.open(write_png_slice(tmp_path / "s.png", plane[:, ::-1])) as im:
             assert np.asarray(im).tolist() == plane[:, ::-1].tolist()
+
+
+class TestLearnOptionsPaddingNormalised:
+    """#4: LearnOptions kept ``padding`` as given: an array made ``==`` raise (truth value ambiguous) and ``hash``
+    fail, a list was unhashable and ``[1, 1]`` differed from ``(1, 1)``; it is normalised as ``size`` is."""
+
+    @pytest.mark.parametrize("given, same", [
+        ([1, 1], (1, 1)), (np.array([1, 1]), (1, 1)), (np.array([0, 1, 0, 1], np.int64), (0, 1, 0, 1)),
+        (np.int64(2), 2), (np.array(2), 2), (" Same ", "same"), ("VALID", "valid"),
+    ])
+    def test_equal_settings_compare_and_hash_equal(self, given, same):
+        options = K.LearnOptions(padding=given)
+        assert options == K.LearnOptions(padding=same) and hash(options) == hash(K.LearnOptions(padding=same))
+        assert options.padding == same and type(options.padding) is type(same)
+        assert options.padding_text() == K.LearnOptions(padding=same).padding_text()
+
+    def test_learning_with_an_array_padding_is_unchanged(self):
+        x = np.random.default_rng(0).random((12, 12))
+        k = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+        y = K.conv2d(x, k, padding=1)
+        learned = K.learn_kernel(x, y, K.LearnOptions(size=3, padding=np.array([1, 1])))
+        assert np.allclose(learned.kernel, k, atol=1e-8)
