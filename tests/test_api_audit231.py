@@ -167,3 +167,38 @@ class TestLearnOptionsPaddingNormalised:
         y = K.conv2d(x, k, padding=1)
         learned = K.learn_kernel(x, y, K.LearnOptions(size=3, padding=np.array([1, 1])))
         assert np.allclose(learned.kernel, k, atol=1e-8)
+
+
+class TestSummarizeTakesTuplesOfLayers:
+    """#5: summarize refused a spec dict whose ``layers`` was a tuple ("expected a non-empty list of layers, got
+    [{...}]", the tuple shown as a list) and a block's tuple of layers as "got an array", where a tuple ``input`` and
+    ``f`` were taken: a tuple is read as the list it stands for, everywhere in a dict spec."""
+
+    BASE = {"input": (3, 32, 32), "layers": [{"type": "conv", "filters": 8, "f": (3, 3), "p": 1}]}
+
+    @pytest.mark.parametrize("layers", [
+        ({"type": "conv", "filters": 8, "f": (3, 3), "p": 1},),
+        [{"type": "sequence", "layers": ({"type": "conv", "filters": 8, "f": 3, "p": 1},)}],
+        ({"type": "residual", "layers": ({"type": "conv", "filters": 8, "f": 3, "p": 1},),
+          "shortcut": ({"type": "conv", "filters": 8, "f": 1},)},),
+    ])
+    def test_a_tuple_of_layers_is_a_list_of_them(self, layers):
+        assert K.summarize({**self.BASE, "layers": layers}).output == (8, 32, 32)
+
+    def test_templates_see_tuples_as_lists(self):
+        def spec(seq):
+            conv = {"type": "conv", "filters": "$filters", "f": "$f", "p": "$p"}
+            return {"input": seq((3, 16, 16)),
+                    "templates": {"bc": {"params": {"filters": None, "f": 1, "p": 0}, "layers": seq([conv])}},
+                    "layers": seq([{"use": "bc", "with": {"filters": 4, "f": seq((1, 3)), "p": seq((0, 1))}},
+                                   {"type": "sequence", "layers": seq([{"use": "bc", "with": {"filters": 5, "f": 3, "p": 1}}])}])}
+
+        listed = K.summarize(spec(list))
+        assert listed.output == (5, 16, 16)
+        assert K.summarize(spec(tuple)) == listed
+
+    def test_an_empty_tuple_is_refused_as_an_empty_list(self):
+        from kernelcli.netspec.spec import SpecError
+
+        with pytest.raises(SpecError, match=r"layers: expected a non-empty list of layers, got \[\]"):
+            K.summarize({**self.BASE, "layers": ()})

@@ -300,6 +300,39 @@ def json_value(value: Any) -> str:
         return repr(value)
 
 
+def json_lists(value: Any) -> Any:
+    """``value`` with every tuple in it a list, as JSON would give it: a spec built in Python may write
+    ``"layers": (...)`` where ``"input": (3, 32, 32)`` and ``"f": (3, 3)`` were taken (a tuple of layers was refused as
+    "expected a list of layers, got [...]", or "got an array").  A document without a tuple (one read from JSON) is
+    returned as it is, the same object, however deep.
+
+    >>> json_lists({"layers": ({"type": "conv", "f": (3, 3)},), "name": "n"})
+    {'layers': [{'type': 'conv', 'f': [3, 3]}], 'name': 'n'}
+    """
+    if not _holds_tuple(value):
+        return value
+    if isinstance(value, (tuple, list)):
+        return [json_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_lists(v) for k, v in value.items()}
+    return value
+
+
+def _holds_tuple(value: Any) -> bool:
+    """Whether a tuple is anywhere in ``value`` (a loop over its containers, each seen once: as deep as a spec nests,
+    and a document holding itself is left to the checks that refuse it)."""
+    seen: set[int] = set()
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, tuple):
+            return True
+        if isinstance(item, (list, dict)) and id(item) not in seen:
+            seen.add(id(item))
+            todo.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
 def json_kind(value: Any) -> str:
     """What JSON calls the kind of ``value``, for a message (``null``, not Python's ``NoneType``).
 
@@ -313,9 +346,14 @@ def json_kind(value: Any) -> str:
 
 
 def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None = None) -> NetworkSpec:
-    """Check the top level of a spec document (already decoded from JSON)."""
+    """Check the top level of a spec document (already decoded from JSON, or built in Python: its tuples are
+    read as the lists they stand for, :func:`json_lists`)."""
     if not isinstance(document, dict):
         raise SpecError(f"{label}: expected a JSON object with 'layers', got {json_kind(document)}")
+    try:
+        document = json_lists(document)
+    except RecursionError:
+        raise SpecError(f"{label}: the document nests too deeply (or holds itself)") from None
     unknown = [key for key in document if key not in TOP_LEVEL_FIELDS]
     if unknown:
         raise SpecError(f"{label}: {unknown[0]}: unknown field; allowed: {', '.join(TOP_LEVEL_FIELDS)}")
