@@ -18,6 +18,7 @@ from .catalog_format import (
     _FAMILY_FILE_KEYS, _KERNEL_KEYS, _SINGLE_FILE_KEYS, CUSTOM_FAMILY, MAX_FILE_BYTES, Kernel, _describe, _Validator,
 )
 from .kernel_json import _parse_json
+from .kernel_shown import SHOWN_KEYS, check_shown, is_shown_kernel, missing_matrix_hint, refuse_spec_name
 from .errors import InvalidKernel, KernelNotFound
 
 
@@ -101,6 +102,9 @@ def parse_kernels(
 ) -> list[Kernel]:
     """Validate a parsed kernel document (family file or single kernel) and return its kernels.
 
+    A single kernel may be what ``kernels show NAME --json`` prints: its ``family``, ``shape``, ``sum``, ``values``...
+    are checked against the matrix (:mod:`kernelcli.kernel_shown`).
+
     Parameters
     ----------
     document : object
@@ -124,7 +128,7 @@ def parse_kernels(
     check = _Validator(origin, max_ndim=max_ndim)
     if not isinstance(document, dict):
         check.fail("", f'is {_describe(document)}, expected a JSON object: a family file with "kernels" or one kernel with "name" and "matrix"')
-    if "kernels" in document or "family" in document:
+    if not is_shown_kernel(document) and ("kernels" in document or "family" in document):
         check.keys(document, "", _FAMILY_FILE_KEYS, required=("family", "kernels"))
         family = check.name(document["family"], "family")
         if "description" in document:
@@ -144,8 +148,18 @@ def parse_kernels(
             first_index[kernel.name] = index
             kernels.append(kernel)
         return kernels
-    if "name" in document or "matrix" in document:
-        return [check.kernel(document, "", family=CUSTOM_FAMILY, path=path, allowed=_SINGLE_FILE_KEYS)]
+    if is_shown_kernel(document):  # one kernel, as a file holds it or as `kernels show --json` prints it
+        if "matrix" not in document and "values" in document:
+            check.fail("", f'missing key "matrix"{missing_matrix_hint(document)}')
+        refuse_spec_name(document, check)
+        allowed = (*_SINGLE_FILE_KEYS, *SHOWN_KEYS)
+        item = document
+        if "scale" in document and document["scale"] is None:  # no scale, as `kernels show --json` prints it
+            check.keys(document, "", allowed, required=("name", "matrix"))
+            item = {key: value for key, value in document.items() if key != "scale"}
+        kernel = check.kernel(item, "", family=CUSTOM_FAMILY, path=path, allowed=allowed)
+        check_shown(document, kernel, check)
+        return [kernel]
     keys = ", ".join(f'"{key}"' for key in document) or "none"
     check.fail("", f'expected "family" and "kernels" (a family file) or "name" and "matrix" (one kernel); found keys: {keys}')
     raise AssertionError("unreachable")  # check.fail always raises

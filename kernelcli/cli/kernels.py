@@ -107,7 +107,10 @@ def show_command(
     """Print one kernel's matrix as applied (after scale), with its scale, sum and source.
 
     Each value is the shortest text that reads back to the same number: the matrix pasted
-    into --kernel 'WxH: ...' is the same kernel.
+    into --kernel 'WxH: ...' is the same kernel. With --json it prints a kernel file:
+    kernels show NAME --json > k.json, then -k k.json is the same kernel (its shape, sum,
+    separable and values are checked against the matrix when it is read: after editing
+    the matrix, drop them or make them agree).
 
     \b
     Examples:
@@ -221,7 +224,7 @@ def _show_3d(kernel: Any, as_json: bool, quiet: bool = False) -> None:
     if as_json:
         print_json({"name": kernel.name, "family": "3d", "shape": list(values.shape), "sum": total, "separable": True,
                     "axes": ["z", "y", "x"], "factors": [list(f) for f in kernel.factors], "description": kernel.description,
-                    "source": kernel.source, "values": values.tolist(), "notes": []})
+                    "source": kernel.source, "matrix": values.tolist(), "values": values.tolist(), "notes": []})
         return
     planes = matrix_planes(values)
     if quiet:
