@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import conv_args, ndsupport, pool_args, shapes  # noqa: F401  (shapes: kernelcli.api.shapes, as before)
-from ._core import numpy_impl
+from ._core import numpy_impl, numpy_pool
 from ._core import policy as _policy
 from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
@@ -435,7 +435,7 @@ def pool2d(
     if small:
         if not call.avg2:
             ndsupport.check_finite(arr)
-        out = numpy_impl.pool(x3, call.size, call.stride, call.padding, call.op, count_include_pad, oh, ow, dtype)
+        out = numpy_pool.pool(x3, call.size, call.stride, call.padding, call.op, count_include_pad, oh, ow, dtype)
         if call.avg2 and arr.dtype.kind == "f":
             _screen_avg2(x3, out, oh, ow)
     else:

@@ -27,7 +27,7 @@ import numpy as np
 from . import ndsupport, shapes
 from . import whole_numbers
 from ._core.memo import Memo
-from ._core.numpy_impl import avg2_applies
+from ._core.numpy_pool import avg2_applies
 from .errors import ShapeError, UsageError
 from .modes import canonical_pool_op
 

@@ -181,18 +181,37 @@ def separable_takes_numpy(paths: Any, shape: tuple[int, ...], kernels: Sequence[
     return use_numpy(paths, work, 5 * vol_bytes, vol_bytes)
 
 
-def pool3d_takes_numpy(paths: Any, shape: tuple[int, ...], f, s, p, op: str, out_shape: tuple[int, ...], cdt: Any) -> bool:
-    """Whether :func:`pool3d` of a ``shape`` volume takes plain numpy (else the jitted loop).
+def pool3d_bytes(shape: tuple[int, ...], f, s, p, op: str, out_shape: tuple[int, ...], cdt: Any, stored: Any = None) -> tuple[int, int]:
+    """What :func:`pool3d` of a ``shape`` volume of ``stored`` values (by default ``cdt``) allocates besides it, on the
+    plain-numpy path and on the jitted loop: ``(numpy_bytes, jit_bytes)``.
 
-    numpy holds a padded copy (and, for avg, the cast) and the result; the jitted loop the
-    cast and the result.  float16 always takes numpy.
+    numpy (:func:`kernelcli._core.numpy_pool.pool_nd`) holds the result, a padded copy where a window reaches past the
+    volume (an average's in ``cdt``, else a cast where ``stored`` is not ``cdt``) and, for a float max/min, a mask of
+    the result's shape, for an average its divisor a plane at a time (three int64 planes); the jitted loop the result
+    and an average's cast.
+
+    >>> pool3d_bytes((4, 4, 4), (2, 2, 2), (1, 1, 1), (1, 1, 1), "avg", (5, 5, 5), np.float32, np.int16)
+    (1964, 756)
     """
-    size = np.dtype(cdt).itemsize
-    padded = math.prod(n + 2 * pa + (sa - 1) for n, pa, sa in zip(shape, p, s)) * size
-    out_bytes = math.prod(out_shape) * size
-    copy = math.prod(shape) * size if op == "avg" else 0
+    cdt, stored = np.dtype(cdt), np.dtype(cdt if stored is None else stored)
+    out_bytes = math.prod(out_shape) * cdt.itemsize
+    extra = [max(0, (o - 1) * sa + fa - pa - n) for o, sa, fa, pa, n in zip(out_shape, s, f, p, shape)]
+    padded = any(p) or any(extra)
+    copy_dtype = cdt if op == "avg" else stored
+    copy = math.prod(n + pa + e for n, pa, e in zip(shape, p, extra)) * copy_dtype.itemsize if padded or copy_dtype != stored else 0
+    mask = math.prod(out_shape) if op != "avg" and cdt.kind == "f" else 3 * 8 * math.prod(out_shape[1:]) if op == "avg" else 0
+    cast = math.prod(shape) * cdt.itemsize if op == "avg" and cdt != stored else 0
+    return copy + out_bytes + mask, cast + out_bytes
+
+
+def pool3d_takes_numpy(paths: Any, shape: tuple[int, ...], f, s, p, op: str, out_shape: tuple[int, ...], cdt: Any,
+                       stored: Any = None) -> bool:
+    """Whether :func:`pool3d` of a ``shape`` volume takes plain numpy (else the jitted loop), by what each allocates
+    (:func:`pool3d_bytes`).  float16 always takes numpy.
+    """
+    numpy_bytes, jit_bytes = pool3d_bytes(shape, f, s, p, op, out_shape, cdt, stored)
     work = math.prod(out_shape) * math.prod(f)
-    return use_numpy(paths, work, copy + padded + out_bytes, copy + out_bytes) or np.dtype(cdt) == np.float16
+    return use_numpy(paths, work, numpy_bytes, jit_bytes) or np.dtype(cdt) == np.float16
 
 
 def announce(dispatcher: Any, *dtypes: Any) -> None:

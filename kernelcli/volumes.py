@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from . import ndsupport, out_buffers, shapes
-from ._core import numpy_impl
+from ._core import numpy_impl, numpy_pool
 from ._core.policy import as_paths
 from .api import as_kernel_array
 from .errors import ShapeError, UsageError
@@ -440,8 +440,8 @@ def pool3d(
         except ShapeError as exc:
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))}, axis {AXES[axis]}: {exc}") from None
     cdt = volume_dtype(arr.dtype) if op == "avg" else arr.dtype  # (values it would round: refused by dtype_arg above)
-    if pool3d_takes_numpy(paths, arr.shape, f, s, p, op, tuple(out_shape), cdt):
-        return numpy_impl.rounded(numpy_impl.pool_nd(arr, f, s, p, op, bool(count_include_pad), tuple(out_shape), cdt), rounded)
+    if pool3d_takes_numpy(paths, arr.shape, f, s, p, op, tuple(out_shape), cdt, arr.dtype):
+        return numpy_impl.rounded(numpy_pool.pool_nd(arr, f, s, p, op, bool(count_include_pad), tuple(out_shape), cdt), rounded)
     from ._core.conv3d import pool3d as pool_core
 
     src = np.ascontiguousarray(arr, dtype=cdt) if op == "avg" else np.ascontiguousarray(arr)

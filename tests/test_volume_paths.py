@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from kernelcli import kernel_build, volume_filters, volumes
-from kernelcli._core import costs, numpy_impl
+from kernelcli._core import costs, numpy_impl, numpy_pool
 from kernelcli._core.policy import COLD, WARM, Paths
 
 from conftest import run_cli, run_in_process
@@ -36,9 +36,9 @@ class TestMemoryRule:
     def test_each_volume_function_applies_the_rule(self, monkeypatch, allowance, numpy_taken):
         """With no allowance a cold call leaves the numpy path, whose copies outweigh the jitted path's."""
         taken = []
-        for name in ("correlate_axis", "correlate_nd", "pool_nd"):
-            real = getattr(numpy_impl, name)
-            monkeypatch.setattr(numpy_impl, name, lambda *a, _real=real, _name=name, **k: taken.append(_name) or _real(*a, **k))
+        for module, name in ((numpy_impl, "correlate_axis"), (numpy_impl, "correlate_nd"), (numpy_pool, "pool_nd")):
+            real = getattr(module, name)
+            monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: taken.append(_name) or _real(*a, **k))
         monkeypatch.setattr(costs, "VOLUME_NUMPY_EXTRA_BYTES", allowance)
         cold = Paths(process="cold", small_work=0)
         x = RNG.integers(0, 100, (6, 7, 8)).astype(np.float32)

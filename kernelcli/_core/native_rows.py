@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '38cfc08fe1e336d6c6984ba37aaebdc175762cafa986b4ec01895a2175fef7db'
+LOOP_SOURCES = '0e4ecc0edea4ba3f17a70f8bb54c965fa8c106390cebb9cd0ad620c2ff49887b'
 
 
 _ENTRIES: dict = {}

@@ -3,8 +3,7 @@
 They compute the same sums as the jitted loops; those may add in another order (several
 taps at once, two 1-D passes, an FFT), so results agree within float rounding, and exactly
 for integer data with integer kernels (times a power of two, or over a whole number: the
-sums of the whole numbers then divided once, as the loops do).  Pooling is exact on every path:
-a max/min picks a value, an average is PyTorch's sum in PyTorch's order (:mod:`.pool`).  Which path a call takes depends only on the call
+sums of the whole numbers then divided once, as the loops do).  Pooling's numpy path is :mod:`.numpy_pool`.  Which path a call takes depends only on the call
 (see ``costs.jit_start_seconds``), never on what the process did before.
 """
 
@@ -342,80 +341,6 @@ def round_clip(values: np.ndarray, dtype, block: int = 1 << 15) -> np.ndarray:
     return out
 
 
-def avg2_applies(size: int, stride: int, pad: int, h: int, w: int, oh: int, ow: int) -> bool:
-    """True when an average pool takes the 2x2-every-2 sums of :func:`pool` (no padding, all inside).
-
-    >>> avg2_applies(2, 2, 0, 5, 4, 2, 2), avg2_applies(2, 2, 1, 4, 4, 3, 3)
-    (True, False)
-    """
-    return size == 2 and stride == 2 and pad == 0 and 2 * oh <= h and 2 * ow <= w
-
-
-def _windows(op: str, dtype, taps) -> np.ndarray:
-    """The max, min or sum of the views ``taps`` (each window's cells in row-major order, one view a cell).
-
-    A sum is PyTorch's, as every jitted loop's (:mod:`.pool`): from 0, cell by cell in ``dtype`` (a padded
-    cell adds 0.0 to a sum that is never -0.0: no change).  A max or min is the window's first extreme
-    cell, as PyTorch's: of +0.0 and -0.0, the one that comes first.
-
-    >>> minus_zero = np.array([-0.0], np.float32)
-    >>> _windows("avg", np.dtype(np.float32), iter([minus_zero, minus_zero])), _windows("max", None, iter([minus_zero, -minus_zero]))
-    (array([0.], dtype=float32), array([-0.], dtype=float32))
-    """
-    first = next(taps)
-    out = first + dtype.type(0.0) if op == "avg" else first.copy()
-    beyond = np.empty(out.shape, bool) if op != "avg" and out.dtype.kind == "f" else None
-    for tap in taps:
-        if beyond is not None:  # np.maximum may keep either of +0.0 and -0.0; PyTorch keeps the first
-            (np.greater if op == "max" else np.less)(tap, out, out=beyond)
-            np.copyto(out, tap, where=beyond)
-        elif op == "max":
-            np.maximum(out, tap, out=out)
-        elif op == "min":
-            np.minimum(out, tap, out=out)
-        else:
-            out += tap
-    return out
-
-
-def pool(x: np.ndarray, size: int, stride: int, pad: int, op: str, include_pad: bool, oh: int, ow: int, dtype) -> np.ndarray:
-    """Pool ``x`` (H, W, C) into (oh, ow, C) with PyTorch's padding rules (see ``pool.pool_rows``)."""
-    h, w, c = x.shape
-    if op == "avg" and avg2_applies(size, stride, pad, h, w, oh, ow):  # no padded copy: four strided views
-        out = np.add(x[0 : 2 * oh : 2, 0 : 2 * ow : 2], dtype.type(0.0), dtype=dtype)
-        for u, v in ((0, 1), (1, 0), (1, 1)):
-            out += x[u : 2 * oh : 2, v : 2 * ow : 2]
-        out *= dtype.type(0.25)
-        return out
-    # Enough virtual cells after the input for the last window; they never count as values.
-    extra_h = max(0, (oh - 1) * stride + size - pad - h)
-    extra_w = max(0, (ow - 1) * stride + size - pad - w)
-    if op == "avg":
-        fill = 0
-        work = x.astype(dtype)
-    else:
-        if x.dtype == np.bool_:  # no iinfo for bool: False never wins a max, True never a min
-            fill = op == "min"
-        else:
-            info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
-            fill = info.min if op == "max" else info.max
-        work = x
-    xp = np.pad(work, [(pad, extra_h), (pad, extra_w), (0, 0)], constant_values=fill)
-    out = _windows(op, dtype, (xp[u : u + (oh - 1) * stride + 1 : stride, v : v + (ow - 1) * stride + 1 : stride]
-                               for u in range(size) for v in range(size)))
-    if op != "avg":
-        return out
-    r0 = np.arange(oh) * stride - pad
-    c0 = np.arange(ow) * stride - pad
-    if include_pad:
-        rows = np.minimum(r0 + size, h + pad) - r0
-        cols = np.minimum(c0 + size, w + pad) - c0
-    else:
-        rows = np.minimum(r0 + size, h) - np.maximum(r0, 0)
-        cols = np.minimum(c0 + size, w) - np.maximum(c0, 0)
-    return out / (rows[:, None, None] * cols[None, :, None]).astype(dtype)
-
-
 # ---------------------------------------------------------------- any rank (volumes)
 
 
@@ -458,28 +383,3 @@ def correlate_axis(x: np.ndarray, k: np.ndarray, axis: int, mode: int, value: fl
     shape = [1] * x.ndim
     shape[axis] = n
     return correlate_nd(xp, k.astype(dtype).reshape(shape), x.shape)
-
-
-def pool_nd(x: np.ndarray, size, stride, pad, op: str, include_pad: bool, out_shape, dtype) -> np.ndarray:
-    """Pool ``x`` of any rank with PyTorch's padding rules (see :func:`pool`): per axis ``size``, ``stride``, ``pad``."""
-    extra = [max(0, (o - 1) * s + f - p - n) for o, s, f, p, n in zip(out_shape, stride, size, pad, x.shape)]
-    if op == "avg":
-        fill, work = 0, x.astype(dtype)
-    elif x.dtype == np.bool_:
-        fill, work = op == "min", x
-    else:
-        info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
-        fill, work = (info.min if op == "max" else info.max), x
-    xp = np.pad(work, list(zip(pad, extra)), constant_values=fill)
-    out = _windows(op, dtype, (xp[tuple(slice(t, t + (o - 1) * s + 1, s) for t, o, s in zip(tap, out_shape, stride))]
-                               for tap in np.ndindex(*size)))
-    if op != "avg":
-        return out
-    divisor = np.ones(out_shape, dtype=dtype)
-    for a, (o, s, f, p, n) in enumerate(zip(out_shape, stride, size, pad, x.shape)):
-        start = np.arange(o) * s - p
-        cells = np.minimum(start + f, n + p) - start if include_pad else np.minimum(start + f, n) - np.maximum(start, 0)
-        shape = [1] * x.ndim
-        shape[a] = o
-        divisor = divisor * cells.reshape(shape)
-    return out / divisor.astype(dtype)

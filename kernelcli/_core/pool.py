@@ -10,7 +10,7 @@ Every loop takes a window's cells in PyTorch's order, row by row.  An average is
 sum: from 0, in the result's dtype, then divided by the cell count in that dtype (a float64
 sum would round differently, and stay finite where float32 overflows).  A max or min is the
 first extreme cell: of +0.0 and -0.0 the first stays.  So every loop, numpy's path
-(:func:`.numpy_impl.pool`) and PyTorch give the same bits, whichever path an image's size picks.
+(:func:`.numpy_pool.pool`) and PyTorch give the same bits, whichever path an image's size picks.
 
 In the general loop padded cells never win a max/min; ``avg`` divides by the window's
 cells inside the padded input (``count_include_pad``) or by the real cells only.

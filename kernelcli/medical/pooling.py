@@ -56,6 +56,36 @@ def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int, *, 
         ) from None
 
 
+def pool_volume_bytes(shape: tuple[int, ...], stored: Any, size: int, *, op: str, stride: int, padding: int,
+                      ceil_mode: bool) -> int:
+    """Bytes a volume's pooling holds at its peak: the ``shape`` voxels of ``stored`` as read, every frame's result of a
+    4-D input, and the larger of the two paths' allocations beside one volume
+    (:func:`kernelcli.volume_args.pool3d_bytes`: an average's float copy and its result), and :data:`POOL_SLACK_BYTES`.
+    The memory guard and the tiled path's choice (:func:`kernelcli.tiled.nifti.wanted`) both count this.
+
+    >>> round(pool_volume_bytes((120, 256, 256), np.int16, 2, op="avg", stride=1, padding=0, ceil_mode=False) / 2**20, 1)
+    78.0
+    """
+    import math
+
+    from ..ndsupport import volume_dtype
+    from ..shapes import pool_output_size
+    from ..volume_args import pool3d_bytes
+
+    stored = np.dtype(stored)
+    frame, frames = tuple(shape[-3:]), math.prod(shape[:-3])
+    out = tuple(pool_output_size(n, size, stride=stride, padding=padding, ceil_mode=ceil_mode) for n in frame)
+    cdt = volume_dtype(stored) if op == "avg" else stored
+    path_bytes = max(pool3d_bytes(frame, (size,) * 3, (stride,) * 3, (padding,) * 3, op, out, cdt, stored))
+    results = frames * math.prod(out) * cdt.itemsize if frames > 1 else 0
+    return math.prod(shape) * stored.itemsize + results + path_bytes + POOL_SLACK_BYTES
+
+
+#: what a pooling holds beside its arrays: the loops' argument and index arrays, the writer's buffers (tracemalloc
+#: found up to 2.3 MiB over the arrays on a 120x256x256 volume, 0.3 MiB on a 40x96x112 one)
+POOL_SLACK_BYTES = 2 * 2**20
+
+
 def pool_volume_label(options: VolumeOptions, size: int, *, op: str = "max", stride: int | None = None, padding: int = 0,
                       ceil_mode: bool = False, count_include_pad: bool = True, out: Any = None, fmt: str | None = None) -> str:
     """The words naming a volume's pooling in its default output and report, in memory and tile by tile: pool's label,
@@ -114,6 +144,10 @@ def pool_volume_file(
     refuse_two_voxel_sizes(vol, out_path, pooled=True)  # (its NIfTI's affine and its record's spacing would disagree)
     step = size if stride is None else stride
     check_slices(src, vol.data.shape[-3:], size, padding, stride=step, ceil_mode=ceil_mode)
+    from ..limits import check_peak
+
+    need = pool_volume_bytes(vol.data.shape, vol.data.dtype, size, op=op, stride=step, padding=padding, ceil_mode=ceil_mode)
+    _named(src, lambda: check_peak(need, f"{src}: {label}"))  # the reader counted no op: an average's float copies
     start = time.perf_counter()
     pooling = {"stride": step, "op": op, "padding": padding, "ceil_mode": ceil_mode, "count_include_pad": count_include_pad,
                "paths": options.paths}

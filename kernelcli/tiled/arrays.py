@@ -450,7 +450,7 @@ def pool3d(vol: Any, size: int | Sequence[int], *, stride: int | Sequence[int] |
 
     pool3d_ = volumes.pool3d
     out_shape = tuple(a.n_out for a in axes)
-    pinned = Paths(force="numpy" if volumes.pool3d_takes_numpy(paths, vol.shape, f, s, p, op, out_shape, cdt) else "jit")
+    pinned = Paths(force="numpy" if volumes.pool3d_takes_numpy(paths, vol.shape, f, s, p, op, out_shape, cdt, vol.dtype) else "jit")
     tile_dtype = compute if _takes_rounding(dtype, into) else None
 
     def core(slab, pads):

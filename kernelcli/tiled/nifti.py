@@ -26,6 +26,7 @@ import contextlib
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -39,9 +40,12 @@ from ..medical.tiled_options import TILED_KINDS, untiled_options  # noqa: E402, 
 OUTPUTS = (".nii", ".zarr", ".npy")
 
 
-def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: Any = None) -> bool:
+def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: Any = None,
+           job_bytes: Callable[[tuple[int, ...], np.dtype], int] | None = None) -> bool:
     """True when one volume input goes tile by tile: a tiled option, a Zarr output (only the tiled path writes
-    one), or a ``.nii`` whose in-memory job would pass the memory cap."""
+    one), or a ``.nii`` whose in-memory job would pass the memory cap: ``job_bytes(shape, stored)`` where the command
+    counts its own (pool's :func:`kernelcli.medical.pooling.pool_volume_bytes`), else
+    :func:`kernelcli.medical.volume.volume_job_bytes`."""
     if tiles_asked(tiled=tiled, chunks=chunks, scheduler=scheduler) or _local_store(out):
         return True
     if not str(path).lower().endswith(".nii") or not path.is_file():
@@ -62,10 +66,10 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: 
             return False  # several volumes: the tiled path takes none of them (--volume picks one in memory)
         from ..medical.volume import volume_job_bytes
 
-        need = volume_job_bytes(tuple(int(n) for n in img.shape), img.get_data_dtype())
+        need = (job_bytes or volume_job_bytes)(tuple(int(n) for n in img.shape[:3]), np.dtype(img.get_data_dtype()))
     except Exception:  # noqa: BLE001 - unreadable here: the in-memory reader says why
         return False
-    return need > cap  # what kernelcli.medical.volume.check_volume_memory counts
+    return need > cap  # what the in-memory job's guard counts (check_volume_memory, or pool's own)
 
 
 class NiftiVoxels:
