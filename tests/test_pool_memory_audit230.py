@@ -87,3 +87,30 @@ def test_a_volume_whose_average_needs_more_than_the_cap_is_refused(tmp_path):
     r = subprocess.run([sys.executable, "-m", "kernelcli", "pool", "v.nii.gz", "-f", "2", "-s", "1", "--op", "avg", "-o", "p.nii.gz"],
                        capture_output=True, text=True, cwd=tmp_path, env=process_env(KERNELCLI_MAX_MEMORY=str(stated)), timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+# ---------------------------------------------------------------- audit 230 #2: 2-D averages of 16-bit and float64 images
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "int16", "float64", "float32", "uint8"])
+@pytest.mark.parametrize("op", ["avg", "max"])
+@pytest.mark.parametrize("force", ["numpy", "jit"])
+@pytest.mark.parametrize("size, stride, padding, ceil_mode", WINDOWS)
+def test_a_2d_pool_holds_no_more_than_pool_file_states(dtype, op, force, size, stride, padding, ceil_mode):
+    """What ``pool`` checks before the call (jobs.pool_file: conv_peak, max/min in the input's itemsize, avg in 8 bytes)
+    covers the call's peak on either path; the numpy average held a cast, a padded copy, a divisor and a quotient
+    beside its sums (5 output-sized float64 arrays), past it."""
+    from kernelcli import api
+    from kernelcli.limits import conv_peak
+
+    x = RNG.integers(0, 1000, (300, 280)).astype(dtype)
+    got = {}
+    used = {}
+    for way in ("numpy", "jit"):
+        call = lambda: api.pool2d(x, size, stride=stride, padding=padding, ceil_mode=ceil_mode, op=op, paths=Paths(force=way))  # noqa: E731
+        got[way] = call()
+        used[way] = x.nbytes + traced(call)
+    assert got["numpy"].dtype == got["jit"].dtype and got["numpy"].tobytes() == got["jit"].tobytes()
+    stated = conv_peak(x.shape, (size, size), stride=stride, pads=(padding,) * 4,
+                       itemsize=x.itemsize if op == "max" else 8, input_itemsize=x.itemsize)
+    assert used[force] <= stated, (used[force], stated)
