@@ -12,8 +12,8 @@ The parent refuses (and the client then runs the call itself): a peer of another
 things than the worker (another group, capabilities, no_new_privs or seccomp, namespaces,
 control group or nice value: :func:`.protocol.identity`; the call would run with the
 worker's), a client of another kernelcli version, different import-time settings (see
-:mod:`.protocol`), another CPU affinity, and every call once its own code on disk has
-changed (:mod:`.watch`).  It exits after
+:mod:`.protocol`), another CPU affinity, a memory limit (the warm process maps more), and every
+call once its own code on disk has changed (:mod:`.watch`).  It exits after
 ``idle_seconds`` without calls, on ``stop``, on SIGTERM, and when its code has changed.
 
 The next call's process (the spare) is forked as soon as the last one has its call, while that
@@ -52,6 +52,8 @@ from .warmup import (
 #: a caller's open-files limit (``ulimit -n``) below which its call runs in its own process: a call here
 #: holds its connection to the client besides what a fresh process holds, so near the limit it could fail alone
 TIGHT_OPEN_FILES = 1024
+#: why a caller with a finite address-space or data limit (``ulimit -v``, ``ulimit -d``) runs its call itself
+MEMORY_LIMIT = "a memory limit (ulimit -v/-d): a fresh process decides"
 
 
 class Server:
@@ -313,10 +315,11 @@ class Server:
         if message.get("affinity") != self.affinity:
             return "different CPU affinity"
         limits = message.get("limits") or {}
-        for name in ("RLIMIT_AS", "RLIMIT_DATA"):
-            # memory limits also bind what the warm process already holds: a fresh process decides
-            if name in self.limits and limits.get(name) != self.limits[name]:
-                return f"different {name}"
+        if any((limits.get(name) or [-1])[0] != -1 for name in ("RLIMIT_AS", "RLIMIT_DATA")):
+            # it binds what the warm process already maps (some 700 MB: every library, LLVM, the compiled core) where a
+            # fresh one maps what its command imports: even under the worker's own limit a call ran out of memory only
+            # here (audit 232 #2)
+            return MEMORY_LIMIT
         files = (limits.get("RLIMIT_NOFILE") or [None])[0]
         if isinstance(files, int) and 0 <= files < TIGHT_OPEN_FILES:
             return "a tight open-files limit (ulimit -n)"

@@ -1,0 +1,59 @@
+"""Audit 232: calls the worker took that a fresh process would have run otherwise.
+
+#2: under a memory limit (``ulimit -v``) equal to the worker's, a warm call ran out of memory (exit 2) where the
+same call cold succeeded: the call's process is a fork of the warm worker, which already maps some 700 MB.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from kernelcli.worker import protocol, server
+
+from test_worker import cli_env, status
+
+pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or os.name != "posix", reason="Unix sockets")
+
+
+def _call(**changes) -> dict:
+    """A call as this process would send it, with no memory limit unless ``changes`` set one."""
+    call = {"argv": [], "stamp": protocol.version_stamp(), **protocol.caller_state()}
+    call["limits"] = {**call["limits"], "RLIMIT_AS": [-1, -1], "RLIMIT_DATA": [-1, -1]}
+    for key, value in changes.items():
+        call[key] = {**call[key], **value} if isinstance(value, dict) else value
+    return call
+
+
+@pytest.fixture(scope="module")
+def serving():
+    made = server.Server("/nonexistent/w.sock", 60)
+    made.limits = {**made.limits, "RLIMIT_AS": [-1, -1], "RLIMIT_DATA": [-1, -1]}
+    return made
+
+
+@pytest.mark.parametrize("name", ["RLIMIT_AS", "RLIMIT_DATA"])
+def test_a_memory_limit_runs_the_call_in_its_own_process_even_the_workers_own(serving, name):
+    assert serving._refusal(_call(), []) is None
+    assert serving._refusal(_call(limits={name: [900_000 << 10, -1]}), []) == server.MEMORY_LIMIT
+    serving.limits = {**serving.limits, name: [900_000 << 10, -1]}  # a worker started under the same ulimit -v
+    try:
+        assert serving._refusal(_call(limits={name: [900_000 << 10, -1]}), []) == server.MEMORY_LIMIT
+    finally:
+        serving.limits = {**serving.limits, name: [-1, -1]}
+
+
+def test_a_caller_under_ulimit_v_is_refused_by_a_running_worker(worker, tmp_path):
+    capped = lambda: resource.setrlimit(resource.RLIMIT_AS, (64 << 30, resource.getrlimit(resource.RLIMIT_AS)[1]))  # noqa: E731
+    before = status(worker)
+    r = subprocess.run([sys.executable, "-P", "-m", "kernelcli", "shape", "--in", "24", "--f", "5", "-q", "--debug"],
+                       capture_output=True, text=True, env={**cli_env(), **worker}, cwd=tmp_path, timeout=120,
+                       preexec_fn=capped)
+    assert (r.returncode, r.stdout) == (0, "20\n") and server.MEMORY_LIMIT in r.stderr, r.stderr
+    after = status(worker)
+    assert (after["refused"], after["calls"]) == (before["refused"] + 1, before["calls"])
