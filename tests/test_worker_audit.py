@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kernelcli.worker import client, protocol, server, watch
+from kernelcli.worker import client, identity, protocol, server, watch
 
 from conftest import run_cli, run_in_process
 from test_worker import cli_env, fake_worker, private_runtime, socket_file, status, wait_for
@@ -145,11 +145,11 @@ def test_a_caller_that_may_do_less_runs_its_call_itself(worker, tmp_path):
 
 
 def test_identity_names_what_differs():
-    mine = protocol.identity()
-    assert mine and protocol.identity_difference(mine, dict(mine)) is None
+    mine = identity.identity()
+    assert mine and identity.identity_difference(mine, dict(mine)) is None
     for key, word in (("Gid", "group"), ("CapEff", "capabilities"), ("NoNewPrivs", "no_new_privs"), ("ns/mnt", "namespace"),
                       ("cgroup", "control group"), ("nice", "nice value")):
-        assert protocol.identity_difference(mine, {**mine, key: "other"}) == f"{word} ({key})"
+        assert identity.identity_difference(mine, {**mine, key: "other"}) == f"{word} ({key})"
 
 
 @pytest.mark.parametrize("name", ["SIGXCPU", "SIGXFSZ"])
@@ -240,16 +240,16 @@ def test_two_control_groups_without_limits_are_alike(tmp_path):
         (root / "user.slice" / scope / "cpu.max").write_text("max 100000\n")
     (root / "cgroup.controllers").write_text("cpu memory pids\n")
     (root / "user.slice" / "pids.max").write_text("4000\n")
-    a, b, c = (protocol.cgroup_limits(f"0::/user.slice/{s}\n", root=str(root)) for s in ("a.scope", "b.scope", "c.scope"))
+    a, b, c = (identity.cgroup_limits(f"0::/user.slice/{s}\n", root=str(root)) for s in ("a.scope", "b.scope", "c.scope"))
     assert a == b == "pids.max=4000"
     assert c == "memory.max=1073741824 pids.max=4000"  # systemd-run -p MemoryMax=1G: not the worker's, refused
-    assert protocol.cgroup_limits("0::/gone.scope\n", root=str(root)) == "0::/gone.scope\n"  # unreadable: the path decides
+    assert identity.cgroup_limits("0::/gone.scope\n", root=str(root)) == "0::/gone.scope\n"  # unreadable: the path decides
     v1 = tmp_path / "v1"
     (v1 / "memory" / "job").mkdir(parents=True)
     (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
     (v1 / "memory" / "job" / "memory.limit_in_bytes").write_text("536870912\n")
-    assert protocol.cgroup_limits("4:memory:/job\n", root=str(v1)) == "memory.limit_in_bytes=536870912"
-    assert protocol.cgroup_limits("4:memory:/\n", root=str(v1)) == ""
+    assert identity.cgroup_limits("4:memory:/job\n", root=str(v1)) == "memory.limit_in_bytes=536870912"
+    assert identity.cgroup_limits("4:memory:/\n", root=str(v1)) == ""
 
 
 def test_quiet_worker_commands_print_nothing(tmp_path, invoke, monkeypatch):
@@ -368,13 +368,13 @@ def test_a_caller_of_another_priority_runs_its_call_itself(worker, setup, word):
 
 
 def test_an_io_priority_is_part_of_the_identity():
-    if protocol.identity().get("ioprio") is None:
+    if identity.identity().get("ioprio") is None:
         pytest.skip("ioprio_get is not known on this machine")
-    r = subprocess.run(["ionice", "-c", "3", sys.executable, "-c", "from kernelcli.worker import protocol; "
-                        "print(protocol.identity()['ioprio'])"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(["ionice", "-c", "3", sys.executable, "-c", "from kernelcli.worker import identity; "
+                        "print(identity.identity()['ioprio'])"], capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         pytest.skip(f"ionice: {r.stderr.strip()}")
-    assert int(r.stdout) >> 13 == 3 and protocol.identity()["ioprio"] != r.stdout.strip()
+    assert int(r.stdout) >> 13 == 3 and identity.identity()["ioprio"] != r.stdout.strip()
 
 
 def test_a_failed_bind_leaves_no_temporary_socket(tmp_path):

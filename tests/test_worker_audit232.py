@@ -2,10 +2,15 @@
 
 #2: under a memory limit (``ulimit -v``) equal to the worker's, a warm call ran out of memory (exit 2) where the
 same call cold succeeded: the call's process is a fork of the warm worker, which already maps some 700 MB.
+
+#5: the interpreter's own options (``python -W error -m kernelcli``, ``-X warn_default_encoding``, ``-O``, ``-B``) were
+neither forwarded nor a reason to run in-process: the call ran on the worker's (a dask warning ended the cold call,
+exit 70, and not the warm one).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import socket
@@ -14,8 +19,9 @@ import sys
 
 import pytest
 
-from kernelcli.worker import protocol, server
+from kernelcli.worker import protocol, refusal, server
 
+from conftest import REPO
 from test_worker import cli_env, status
 
 pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or os.name != "posix", reason="Unix sockets")
@@ -40,10 +46,10 @@ def serving():
 @pytest.mark.parametrize("name", ["RLIMIT_AS", "RLIMIT_DATA"])
 def test_a_memory_limit_runs_the_call_in_its_own_process_even_the_workers_own(serving, name):
     assert serving._refusal(_call(), []) is None
-    assert serving._refusal(_call(limits={name: [900_000 << 10, -1]}), []) == server.MEMORY_LIMIT
+    assert serving._refusal(_call(limits={name: [900_000 << 10, -1]}), []) == refusal.MEMORY_LIMIT
     serving.limits = {**serving.limits, name: [900_000 << 10, -1]}  # a worker started under the same ulimit -v
     try:
-        assert serving._refusal(_call(limits={name: [900_000 << 10, -1]}), []) == server.MEMORY_LIMIT
+        assert serving._refusal(_call(limits={name: [900_000 << 10, -1]}), []) == refusal.MEMORY_LIMIT
     finally:
         serving.limits = {**serving.limits, name: [-1, -1]}
 
@@ -54,6 +60,41 @@ def test_a_caller_under_ulimit_v_is_refused_by_a_running_worker(worker, tmp_path
     r = subprocess.run([sys.executable, "-P", "-m", "kernelcli", "shape", "--in", "24", "--f", "5", "-q", "--debug"],
                        capture_output=True, text=True, env={**cli_env(), **worker}, cwd=tmp_path, timeout=120,
                        preexec_fn=capped)
-    assert (r.returncode, r.stdout) == (0, "20\n") and server.MEMORY_LIMIT in r.stderr, r.stderr
+    assert (r.returncode, r.stdout) == (0, "20\n") and refusal.MEMORY_LIMIT in r.stderr, r.stderr
+    after = status(worker)
+    assert (after["refused"], after["calls"]) == (before["refused"] + 1, before["calls"])
+
+
+def _options_of(*options: str) -> list:
+    """protocol.interpreter_options() of an interpreter started with ``options`` (and no PYTHON* variable)."""
+    probe = [sys.executable, *options, "-c", "import json, sys; sys.path.insert(0, sys.argv[1]); "
+             "from kernelcli.worker import protocol; print(json.dumps(protocol.interpreter_options()))", str(REPO)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    return json.loads(subprocess.run(probe, capture_output=True, text=True, check=True, env=env).stdout)
+
+
+@pytest.mark.parametrize("options", [["-W", "error"], ["-X", "warn_default_encoding"], ["-O"], ["-B"], ["-X", "dev"]])
+def test_other_interpreter_options_are_refused(serving, options):
+    mine = serving.interpreter
+    serving.interpreter = _options_of()  # a worker started with none
+    try:
+        assert serving._refusal(_call(interpreter=_options_of()), []) is None
+        assert serving._refusal(_call(interpreter=_options_of(*options)), []) == refusal.INTERPRETER_OPTIONS
+    finally:
+        serving.interpreter = mine
+
+
+def test_safe_path_alone_is_no_other_option(serving):
+    """-P changes sys.path[0] alone, and the caller's path travels with the call: the tests' own callers use it."""
+    flags, warnings, xoptions = protocol.interpreter_options()
+    assert "safe_path" not in flags
+    assert serving._refusal(_call(interpreter=[flags, warnings, xoptions]), []) is None
+
+
+def test_a_caller_run_with_w_error_is_refused_by_a_running_worker(worker, tmp_path):
+    before = status(worker)
+    r = subprocess.run([sys.executable, "-W", "error", "-P", "-m", "kernelcli", "shape", "--in", "24", "--f", "5", "-q",
+                        "--debug"], capture_output=True, text=True, env={**cli_env(), **worker}, cwd=tmp_path, timeout=120)
+    assert (r.returncode, r.stdout) == (0, "20\n") and refusal.INTERPRETER_OPTIONS in r.stderr, r.stderr
     after = status(worker)
     assert (after["refused"], after["calls"]) == (before["refused"] + 1, before["calls"])

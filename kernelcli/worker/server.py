@@ -10,10 +10,10 @@ exit code (:mod:`.child`).
 The parent refuses (and the client then runs the call itself): a peer of another user
 (``SO_PEERCRED``; the connection is closed unanswered), a caller that may do or see other
 things than the worker (another group, capabilities, no_new_privs or seccomp, namespaces,
-control group or nice value: :func:`.protocol.identity`; the call would run with the
+control group or nice value: :func:`.identity.identity`; the call would run with the
 worker's), a client of another kernelcli version, different import-time settings (see
-:mod:`.protocol`), another CPU affinity, a memory limit (the warm process maps more), and every
-call once its own code on disk has changed (:mod:`.watch`).  It exits after
+:mod:`.protocol`) or interpreter options (``-W``, ``-X``...), another CPU affinity, a memory limit (the
+warm process maps more), and every call once its own code on disk has changed (:mod:`.watch`).  It exits after
 ``idle_seconds`` without calls, on ``stop``, on SIGTERM, and when its code has changed.
 
 The next call's process (the spare) is forked as soon as the last one has its call, while that
@@ -41,6 +41,8 @@ from . import prefault, protocol, starting, watch
 from .control import who_holds
 from .child import run_child
 from .hugepages import collapse
+from .identity import identity
+from .refusal import refusal
 from .warmup import (
     cache_state,
     index_paths,
@@ -48,13 +50,6 @@ from .warmup import (
     typical_calls,
     warm_up,
 )
-
-#: a caller's open-files limit (``ulimit -n``) below which its call runs in its own process: a call here
-#: holds its connection to the client besides what a fresh process holds, so near the limit it could fail alone
-TIGHT_OPEN_FILES = 1024
-#: why a caller with a finite address-space or data limit (``ulimit -v``, ``ulimit -d``) runs its call itself
-MEMORY_LIMIT = "a memory limit (ulimit -v/-d): a fresh process decides"
-
 
 class Server:
     """The worker's state: the socket, the calls in flight, the counters."""
@@ -74,7 +69,8 @@ class Server:
         self.import_env = protocol.import_time_env()
         state = protocol.caller_state()
         self.affinity, self.limits, self.fs_encoding = state["affinity"], state["limits"], state["fs_encoding"]
-        self.identity = protocol.identity()
+        self.interpreter = state["interpreter"]
+        self.identity = identity()
         self.cpus = len(self.affinity) if self.affinity else os.cpu_count() or 1
         self.started = time.time()
         self.calls = 0
@@ -302,34 +298,7 @@ class Server:
         return protocol.code_stamp() != self.stamp  # no watch: stamp the files (about 1 ms)
 
     def _refusal(self, message: dict, fds: list[int], peer_pid: int | None = None) -> str | None:
-        if self.code_changed():
-            self.stopping = True  # our own code changed on disk: this worker is stale
-            return "changed code"
-        if message.get("stamp") != self.version:
-            return "another kernelcli version"
-        env = message.get("env")
-        if not isinstance(env, dict) or protocol.import_time_env(env) != self.import_env:
-            return "different import-time environment (PYTHON*, NUMBA_*, ...)"
-        if message.get("fs_encoding") != self.fs_encoding:
-            return "different file-system encoding (LC_ALL/LC_CTYPE/LANG)"
-        if message.get("affinity") != self.affinity:
-            return "different CPU affinity"
-        limits = message.get("limits") or {}
-        if any((limits.get(name) or [-1])[0] != -1 for name in ("RLIMIT_AS", "RLIMIT_DATA")):
-            # it binds what the warm process already maps (some 700 MB: every library, LLVM, the compiled core) where a
-            # fresh one maps what its command imports: even under the worker's own limit a call ran out of memory only
-            # here (audit 232 #2)
-            return MEMORY_LIMIT
-        files = (limits.get("RLIMIT_NOFILE") or [None])[0]
-        if isinstance(files, int) and 0 <= files < TIGHT_OPEN_FILES:
-            return "a tight open-files limit (ulimit -n)"
-        if fds or not isinstance(message.get("argv"), list):  # the caller's stdio comes once the call is taken
-            return "malformed call"
-        if peer_pid is not None:
-            differs = protocol.identity_difference(self.identity, protocol.identity(peer_pid))
-            if differs is not None:
-                return f"the caller's {differs} differs from the worker's"
-        return None
+        return refusal(self, message, fds, peer_pid)
 
     def _run(self, conn: socket.socket, listener: socket.socket, message: dict, fds: list[int], peer_pid: int | None = None) -> None:
         """Take a call: the request comes alone; once it is taken, the caller sends its stdin, stdout and stderr
