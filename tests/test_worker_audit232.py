@@ -1,5 +1,9 @@
 """Audit 232: calls the worker took that a fresh process would have run otherwise.
 
+#1: a caller whose import path finds another copy of a library the worker loaded (a ``numpy.py`` in the folder of a
+``python -m kernelcli``, another user site under another ``HOME``) ran warm on the worker's copy: exit 0 where the
+cold call, on the caller's copy, failed (exit 70).
+
 #2: under a memory limit (``ulimit -v``) equal to the worker's, a warm call ran out of memory (exit 2) where the
 same call cold succeeded: the call's process is a fork of the warm worker, which already maps some 700 MB.
 
@@ -19,7 +23,7 @@ import sys
 
 import pytest
 
-from kernelcli.worker import protocol, refusal, server
+from kernelcli.worker import loaded, protocol, refusal, server
 
 from conftest import REPO
 from test_worker import cli_env, status
@@ -98,3 +102,61 @@ def test_a_caller_run_with_w_error_is_refused_by_a_running_worker(worker, tmp_pa
     assert (r.returncode, r.stdout) == (0, "20\n") and refusal.INTERPRETER_OPTIONS in r.stderr, r.stderr
     after = status(worker)
     assert (after["refused"], after["calls"]) == (before["refused"] + 1, before["calls"])
+
+
+SHADOW = 'raise ImportError("shadow numpy used")\n'
+
+
+def test_a_path_that_finds_another_copy_of_a_loaded_library_is_told(tmp_path):
+    import numpy  # noqa: F401  (loaded here, as in the worker)
+
+    found = loaded.Loaded(["numpy"])
+    assert found.loaded == {"numpy": numpy.__file__}
+    path = [str(tmp_path), *sys.path]
+    assert found.other_copy(path, "/") is None
+    (tmp_path / "numpy.py").write_text(SHADOW)  # after the folder's contents were kept: its change is seen
+    assert found.other_copy(path, "/") == "numpy"
+    assert found.other_copy(["", *sys.path], str(tmp_path)) == "numpy"  # '' is the caller's folder, not the worker's
+    assert found.other_copy(["/nonexistent"], "/") == "numpy"  # a path that finds none: a fresh process fails to import
+
+
+def test_a_caller_whose_folder_holds_another_numpy_is_refused(serving, tmp_path):
+    """``python -m kernelcli`` puts the caller's folder first on its path (the tests' callers run with -P, so this
+    one is the message a client sends from there)."""
+    import numpy  # noqa: F401
+
+    (tmp_path / "numpy.py").write_text(SHADOW)
+    mine = serving.loaded
+    serving.loaded = loaded.Loaded(["numpy"])
+    try:
+        assert serving._refusal(_call(), []) is None
+        why = serving._refusal(_call(path=[str(tmp_path), *sys.path]), [])
+        assert why.startswith(refusal.OTHER_IMPORT_PATH) and "numpy" in why
+        assert serving._refusal(_call(path=["", *sys.path], cwd=str(tmp_path)), []) == why
+    finally:
+        serving.loaded = mine
+
+
+def test_a_numpy_in_another_user_site_gives_the_cold_answer_warm(worker, tmp_path):
+    import numpy as np
+
+    answers = []
+    for switch in ("off", "on"):
+        folder = tmp_path / switch
+        folder.mkdir()
+        np.save(folder / "a.npy", np.ones((8, 8), np.float32))
+        site = folder / "h" / ".local" / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+        site.mkdir(parents=True)
+        (site / "numpy.py").write_text(SHADOW)
+        before = status(worker)
+        r = subprocess.run([sys.executable, "-P", "-m", "kernelcli", "convolve", "a.npy", "-k", "box:3", "-o", "o.npy",
+                            "--debug"], capture_output=True, text=True, timeout=120, cwd=folder,
+                           env={**cli_env(), **worker, "KERNELCLI_WORKER": switch, "HOME": str(folder / "h")})
+        after = status(worker)
+        stderr = r.stderr
+        if switch == "on":
+            assert (after["refused"], after["calls"]) == (before["refused"] + 1, before["calls"]), r.stderr
+            note, _, stderr = stderr.partition("\n")
+            assert refusal.OTHER_IMPORT_PATH in note and "numpy" in note, note
+        answers.append((r.returncode, r.stdout, stderr.replace(str(folder), "F"), (folder / "o.npy").exists()))
+    assert answers[0] == answers[1] and answers[0][0] == 70 and "shadow numpy used" in answers[0][2], answers

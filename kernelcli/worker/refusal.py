@@ -3,7 +3,7 @@ call's answer (exit code, stdout, stderr, files).  A call refused runs in the ca
 (``--debug`` says the reason given here).
 
 The worker's code and version, the environment read as modules are imported, the interpreter's options, the
-file-system encoding, the CPU affinity, what the caller may do and see (:mod:`.identity`); and no memory limit
+libraries its import path finds (:mod:`.loaded`), the file-system encoding, the CPU affinity, what the caller may do and see (:mod:`.identity`); and no memory limit
 (``ulimit -v``: the warm process already maps more than a fresh one would) nor a tight open-files limit.
 
 >>> class Worker:  # (a worker whose code changed on disk refuses every call, and stops)
@@ -24,6 +24,8 @@ from .identity import identity, identity_difference
 TIGHT_OPEN_FILES = 1024
 #: why a caller started with other interpreter options than the worker's runs its call itself
 INTERPRETER_OPTIONS = "other interpreter options (-W, -X, -O, -B ...)"
+#: why a caller whose import path finds another copy of a library the worker loaded runs its call itself
+OTHER_IMPORT_PATH = "another import path"
 #: why a caller with a finite address-space or data limit (``ulimit -v``, ``ulimit -d``) runs its call itself
 MEMORY_LIMIT = "a memory limit (ulimit -v/-d): a fresh process decides"
 
@@ -40,6 +42,12 @@ def refusal(worker, message: dict, fds: list[int], peer_pid: int | None = None) 
         return "different import-time environment (PYTHON*, NUMBA_*, ...)"
     if message.get("interpreter") != worker.interpreter:  # (their PYTHON* spellings: the import-time environment)
         return INTERPRETER_OPTIONS
+    path, cwd = message.get("path"), message.get("cwd")
+    if not (isinstance(path, list) and all(isinstance(entry, str) for entry in path) and isinstance(cwd, str)):
+        return "malformed call"
+    other = worker.loaded.other_copy(path, cwd) if worker.loaded is not None else None
+    if other is not None:  # the call would run on the worker's copy, a fresh process on the one its path finds
+        return f"{OTHER_IMPORT_PATH}: it finds another {other} than the worker loaded, or none"
     if message.get("fs_encoding") != worker.fs_encoding:
         return "different file-system encoding (LC_ALL/LC_CTYPE/LANG)"
     if message.get("affinity") != worker.affinity:

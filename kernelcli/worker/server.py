@@ -42,6 +42,7 @@ from .control import who_holds
 from .child import run_child
 from .hugepages import collapse
 from .identity import identity
+from .loaded import Loaded
 from .refusal import refusal
 from .warmup import (
     cache_state,
@@ -93,6 +94,7 @@ class Server:
 
         self.command = warm_up()
         _forget_exit_handlers_of_the_warm_up()
+        self.loaded = Loaded()  # what a caller's import path must find where this worker found it
         self.library_folders = protocol.library_dirs()
         self.library_watch = watch.start(self.library_folders)  # numpy, numba, Pillow... upgraded under it
         # the package's identity stays the one taken before the stamp; a library's, the one taken before its import
@@ -283,6 +285,9 @@ class Server:
             "spare_ready": self.spare is not None,
             "spare_pid": None if self.spare is None else self.spare[0],
         }
+
+    #: the libraries loaded from outside the standard library (None: not warmed up)
+    loaded: Loaded | None = None
 
     #: a watch on the top folders of the libraries calls run on (None: not watched)
     library_watch = None
