@@ -81,7 +81,7 @@ def test_a_library_swapped_while_it_is_imported_makes_the_worker_stale(tmp_path,
     _warm_up_that_swaps(monkeypatch, imported_then_swapped)
     try:
         serving.warm_up()
-        assert serving.library_folders == [str(library.resolve())]
+        assert str(library.resolve()) in serving.library_folders  # (with every other library loaded: audit 232 #4)
         assert serving.code_changed()
     finally:
         sys.modules.pop("fakelib181", None)

@@ -7,6 +7,9 @@ cold call, on the caller's copy, failed (exit 70).
 #2: under a memory limit (``ulimit -v``) equal to the worker's, a warm call ran out of memory (exit 2) where the
 same call cold succeeded: the call's process is a fork of the warm worker, which already maps some 700 MB.
 
+#4: libraries the worker loaded beyond a fixed list (python-isal, which writes every PNG and .nii.gz; PyYAML...) were
+not watched: removed or upgraded under a running worker, it served calls on the old copy.
+
 #5: the interpreter's own options (``python -W error -m kernelcli``, ``-X warn_default_encoding``, ``-O``, ``-B``) were
 neither forwarded nor a reason to run in-process: the call ran on the worker's (a dask warning ended the cold call,
 exit 70, and not the warm one).
@@ -160,3 +163,34 @@ def test_a_numpy_in_another_user_site_gives_the_cold_answer_warm(worker, tmp_pat
             assert refusal.OTHER_IMPORT_PATH in note and "numpy" in note, note
         answers.append((r.returncode, r.stdout, stderr.replace(str(folder), "F"), (folder / "o.npy").exists()))
     assert answers[0] == answers[1] and answers[0][0] == 70 and "shadow numpy used" in answers[0][2], answers
+
+
+@pytest.mark.parametrize("change", ["package moved away", "package file removed", "module removed", "module rewritten"])
+def test_any_library_loaded_changing_on_disk_makes_the_worker_stale(tmp_path, monkeypatch, change):
+    """As ``pip uninstall isal`` (or an upgrade) under a worker that loaded it: a package and a lone module that are on
+    no fixed list, loaded from a folder of their own."""
+    import importlib
+
+    name = f"lib232_{abs(hash(change)) % 10**6}"
+    (tmp_path / f"{name}_pkg").mkdir()
+    (tmp_path / f"{name}_pkg" / "__init__.py").write_text("VALUE = 1\n")
+    (tmp_path / f"{name}_mod.py").write_text("VALUE = 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for module in (f"{name}_pkg", f"{name}_mod"):
+        imported = importlib.import_module(module)
+        del sys.modules[module]
+        monkeypatch.setitem(sys.modules, module, imported)  # (gone again as the test ends)
+    serving = server.Server("/nonexistent/w.sock", 60)
+    serving.loaded = loaded.Loaded([f"{name}_pkg", f"{name}_mod"])
+    serving._watch_libraries()
+    assert str(tmp_path / f"{name}_pkg") in serving.library_folders and serving.library_files == [str(tmp_path / f"{name}_mod.py")]
+    assert not serving.code_changed()
+    if change == "package moved away":
+        (tmp_path / f"{name}_pkg").rename(tmp_path / f"{name}_pkg.gone")
+    elif change == "package file removed":
+        (tmp_path / f"{name}_pkg" / "__init__.py").unlink()
+    elif change == "module removed":
+        (tmp_path / f"{name}_mod.py").unlink()
+    else:
+        (tmp_path / f"{name}_mod.py").write_text("VALUE = 3  # upgraded\n")
+    assert serving.code_changed()

@@ -105,6 +105,24 @@ class Loaded:
         return held
 
 
+def file_stamps(files: list[str]) -> tuple:
+    """The device, inode, size and modification time of each file (None for one gone): a file rewritten, replaced
+    or removed gives another stamp.
+
+    >>> file_stamps(["/nonexistent.py"])
+    (None,)
+    """
+    found = []
+    for file in files:
+        try:
+            st = os.stat(file)
+        except OSError:
+            found.append(None)
+        else:
+            found.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+    return tuple(found)
+
+
 def _finder(entry: str):
     for hook in sys.path_hooks:
         try:

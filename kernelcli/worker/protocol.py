@@ -183,7 +183,8 @@ def code_dirs() -> list[str]:
     return found
 
 
-#: the libraries a call runs on: an upgrade under a running worker makes it stale, as a change of its own code does
+#: the libraries a call runs on, whose folders' identity the worker takes before it imports them; an upgrade of these,
+#: or of any other library it loaded (:mod:`.loaded`), under a running worker makes it stale, as a change of its code does
 LIBRARIES = ("numpy", "numba", "llvmlite", "scipy", "PIL", "typer", "click", "rich")
 
 

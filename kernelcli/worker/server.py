@@ -42,7 +42,7 @@ from .control import who_holds
 from .child import run_child
 from .hugepages import collapse
 from .identity import identity
-from .loaded import Loaded
+from .loaded import Loaded, file_stamps
 from .refusal import refusal
 from .warmup import (
     cache_state,
@@ -95,13 +95,7 @@ class Server:
         self.command = warm_up()
         _forget_exit_handlers_of_the_warm_up()
         self.loaded = Loaded()  # what a caller's import path must find where this worker found it
-        self.library_folders = protocol.library_dirs()
-        self.library_watch = watch.start(self.library_folders)  # numpy, numba, Pillow... upgraded under it
-        # the package's identity stays the one taken before the stamp; a library's, the one taken before its import
-        # (a folder loaded from where none was found then: taken now)
-        self.code_folders = [self.code_folders[0], *self.library_folders]
-        self.code_identity = self.code_identity[:1] + tuple(
-            self._library_identity.get(folder) or watch.identities([folder])[0] for folder in self.library_folders)
+        self._watch_libraries()
         self.watched = index_paths()
         self.cache_seen = cache_state(self.watched)
         # What is loaded now stays: keep the collector from touching (and so copying) it in every fork.
@@ -109,6 +103,21 @@ class Server:
         gc.freeze()
         self.huge_bytes = collapse()  # each call's fork then copies 512x fewer page-table entries
         self.pages = prefault.probe(typical_calls(self.command))
+
+    def _watch_libraries(self) -> None:
+        """Watch every library :attr:`loaded` holds, not a fixed list (python-isal, which writes every PNG and
+        .nii.gz, went unwatched: audit 232 #4): a package's top folder as the code's, a lone module's file by its
+        stamp."""
+        own = os.path.realpath(protocol.package_dir())
+        self.library_folders = sorted({*protocol.library_dirs(), *self.loaded.folders()} - {own})
+        self.library_files = self.loaded.files()
+        self.library_stamps = file_stamps(self.library_files)
+        self.library_watch = watch.start(self.library_folders)  # numpy, numba, isal... upgraded or removed under it
+        # the package's identity stays the one taken before the stamp; a library's, the one taken before its import
+        # (a folder loaded from where none was found then: taken now)
+        self.code_folders = [self.code_folders[0], *self.library_folders]
+        self.code_identity = self.code_identity[:1] + tuple(
+            self._library_identity.get(folder) or watch.identities([folder])[0] for folder in self.library_folders)
 
     def bind(self) -> socket.socket:
         """Listen on :attr:`path`: bound under a temporary name and renamed into place, so a
@@ -288,6 +297,9 @@ class Server:
 
     #: the libraries loaded from outside the standard library (None: not warmed up)
     loaded: Loaded | None = None
+    #: the files of those that are no package, and their :func:`.loaded.file_stamps`
+    library_files: list[str] = []
+    library_stamps: tuple = ()
 
     #: a watch on the top folders of the libraries calls run on (None: not watched)
     library_watch = None
@@ -297,6 +309,8 @@ class Server:
         if watch.identities(self.code_folders) != self.code_identity:
             return True  # a folder renamed away and another put at its path: no watch sees it (:mod:`.watch`)
         if self.library_watch is not None and self.library_watch.changed():
+            return True
+        if file_stamps(self.library_files) != self.library_stamps:
             return True
         if self.code_watch is not None:
             return self.code_watch.changed()
