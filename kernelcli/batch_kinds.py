@@ -61,7 +61,7 @@ def refuse_what_no_kind_takes(kinds: Kinds, *, images: Callable[[str], None] | N
     kernelcli.errors.UsageError: a.nii.gz: --stride not supported for volumes; every input of the batch is refused alike: nothing was done
     >>> refuse_what_no_kind_takes(Kinds(True, True, "a.png", "a.nii.gz"), volumes=no_stride)  # the images take it
     """
-    from .errors import KernelcliError
+    from .errors import InvalidKernel, KernelcliError
 
     refusals: list[KernelcliError] = []
     for present, first, check in ((kinds.images, kinds.first_image, images), (kinds.volumes, kinds.first_volume, volumes)):
@@ -77,10 +77,12 @@ def refuse_what_no_kind_takes(kinds: Kinds, *, images: Callable[[str], None] | N
             return
     if not refusals:
         return
-    said = str(refusals[0]) + (f"; and the volumes among the inputs: {refusals[1]}" if len(refusals) > 1 else "")
+    said = str(refusals[0]) + (f"; and the volumes among the inputs: {refusals[1]}" if len(refusals) > 1 and str(refusals[1]) != str(refusals[0]) else "")
     # the refusal's plain kind (UsageError, InvalidKernel...): a subclass may take more than a message (ValuesNotHeld)
     kind = next(c for c in type(refusals[0]).__mro__ if c.__module__ == KernelcliError.__module__)
-    refused = kind(f"{said}; every input of the batch is refused alike: nothing was done")
+    if not issubclass(kind, InvalidKernel):  # (a kernel's refusal is a file's, as any batch's report words it: audit 233 #1)
+        said += "; every input of the batch is refused alike: nothing was done"
+    refused = kind(said)
     refused.exit_code = refusals[0].exit_code
     raise refused from None
 
