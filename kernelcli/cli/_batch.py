@@ -19,7 +19,6 @@ Only the standard library is imported at module level.
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import sys
 from collections.abc import Iterator
@@ -194,6 +193,8 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
         if printed is not None:  # a matrix printed on stdout, alike (--json: the record that carries it, timed as the report's)
             result = _timed(result, start)
             if said_first := printed is print_matrix_record and record.output == "stdout":  # (its notes say the report's)
+                import copy
+
                 done = copy.copy(record)  # (the record stays "failed" until stdout has taken it)
                 done.finished(result)
                 done.seconds = result.seconds
