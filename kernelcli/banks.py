@@ -249,6 +249,8 @@ def _bias_list(bias: Any, names: Sequence[str]) -> np.ndarray:
 
 def _kernel_array(kernel: Any, name: str, channels: int) -> np.ndarray:
     """A kernel as a 2-D (f, f) or 3-D (C, f, f) float64 array whose depth fits the input."""
+    if callable(getattr(kernel, "refused_as_layer", None)):  # a file's (z, y, x) taps: as a (C, f, f) filter its z
+        raise kernel.refused_as_layer()  # taps would be the channels, summed (kernelcli.kernel_shown.ZyxKernel)
     if hasattr(kernel, "array") and callable(kernel.array):
         kernel = kernel.array()
     k = finite_array(kernel, f"kernel {name}")

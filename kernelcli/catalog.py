@@ -56,6 +56,7 @@ from . import numtext
 from .catalog_files import parse_kernels, read_kernel_file  # noqa: F401 - re-exported (their former home)
 from .kernel_paths import load_from_path, looks_like_path
 from .kernel_names import fold_name as _fold_name
+from .kernel_shown import TWO_D
 from .catalog_parametric import box_kernel, gaussian_kernel, parametric_kernel  # noqa: F401 - re-exported
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .resources import catalog_dir
@@ -405,7 +406,7 @@ def is_volume_kernel(spec: str) -> bool:
     return bool(_volume_kernel(spec))
 
 
-_TWO_D = "an image or array takes a 2-D kernel, e.g. gaussian:1.5 (sigma in pixels) or box:3"
+_TWO_D = TWO_D  # (kernel_shown's: a kernel file whose axes say z, y, x is refused in the same words)
 
 
 def _volume_refusal(spec: str, what: str, named: str) -> Exception:

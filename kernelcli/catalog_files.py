@@ -18,7 +18,7 @@ from .catalog_format import (
     _FAMILY_FILE_KEYS, _KERNEL_KEYS, _SINGLE_FILE_KEYS, CUSTOM_FAMILY, MAX_FILE_BYTES, Kernel, _describe, _Validator,
 )
 from .kernel_json import _parse_json
-from .kernel_shown import SHOWN_KEYS, check_shown, is_shown_kernel, missing_matrix_hint, refuse_spec_name
+from .kernel_shown import SHOWN_KEYS, check_shown, is_shown_kernel, missing_matrix_hint, refuse_spec_name, stated_zyx
 from .errors import InvalidKernel, KernelNotFound
 
 
@@ -159,7 +159,7 @@ def parse_kernels(
             item = {key: value for key, value in document.items() if key != "scale"}
         kernel = check.kernel(item, "", family=CUSTOM_FAMILY, path=path, allowed=allowed)
         check_shown(document, kernel, check)
-        return [kernel]
+        return [stated_zyx(document, kernel)]  # (its "axes" kept: a (z, y, x) kernel, never an image's channels)
     keys = ", ".join(f'"{key}"' for key in document) or "none"
     check.fail("", f'expected "family" and "kernels" (a family file) or "name" and "matrix" (one kernel); found keys: {keys}')
     raise AssertionError("unreachable")  # check.fail always raises

@@ -89,6 +89,11 @@ def convolve_bank_file(
     if options.layout == "zyx" and zyx_kernels([tuple(k.shape) for k in kernels], combine=options.combine,
                                                activation=options.activation, bias=bias, montage=montage):
         return convolve_volume_array(input_path, kernels[0], options, out=out, force=force)  # (as on the tiled path)
+    stated = next((k for k in kernels if hasattr(k, "refused_as_layer")), None)
+    if stated is not None:  # its file says (z, y, x): read as a layer's (C, f, f) its z taps were the channels, summed
+        from .io.naming import shown_path
+
+        raise stated.refused_as_layer(shown_path(input_path))
     words = options.words()  # (one kernel: sobel_v_s2, as its default output name; a bank: its names, then (s2))
     shown = options.label(names[0]) if len(names) == 1 else ", ".join(names) + (f" ({'_'.join(words)})" if words else "")
     flat = any(len(k.shape) == 2 for k in kernels)

@@ -21,6 +21,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .catalog_format import Kernel
+from .errors import InvalidKernel
+
 #: the keys ``kernels show --json`` adds to a one-kernel file's (``notes``: the call's notes)
 SHOWN_KEYS = ("family", "shape", "sum", "separable", "path", "values", "axes", "factors", "notes")
 #: a stated sum agrees within this share of the weights' magnitudes (a named 3-D kernel's sum is its factors'
@@ -28,6 +31,39 @@ SHOWN_KEYS = ("family", "shape", "sum", "separable", "path", "values", "axes", "
 _SUM_RTOL = 1e-12
 #: factors agree when their outer product is within this share of the largest weight (float64 rounding)
 _FACTORS_RTOL = 8 * 2.0**-52
+
+
+#: what an image or array takes, in the words of every refusal of a volume's kernel there
+TWO_D = "an image or array takes a 2-D kernel, e.g. gaussian:1.5 (sigma in pixels) or box:3"
+
+
+class ZyxKernel(Kernel):
+    """A 3-D kernel whose document states ``"axes": ["z", "y", "x"]`` (a named 3-D kernel's, as ``kernels show --json``
+    prints it): its taps are (z, y, x), for a volume or a ``--layout zyx`` array, never an image's channels."""
+
+    axes = ("z", "y", "x")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if len(self.shape) != 3:
+            raise InvalidKernel(f"Kernel {self.name!r}: axes: names the axes of a 3-D kernel, and the matrix is {len(self.shape)}-D")
+
+    def refused_as_layer(self, input: str | None = None) -> InvalidKernel:
+        """Why it is no layer's (channels, f, f) filter, in a named 3-D kernel's words (``catalog._volume_refusal``):
+        to the Python API (``filter_bank`` asks), or on the command line to ``input`` (an image, a chw or hwc array).
+
+        >>> from pathlib import Path
+        >>> k = ZyxKernel("b", [[[1.0]], [[1.0]]], path=Path("b.json"))
+        >>> print(str(k.refused_as_layer("rgb.png")).split("; ")[0])
+        rgb.png: b.json: a 3-D kernel file whose "axes" say z, y, x is for a volume input (NIfTI, DICOM or a DICOM series folder) or a --layout zyx array
+        """
+        named = str(self.path) if self.path is not None else self.name
+        what = 'a 3-D kernel file whose "axes" say z, y, x is for a volume'
+        layer = 'a (channels, f, f) layer filter, summed over the channels, is a file without "axes"'
+        if input is None:
+            return InvalidKernel(f"{named}: {what}: a (Z, Y, X) array takes it in conv3d (from kernelcli.volumes); {TWO_D}; {layer}")
+        return InvalidKernel(f"{input}: {named}: {what} input (NIfTI, DICOM or a DICOM series folder) or a --layout zyx array; "
+                             f"{TWO_D}; {layer}")
 
 
 def is_shown_kernel(document: dict) -> bool:
@@ -129,6 +165,22 @@ def check_shown(document: dict, kernel: Any, check: Any) -> None:
             check.fail("axes", f'is {_describe(document["axes"])}, expected ["z", "y", "x"] (a 3-D kernel\'s taps, as kernels show prints them)')
     if "factors" in document:
         _check_factors(document["factors"], values, check, stale)
+
+
+def stated_zyx(document: dict, kernel: Any) -> Any:
+    """``kernel`` as a :class:`ZyxKernel` where its document states ``"axes": ["z", "y", "x"]`` (checked first by
+    :func:`check_shown`), else as it is: a plain 3-D matrix stays a (channels, f, f) layer's filter, as the README says.
+
+    >>> from kernelcli.catalog_format import Kernel
+    >>> k = Kernel("b", [[[1.0]], [[1.0]]])
+    >>> type(stated_zyx({"axes": ["z", "y", "x"]}, k)).__name__, type(stated_zyx({}, k)).__name__
+    ('ZyxKernel', 'Kernel')
+    """
+    if "axes" not in document:
+        return kernel
+    from .records import field_names
+
+    return ZyxKernel(**{name: getattr(kernel, name) for name in field_names(kernel)})
 
 
 def _check_factors(factors: Any, values: Any, check: Any, stale: Any) -> None:

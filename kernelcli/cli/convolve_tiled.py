@@ -83,6 +83,8 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
         from ..tiled import arrays
 
         if not steps:  # (--layout zyx would make it a 3-D correlation over slices: another computation)
+            if hasattr(first, "refused_as_layer"):  # (its file says (z, y, x): refused as in memory, not as a layer's filter)
+                raise first.refused_as_layer(shown_path(input))
             raise UsageError(f"{first.name}: a {'x'.join(map(str, first.shape))} kernel sums over the channels of an image "
                              f"(a layer's filter), which the tiled path does not do; {instead()}")
         from ..jobs_common import _named

@@ -1,0 +1,87 @@
+"""Audit 234 (the README read as a new user): what a document says is what is done.
+
+#1: a named 3-D kernel's ``kernels show --json`` document says ``"axes": ["z", "y", "x"]``; read back on an RGB image
+or a ``--layout chw`` array its z taps were taken for the colour channels and summed into one grey map, exit 0, where
+the name is refused (exit 3).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_in_process
+from kernelcli.errors import EXIT_KERNEL
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def one_line_refusal(result, code: int, *words: str) -> str:
+    assert result.returncode == code, (result.returncode, result.stderr[:400])
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr[:400]
+    for word in words:
+        assert word in result.stderr, (word, result.stderr[:400])
+    return result.stderr
+
+
+class TestAKernelFileThatSaysZyxIsThreeD:
+    @pytest.fixture
+    def folder(self, tmp_path):
+        shown = run_in_process("kernels", "show", "box_3d", "--json")
+        assert shown.returncode == 0, shown.stderr
+        (tmp_path / "box_3d.json").write_text(shown.stdout, encoding="utf-8")
+        np.save(tmp_path / "arr3.npy", np.random.default_rng(1).normal(size=(3, 20, 20)))
+        np.save(tmp_path / "k333.npy", np.full((3, 3, 3), 1 / 27))
+        return tmp_path
+
+    @pytest.mark.parametrize("args", [[str(SAMPLES / "rgb.png")], ["arr3.npy", "--layout", "chw"],
+                                      ["arr3.npy", "--layout", "hwc"], ["arr3.npy", "--layout", "chw", "--tiled"]],
+                             ids=["rgb", "chw", "hwc", "chw-tiled"])
+    def test_refused_on_an_image_or_a_channels_array_as_the_name_is(self, folder, args):
+        named = run_in_process("convolve", *args, "-k", "box_3d", "-o", "n.npy", cwd=folder)
+        filed = run_in_process("convolve", *args, "-k", "box_3d.json", "-o", "f.npy", cwd=folder)
+        one_line_refusal(named, EXIT_KERNEL, "is for a volume input (NIfTI, DICOM or a DICOM series folder)")
+        one_line_refusal(filed, EXIT_KERNEL, 'box_3d.json: a 3-D kernel file whose "axes" say z, y, x is for a volume input '
+                                             "(NIfTI, DICOM or a DICOM series folder) or a --layout zyx array")
+        assert not (folder / "f.npy").exists()
+
+    def test_taken_by_a_zyx_array_and_a_volume(self, folder):
+        from scipy import ndimage
+
+        done = run_in_process("convolve", "arr3.npy", "--layout", "zyx", "-k", "box_3d.json", "-o", "z.npy", cwd=folder)
+        assert done.returncode == 0, done.stderr
+        x = np.load(folder / "arr3.npy")
+        expected = ndimage.correlate(x, np.full((3, 3, 3), 1 / 27), mode="constant")
+        assert np.allclose(np.load(folder / "z.npy"), expected, atol=1e-5)
+        volume = run_in_process("volume", str(SAMPLES / "phantom3d.nii.gz"), "-k", "box_3d.json", "-o", "v.nii.gz", cwd=folder)
+        assert volume.returncode == 0, volume.stderr
+
+    def test_a_plain_three_d_matrix_stays_a_layer_filter(self, folder):
+        done = run_in_process("convolve", "arr3.npy", "--layout", "chw", "-k", "k333.npy", "-o", "c.npy", cwd=folder)
+        assert done.returncode == 0, done.stderr
+        assert np.load(folder / "c.npy").shape == (20, 20)
+
+    def test_a_batch_fails_the_image_and_runs_the_volume(self, folder):
+        import json
+        import shutil
+
+        (folder / "b").mkdir()
+        shutil.copy(SAMPLES / "rgb.png", folder / "b")
+        shutil.copy(SAMPLES / "phantom3d.nii.gz", folder / "b")
+        done = run_in_process("convolve", "b", "-k", "box_3d.json", "--out-dir", "o", "--json", cwd=folder)
+        items = {Path(item["input"]).name: item for item in json.loads(done.stdout)["items"]}
+        assert items["phantom3d.nii.gz"]["status"] == "ok"
+        assert items["rgb.png"]["code"] == EXIT_KERNEL and '"axes" say z, y, x' in items["rgb.png"]["error"]
+
+    def test_the_python_api_refuses_it_as_a_layer_filter(self, folder):
+        from kernelcli.banks import filter_bank
+        from kernelcli.catalog import load_kernel
+        from kernelcli.errors import InvalidKernel
+
+        kernel = load_kernel(str(folder / "box_3d.json"), max_ndim=3)
+        with pytest.raises(InvalidKernel, match=r'"axes" say z, y, x is for a volume: a \(Z, Y, X\) array takes it in conv3d'):
+            filter_bank(np.zeros((8, 8, 3)), [kernel])
+        plain = load_kernel(str(folder / "k333.npy"), max_ndim=3)
+        assert filter_bank(np.zeros((8, 8, 3)), [plain]).maps.shape == (8, 8, 1)
