@@ -85,3 +85,38 @@ class TestAKernelFileThatSaysZyxIsThreeD:
             filter_bank(np.zeros((8, 8, 3)), [kernel])
         plain = load_kernel(str(folder / "k333.npy"), max_ndim=3)
         assert filter_bank(np.zeros((8, 8, 3)), [plain]).maps.shape == (8, 8, 1)
+
+
+class TestAMatrixWithAMontageKeepsItsDataOutput:
+    """#2: a text matrix's data output is there beside --montage (printed on stdout); --format csv wrote no file and
+    the notes said 'the data output ... is not written: only --montage m.png is written' while the matrix was printed."""
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        (tmp_path / "example1.csv").write_bytes((SAMPLES / "example1.csv").read_bytes())
+        return tmp_path
+
+    def test_format_writes_the_file_as_without_montage(self, folder):
+        done = run_in_process("convolve", "example1.csv", "-k", "sobel_v", "--montage", "m.png", "--format", "csv",
+                              "--suffix", "mine", cwd=folder)
+        assert done.returncode == 0, done.stderr
+        alone = run_in_process("convolve", "example1.csv", "-k", "sobel_v", "--format", "csv", "--suffix", "alone", cwd=folder)
+        assert alone.returncode == 0, alone.stderr
+        assert (folder / "m.png").exists()
+        assert (folder / "example1_mine.csv").read_bytes() == (folder / "example1_alone.csv").read_bytes()
+        assert "not written" not in done.stderr and "-> example1_mine.csv" in done.stderr
+
+    def test_suffix_alone_gets_the_note_it_gets_without_montage(self, folder):
+        done = run_in_process("convolve", "example1.csv", "-k", "sobel_v", "--suffix", "mine", "--montage", "m.png", cwd=folder)
+        assert done.returncode == 0, done.stderr
+        assert "not written" not in done.stderr
+        assert "--suffix 'mine' names the outputs --out does not: a matrix without --out or --format is printed on stdout" in done.stderr
+        assert done.stdout.split() == "-9 9 -5 -11 14 -15 7 -12 -9 27 -19 -2 -7 -5 26 -23 -8 6 -2 17 -16 -3 4 0 12".split()
+        assert sorted(p.name for p in folder.iterdir()) == ["example1.csv", "m.png"]
+
+    def test_an_image_montage_alone_still_says_its_data_output_is_not_written(self, folder):
+        (folder / "p.png").write_bytes((SAMPLES / "phantom.png").read_bytes())
+        done = run_in_process("convolve", "p.png", "-k", "sobel_v", "--montage", "m.png", "--format", "npy", cwd=folder)
+        assert done.returncode == 0, done.stderr
+        assert "--format npy is the data output's type, which is not written: only --montage m.png is written" in done.stderr
+        assert sorted(p.name for p in folder.iterdir()) == ["example1.csv", "m.png", "p.png"]

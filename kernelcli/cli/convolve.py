@@ -289,8 +289,8 @@ def convolve(
                   force=force, json_out=json_out, quiet=quiet)
         return
     input = input[0]
-    note_one_input(batch, quiet=quiet, out=out, input=None if montage is not None else input)
-    montage_only_note(batch, out, montage, quiet=quiet)
+    note_one_input(batch, quiet=quiet, out=out, input=input)  # (a matrix's --suffix: the same note, --montage or not)
+    montage_only_note(batch, out, montage, input, quiet=quiet)
     read = partial(read_reported, input, out=out, montage=montage, report=report_file, force=force)
     printed = printed_result(json_out)  # (a matrix on stdout before its --report record says ok; --json: its record)
     if weights is not None:
@@ -397,9 +397,12 @@ def _data_output(input: Path, target: Any, montage: Any) -> Any:
 
 
 def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: str, several: bool, batch: BatchOptions) -> Any:
-    """Where the numbers go: --out; nothing if only --montage; else the default name
-    ``<stem>_<--suffix or label>``, with the --format extension (.npy for several maps)."""
-    if out is not None or montage is not None:
+    """Where the numbers go: --out; nothing if only --montage (a matrix's are printed on stdout, and its --format makes
+    them a file, as without --montage); else the default name ``<stem>_<--suffix or label>``, with the --format
+    extension (.npy for several maps)."""
+    from ..io.naming import is_matrix_path
+
+    if out is not None or montage is not None and not (batch.fmt and is_matrix_path(input)):
         return out
     label = batch.suffix if batch.suffix is not None else label
     if batch.fmt:

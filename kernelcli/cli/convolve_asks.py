@@ -278,16 +278,20 @@ def pool_only_note(steps: list[Any], options: Any, scale: Any, quiet: bool) -> N
         call_note(f"{', '.join(unused)}: for a chain's kernels; this chain only pools (maxpool:F:S gives a stride)", quiet=quiet)
 
 
-def montage_only_note(batch: Any, out: Any, montage: Any, *, quiet: bool) -> None:
+def montage_only_note(batch: Any, out: Any, montage: Any, input: Any = None, *, quiet: bool) -> None:
     """Say that ``--suffix`` and ``--format`` change nothing where ``--montage`` is the only output: they name and type
-    the data output, which is then not written (with ``--out``, ``--suffix`` is noted and ``--format`` checked).
+    the data output, which is then not written (with ``--out``, ``--suffix`` is noted and ``--format`` checked).  A
+    text matrix ``input`` has a data output beside the sheet, as without it: printed on stdout, or with ``--format``
+    the file ``--suffix`` names (``--suffix`` alone is noted as without ``--montage``: :func:`suffix_unused`).
 
     >>> from kernelcli.cli import _common
     >>> from kernelcli.cli._batch import BatchOptions
     >>> montage_only_note(BatchOptions(format="jpg"), None, "m.png", quiet=True); _common._CALL_NOTES.pop()
     "--format jpg is the data output's type, which is not written: only --montage m.png is written (its type is its extension)"
     """
-    if out is not None or montage is None:
+    from ..io.naming import is_matrix_path
+
+    if out is not None or montage is None or input is not None and is_matrix_path(input):
         return
     if batch.suffix is not None:
         call_note(f"--suffix {batch.suffix!r} names the data output, which is not written: only --montage {montage} is "
