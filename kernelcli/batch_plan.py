@@ -133,8 +133,8 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
                 links: list[tuple[str, str]] = []
                 files = _scan_folder(p, recursive, skipped, links)
                 if not files:
-                    raise UsageError(f"{arg}: no supported input files in this folder"
-                                     f"{_why_none(p, recursive, skipped[before:])}")
+                    raise _with_records(UsageError(f"{arg}: no supported input files in this folder"
+                                                   f"{_why_none(p, recursive, skipped[before:])}"), args, arg)
                 scanned.append(Scanned(os.path.realpath(p), recursive, arg))
                 scanned.extend(Scanned(real, True, arg, link) for link, real in links)
                 for f in files:
@@ -157,9 +157,9 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             files = _without_notes_beside_series(files, skipped)
             if not files:
                 if matches:
-                    raise UsageError(f"{arg}: the pattern matched {len(matches)} path(s), none a supported input file"
-                                     f"{_passed_over_note(skipped[before:])}")
-                raise UsageError(f"{arg}: no files match this pattern")
+                    raise _with_records(UsageError(f"{arg}: the pattern matched {len(matches)} path(s), none a supported "
+                                                   f"input file{_passed_over_note(skipped[before:])}"), args, arg)
+                raise _with_records(UsageError(f"{arg}: no files match this pattern"), args, arg)
             if "**" in arg:
                 scanned.append(Scanned(os.path.realpath(root), True, arg))
                 scanned.extend(Scanned(real, True, arg, link) for link, real in links)
@@ -182,14 +182,24 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
     return Discovery(sources, scanned, skipped)
 
 
-def named_records(args: Sequence[str | os.PathLike], refusal: InputError) -> list:
+def _with_records(refusal: Exception, args: Sequence[str | os.PathLike], arg: str) -> Exception:
+    """``refusal`` of the folder or pattern ``arg``, which found no input, with the batch's records (:func:`named_records`),
+    as a missing named file's: the batch document on stdout and in ``--report``."""
+    refusal.records = named_records(args, refusal, failed=arg)  # type: ignore[attr-defined]
+    return refusal
+
+
+def named_records(args: Sequence[str | os.PathLike], refusal: Exception, failed: str | None = None) -> list:
     """The records of a batch refused as it found its inputs (``refusal``: a file named in it is missing, or not a
-    regular file), as one input's call records it: each argument that names a file, in order, "failed" where it is
-    such a file (its own error, code 2), else "not run" with the refusal; a folder's or a pattern's files are not
-    found yet (none listed), as a batch stopped then lists none.
+    regular file; or ``failed``, a folder or pattern that found no input), as one input's call records it: each
+    argument that names a file, in order, "failed" where it is such a file (its own error, code 2), else "not run"
+    with the refusal; ``failed`` "failed" with the refusal; another folder's or pattern's files are not found yet
+    (none listed), as a batch stopped then lists none.
 
     >>> [(r.input, r.status, r.error) for r in named_records(["no/a.png", "no/*.png"], InputError("no/a.png: no such file"))]
     [('no/a.png', 'failed', 'no/a.png: no such file')]
+    >>> [(r.input, r.status) for r in named_records(["no/a.png", "no/*.png"], InputError("x"), failed="no/*.png")]
+    [('no/a.png', 'failed'), ('no/*.png', 'failed')]
     """
     from .batch_records import not_run
     from .io.common import check_input_path
@@ -198,6 +208,11 @@ def named_records(args: Sequence[str | os.PathLike], refusal: InputError) -> lis
     records = []
     for raw in args:
         arg = os.fspath(raw)
+        if arg == failed:
+            record = not_run(arg, None, refusal.exit_code, why)  # type: ignore[attr-defined, arg-type]
+            record.failed(refusal, arg)
+            records.append(record)
+            continue
         if is_batch_argument(arg):
             continue
         try:

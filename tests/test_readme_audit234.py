@@ -120,3 +120,38 @@ class TestAMatrixWithAMontageKeepsItsDataOutput:
         assert done.returncode == 0, done.stderr
         assert "--format npy is the data output's type, which is not written: only --montage m.png is written" in done.stderr
         assert sorted(p.name for p in folder.iterdir()) == ["example1.csv", "m.png", "p.png"]
+
+
+class TestABatchWhoseFolderOrPatternFindsNothingIsRecordedAsABatch:
+    """#3: a batch refused because a folder or pattern found no input wrote no --report and printed one bare record
+    (``"input": null``), where a missing named file gets the batch document and the report."""
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        (tmp_path / "b").mkdir()
+        (tmp_path / "empty").mkdir()
+        (tmp_path / "b" / "phantom.png").write_bytes((SAMPLES / "phantom.png").read_bytes())
+        return tmp_path
+
+    @pytest.mark.parametrize("arg, error", [("b/*.jpg", "b/*.jpg: no files match this pattern"),
+                                            ("empty", "empty: no supported input files in this folder")],
+                             ids=["pattern", "folder"])
+    def test_the_batch_document_and_the_report(self, folder, arg, error):
+        import json
+
+        done = run_in_process("convolve", "b/phantom.png", arg, "-k", "sobel_v", "--out-dir", "eo", "--report", "r.json",
+                              "--json", cwd=folder)
+        one_line_refusal(done, 2, error)
+        for document in (json.loads(done.stdout), json.loads((folder / "r.json").read_text())):
+            items = [(item["input"], item["status"], item["code"]) for item in document["items"]]
+            assert items == [("b/phantom.png", "not run", 2), (arg, "failed", 2)]
+            assert document["items"][1]["error"].startswith(error)
+            assert document["totals"]["failed"] == 1 and document["totals"]["not_run"] == 1
+        assert not (folder / "eo").exists()
+
+    def test_a_missing_named_file_is_recorded_alike(self, folder):
+        import json
+
+        done = run_in_process("convolve", "b/phantom.png", "nosuch.png", "-k", "sobel_v", "--out-dir", "eo", "--json", cwd=folder)
+        items = [(item["input"], item["status"], item["code"]) for item in json.loads(done.stdout)["items"]]
+        assert items == [("b/phantom.png", "not run", 2), ("nosuch.png", "failed", 2)]
