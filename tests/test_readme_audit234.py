@@ -155,3 +155,34 @@ class TestABatchWhoseFolderOrPatternFindsNothingIsRecordedAsABatch:
         done = run_in_process("convolve", "b/phantom.png", "nosuch.png", "-k", "sobel_v", "--out-dir", "eo", "--json", cwd=folder)
         items = [(item["input"], item["status"], item["code"]) for item in json.loads(done.stdout)["items"]]
         assert items == [("b/phantom.png", "not run", 2), ("nosuch.png", "failed", 2)]
+
+
+class TestAHeaderOnlyCopyOfASliceTheSeriesHas:
+    """#4: IM003.dcm whole beside IM003_hdr.dcm, the same instance without its PixelData (an aborted re-copy), was refused
+    as 'the volume would be a slice short; copy the file again whole': untrue (the slice is there), and the advice led
+    to the duplicate-instance refusal."""
+
+    @pytest.fixture
+    def series(self, tmp_path):
+        pydicom = pytest.importorskip("pydicom")
+        from test_medical_audit104 import ct_series
+
+        folder = tmp_path / "ct"
+        ct_series(folder, n=6)
+        ds = pydicom.dcmread(folder / "IM003.dcm")
+        del ds.PixelData
+        ds.save_as(folder / "IM003_hdr.dcm")
+        return folder
+
+    def test_refused_naming_both_files(self, series):
+        done = run_in_process("volume", "ct", "-k", "box:3vox", "-o", "ct.nii.gz", cwd=series.parent)
+        said = one_line_refusal(done, 2, "ct/IM003_hdr.dcm: a copy of IM003.dcm without its pixel data",
+                                "the series has that slice whole in IM003.dcm; remove IM003_hdr.dcm")
+        assert "slice short" not in said and not (series.parent / "ct.nii.gz").exists()
+        (series / "IM003_hdr.dcm").unlink()  # the advice followed: the series reads
+        assert run_in_process("volume", "ct", "-k", "box:3vox", "-o", "ct.nii.gz", cwd=series.parent).returncode == 0
+
+    def test_a_slice_no_image_carries_is_still_a_slice_short(self, series):
+        (series / "IM003.dcm").unlink()
+        done = run_in_process("volume", "ct", "-k", "box:3vox", "-o", "ct.nii.gz", cwd=series.parent)
+        one_line_refusal(done, 2, "ct/IM003_hdr.dcm: a slice of this series without pixel data", "the volume would be a slice short")

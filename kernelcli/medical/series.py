@@ -109,24 +109,49 @@ def _shown(names: list[Any]) -> str:
     return ", ".join(said[:3]) + (", ..." if len(said) > 3 else "")
 
 
-def refuse_slices_without_pixels(imageless: list[tuple[Path, Any]], uid: str) -> None:
+def refuse_slices_without_pixels(imageless: list[tuple[Path, Any]], uid: str, images: list[tuple[Path, Any]] = ()) -> None:
     """Refuse the series ``uid`` where one of the folder's DICOM files without an image is a slice of it: a header that
     states an image (Rows and Columns) of the same SeriesInstanceUID (none, where the images have none), but holds no
     pixel data (deleted, or a copy cut off where its pixels start).  Read without it, the volume would be a slice short
-    (or refused for an uneven gap that never names it).  A file without Rows or Columns states no image (a structured
-    report, a header alone), and one of another series is no slice of this one: those are set aside with a note.
+    (or refused for an uneven gap that never names it).  Where one of the series' ``images`` is the same instance
+    (:func:`_instance_key`: a re-copy aborted beside the whole file), the slice is there: both files are named, and the
+    one without pixels is to be removed (which of two files is meant is not chosen in silence).  A file without Rows or
+    Columns states no image (a structured report, a header alone), and one of another series is no slice of this one:
+    those are set aside with a note.
 
     >>> refuse_slices_without_pixels([(Path("s/IM4.dcm"), {"Rows": 2, "Columns": 3, "SeriesInstanceUID": "1.2"})], "1.2")
     Traceback (most recent call last):
     ...
     kernelcli.errors.ImageReadError: s/IM4.dcm: a slice of this series without pixel data (its header states a 2x3 image, but no Pixel Data follows: deleted, or a copy cut off where its pixels start): the volume would be a slice short; copy the file again whole
+    >>> head = {"Rows": 2, "Columns": 3, "SeriesInstanceUID": "1.2", "SOPInstanceUID": "1.2.4", "InstanceNumber": "4"}
+    >>> refuse_slices_without_pixels([(Path("s/IM4_hdr.dcm"), head)], "1.2", [(Path("s/IM4.dcm"), dict(head))])
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: s/IM4_hdr.dcm: a copy of IM4.dcm without its pixel data (the same DICOM instance: SOPInstanceUID 1.2.4, same position and InstanceNumber; no Pixel Data follows its header): the series has that slice whole in IM4.dcm; remove IM4_hdr.dcm
     """
+    whole = {key: entry for entry, ds in images if (key := _instance_key(ds)) is not None}
     for entry, ds in imageless:
         if "Rows" in ds and "Columns" in ds and str(ds.get("SeriesInstanceUID", "")) == uid:
+            if (copy := whole.get(_instance_key(ds))) is not None:
+                raise ImageReadError(
+                    f"{entry}: a copy of {copy.name} without its pixel data (the same DICOM instance: SOPInstanceUID "
+                    f"{_instance_key(ds)[0]}, same position and InstanceNumber; no Pixel Data follows its header): the series "
+                    f"has that slice whole in {copy.name}; remove {entry.name}")
             raise ImageReadError(
                 f"{entry}: a slice of this series without pixel data (its header states a {ds.get('Rows')}x{ds.get('Columns')} "
                 "image, but no Pixel Data follows: deleted, or a copy cut off where its pixels start): the volume would be a "
                 "slice short; copy the file again whole")
+
+
+def _instance_key(ds: Any) -> tuple[str, str, str] | None:
+    """What makes two files one DICOM instance (:func:`refuse_repeated_instances`): the SOPInstanceUID, the position
+    and the InstanceNumber; None without a SOPInstanceUID.
+
+    >>> _instance_key({"SOPInstanceUID": " 1.2.9 ", "InstanceNumber": "3"}), _instance_key({})
+    (('1.2.9', '', '3'), None)
+    """
+    uid = str(ds.get("SOPInstanceUID", "") or "").strip()
+    return (uid, str(ds.get("ImagePositionPatient", "")), str(ds.get("InstanceNumber", ""))) if uid else None
 
 
 def why_not_a_series(folder: Path) -> str | None:
@@ -298,13 +323,12 @@ def refuse_repeated_instances(headers: list[tuple[Path, Any]], folder: Path) -> 
     """
     seen: dict[tuple[str, str, str], Path] = {}
     for entry, ds in headers:
-        uid = str(ds.get("SOPInstanceUID", "") or "").strip()
-        if not uid:
+        key = _instance_key(ds)
+        if key is None:
             continue
-        key = (uid, str(ds.get("ImagePositionPatient", "")), str(ds.get("InstanceNumber", "")))
         if key in seen:
             raise ImageReadError(
-                f"{folder}: {seen[key].name} and {entry.name} are the same DICOM instance (SOPInstanceUID {uid}, same "
+                f"{folder}: {seen[key].name} and {entry.name} are the same DICOM instance (SOPInstanceUID {key[0]}, same "
                 "position and InstanceNumber): the same slice twice (a copy?), not a second volume; remove one of them")
         seen[key] = entry
 
@@ -373,7 +397,7 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     groups = {uid: groups[uid] for uid in sorted(groups, key=number)}
     uid = pick_series(groups, series, str(folder), words)
     headers = groups[uid]
-    refuse_slices_without_pixels(imageless, uid)
+    refuse_slices_without_pixels(imageless, uid, headers)
     if imageless:
         notes.append(f"{folder.name}: skipped {len(imageless)} {NO_IMAGE.replace('DICOM files', 'DICOM file(s)', 1)}, "
                      f"no slice of the series read ({_shown(imageless)})")
