@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
 from ..io.read_words import API, ReadWords, words_for
+from .dicom_read import _dcmread
 from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap, mismatch, modality_lut,
                          ct_units, missing_slice_gap, missing_spacing, refuse_mosaic, unusable_slice_spacing)
 from .geometry import DIRECTION_TOLERANCE, dicom_affine as _dicom_affine, normal_of, stack_slices
@@ -26,54 +26,6 @@ from .volume import Volume, check_volume_memory, float32_holds, require as _requ
 
 #: the one ImageOrientationPatient for which an RT Dose's GridFrameOffsetVector may hold z coordinates (PS3.3 C.8.8.3.2)
 AXIAL_DOSE_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-
-
-def _dcmread(pydicom: Any, path: Path, *, headers_only: bool = False) -> Any:
-    """Read a DICOM file.
-
-    A file without the 128-byte preamble and ``DICM`` (old ACR-NEMA style, pydicom's
-    ``no_meta.dcm``) is read as pydicom's ``force=True`` does; when that finds no image and a
-    few stray bytes precede the first group-0008 element (as in ``no_meta.dcm``), reading
-    starts there.  Either way ``ds._kernelcli_forced`` says so, for a note; a file that still
-    holds no image is refused.
-    """
-    import io
-
-    try:
-        return pydicom.dcmread(str(path), stop_before_pixels=headers_only)
-    except pydicom.errors.InvalidDicomError:
-        pass  # no DICM header: read again below without it
-    except Exception as exc:  # truncated or corrupt: EOFError, OSError, struct.error, ValueError
-        raise ImageReadError(f"{path}: cannot read DICOM: {exc}") from None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pydicom warns about every element it cannot make sense of
-        try:
-            blob = path.read_bytes()
-        except OSError as exc:
-            raise ImageReadError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        starts = [0] + [n for n in range(1, min(256, len(blob) - 6)) if blob[n : n + 2] == b"\x08\x00" and blob[n + 3] == 0]
-        for start in starts[:8]:
-            try:
-                ds = pydicom.dcmread(io.BytesIO(blob[start:]), stop_before_pixels=headers_only, force=True)
-            except Exception:  # not DICOM from this byte on
-                continue
-            if "Rows" in ds and "Columns" in ds:
-                meta = getattr(ds, "file_meta", None)
-                if meta is None or "TransferSyntaxUID" not in meta:
-                    # without file meta the pixel decoder needs to be told the encoding the elements were read in
-                    from pydicom.dataset import FileMetaDataset
-                    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
-
-                    implicit, little = getattr(ds, "original_encoding", (False, True))
-                    ds.file_meta = meta if meta is not None else FileMetaDataset()
-                    ds.file_meta.TransferSyntaxUID = (
-                        ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian))
-                ds._kernelcli_forced = "read without the DICOM preamble (as pydicom's force=True)" + (
-                    f", skipping {start} stray byte(s) before the first element" if start else "")
-                return ds
-    # (pydicom's own reason ends "Use force=True to force reading": kernelcli tried that already, so it is not repeated)
-    raise ImageReadError(f"{path}: not a DICOM file, or one without an image: no DICM header (the 'DICM' prefix or the "
-                         "file meta information), and read without it the file holds no Rows/Columns")
 
 
 def _check_decoder(ds: Any, path: Path) -> None:

@@ -18,15 +18,15 @@ from ..errors import ImageReadError, InputError, UsageError
 from ..io.read_words import API, ReadWords
 from ..volume_inputs import SERIES_OWN_FILES, dicom_folders, dicom_folders_below, series_folders_said
 from .dicom import _dcmread, _pixels, _read_file, assemble, stored_type
+from .dicom_read import UnreadableDicom
 from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch, modality_lut, refuse_mosaic
+from .lost_slices import DICOMDIR_CLASS, is_dicomdir, refuse_cut_slices, refuse_not_dicom_named_as_dicom, sop_class
 from .pydicom_notes import PydicomWarnings
 from .volume import Volume
 
 
 #: the elements that hold a DICOM image's pixels: Pixel Data, Float Pixel Data, Double Float Pixel Data
 PIXEL_DATA_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
-#: the SOP class of a DICOMDIR (a media directory, no image)
-DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
 
 
 def holds_an_image(pydicom: Any, path: Path, ds: Any) -> bool:
@@ -39,7 +39,7 @@ def holds_an_image(pydicom: Any, path: Path, ds: Any) -> bool:
     >>> holds_an_image(None, Path("x.dcm"), {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.2"})
     False
     """
-    if "Rows" not in ds or str(ds.get("SOPClassUID", "")) == DICOMDIR_CLASS:
+    if "Rows" not in ds or sop_class(ds) == DICOMDIR_CLASS:
         return False
     if getattr(ds, "_kernelcli_forced", None):
         return True
@@ -83,11 +83,15 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
         with said.about(entry.name):
             try:
                 ds = _dcmread(pydicom, entry, headers_only=True)
-            except ImageReadError:  # not DICOM, or unreadable: skipped with a note
+            except UnreadableDicom as exc:  # DICOM, but not whole: refused, unless what was read names another series
+                ds = exc.header
+                ds._kernelcli_cut = exc.reason
+            except ImageReadError:  # not DICOM: skipped with a note, but where its name says DICOM (a slice lost?)
+                refuse_not_dicom_named_as_dicom(entry)
                 ds = None
-            if ds is None or not holds_an_image(pydicom, entry, ds):  # no DICOM, no image, a DICOMDIR
-                skipped.append(entry.name)
-                if ds is not None and str(ds.get("SOPClassUID", "")) != DICOMDIR_CLASS and entry.name.upper() != "DICOMDIR":
+            if ds is None or getattr(ds, "_kernelcli_cut", None) or not holds_an_image(pydicom, entry, ds):
+                skipped.append(entry.name)  # (no DICOM, no image, a DICOMDIR, a file cut off)
+                if ds is not None and not is_dicomdir(ds, entry):
                     imageless.append((entry, ds))
                 continue
         warned.extend(said)
@@ -397,6 +401,7 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     groups = {uid: groups[uid] for uid in sorted(groups, key=number)}
     uid = pick_series(groups, series, str(folder), words)
     headers = groups[uid]
+    refuse_cut_slices(imageless, uid, {sop_class(ds) for _, ds in headers} - {""})
     refuse_slices_without_pixels(imageless, uid, headers)
     if imageless:
         notes.append(f"{folder.name}: skipped {len(imageless)} {NO_IMAGE.replace('DICOM files', 'DICOM file(s)', 1)}, "

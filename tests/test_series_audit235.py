@@ -1,0 +1,138 @@
+"""Audit 235: a DICOM series folder is never read a slice short in silence (a slice cut off in its header, one pydicom
+stops reading, an empty IM*.dcm); a README inside a series folder in a batch; an empty Pixel Data; a renamed DICOMDIR."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+pydicom = pytest.importorskip("pydicom")
+
+
+def _series(folder: Path, n: int = 5) -> Path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_medical_audit104 import ct_series
+
+    ct_series(folder, n=n)
+    return folder
+
+
+def _cut(path: Path, at: int) -> None:
+    path.write_bytes(path.read_bytes()[:at])
+
+
+def _refusal(folder: Path) -> str:
+    from kernelcli import medical
+    from kernelcli.errors import ImageReadError
+
+    with pytest.raises(ImageReadError) as caught:
+        medical.read_volume(folder)
+    return str(caught.value)
+
+
+ROWS = b"\x28\x00\x10\x00"  # (0028,0010) Rows, as explicit VR little endian writes its tag
+POSITION = b"\x20\x00\x32\x00"  # (0020,0032) ImagePositionPatient
+PIXEL_DATA = b"\xe0\x7f\x10\x00"
+
+
+class TestASliceCutOffIsNeverDropped:
+    """235 #1/#2: 'volume s9' (IM4.dcm cut where Rows starts) gave 4 slices, exit 0, noting 'no slice of the series read';
+    cut inside an element or 9 bytes into Pixel Data's element header, it was 'not DICOM images'; an empty IM4.dcm too."""
+
+    @pytest.mark.parametrize("slice_", [0, 2, 4], ids=["first", "middle", "last"])
+    def test_a_slice_cut_where_rows_starts(self, tmp_path, invoke, slice_):
+        path = _series(tmp_path / "ser") / f"IM{slice_:03d}.dcm"
+        _cut(path, path.read_bytes().index(ROWS))
+        r = invoke("volume", "ser", "-k", "box:3vox", "-o", "s.nii.gz")
+        assert r.exit_code == 2, r.stderr
+        assert r.stderr == (f"error: {Path('ser') / path.name}: a CT Image Storage file of this series without an image "
+                            "(its header ends before Rows and Pixel Data: a slice cut off): read without it the volume "
+                            "would be a slice short; copy the file again whole, or move it out of the folder\n")
+        assert not (tmp_path / "s.nii.gz").exists()
+
+    def test_a_slice_cut_inside_a_value(self, tmp_path):
+        path = _series(tmp_path / "ser") / "IM002.dcm"
+        at = path.read_bytes().index(POSITION) + 12
+        _cut(path, at)
+        said = _refusal(tmp_path / "ser")
+        assert said.startswith(f"{path}: cannot read DICOM: cut off at byte {at}, inside ImagePositionPatient (its value "
+                               "needs ")
+        assert said.endswith("a DICOM file of this series; read without it the volume would be a slice short; copy the "
+                             "file again whole, or move it out of the folder")
+
+    def test_a_slice_pydicom_stops_reading(self, tmp_path, invoke):
+        path = _series(tmp_path / "ser") / "IM004.dcm"
+        _cut(path, path.read_bytes().rindex(PIXEL_DATA) + 9)  # inside Pixel Data's own element header
+        r = invoke("convolve", "ser", "-k", "box:3vox", "-o", "s.nii.gz", "--json")
+        assert r.exit_code == 2, r.stderr
+        assert f"{Path('ser') / 'IM004.dcm'}: cannot read DICOM: " in r.stderr
+        assert "a DICOM file of this series; read without it the volume would be a slice short" in r.stderr
+        assert not (tmp_path / "s.nii.gz").exists()
+
+    @pytest.mark.parametrize("size", [0, 77])
+    def test_an_empty_or_preamble_only_file_named_as_dicom(self, tmp_path, size):
+        path = _series(tmp_path / "ser") / "IM004.dcm"
+        _cut(path, size)
+        said = _refusal(tmp_path / "ser")
+        assert said.startswith(f"{path}: " + ("empty (0 bytes)" if not size else "77 bytes, cut off before a DICOM file's"))
+        assert said.endswith("but named as a DICOM file beside the series' slices: it may be a slice lost; read without it "
+                             "the volume would be a slice short; copy the file again whole, or move it out of the folder")
+
+    def test_a_file_not_named_as_dicom_is_set_aside_with_a_note(self, tmp_path):
+        from kernelcli import medical
+
+        folder = _series(tmp_path / "ser")
+        (folder / "notes.txt").write_bytes(b"")
+        vol = medical.read_volume(folder)
+        assert vol.data.shape[0] == 5
+        assert "ser: skipped 1 file(s) that are not DICOM images (notes.txt)" in vol.notes
+
+    def test_a_cut_file_of_another_series_is_set_aside_with_a_note(self, tmp_path):
+        from kernelcli import medical
+
+        folder = _series(tmp_path / "ser")
+        ds = pydicom.dcmread(folder / "IM000.dcm")
+        ds.SeriesInstanceUID, ds.SOPInstanceUID = "1.2.3.999", "1.2.3.999.1"
+        ds.save_as(folder / "other.dcm")
+        _cut(folder / "other.dcm", (folder / "other.dcm").read_bytes().index(ROWS) + 3)
+        vol = medical.read_volume(folder)
+        assert vol.data.shape[0] == 5
+        assert any("skipped 1 DICOM file(s) without an image" in note and "(other.dcm)" in note for note in vol.notes)
+
+    def test_no_cut_point_gives_a_short_volume(self, tmp_path):
+        """The audit's sweep, thinned: the last slice cut at every 29th byte is refused naming it, or (cut in the
+        padding after its pixels, which pydicom warns of) read whole: never 4 slices."""
+        from kernelcli import medical
+        from kernelcli.errors import ImageReadError
+
+        folder = _series(tmp_path / "ser")
+        whole = (folder / "IM004.dcm").read_bytes()
+        pixels_end = whole.rindex(PIXEL_DATA) + 12 + 128 * 128 * 2
+        for at in range(0, len(whole), 29):
+            (folder / "IM004.dcm").write_bytes(whole[:at])
+            if at >= pixels_end:
+                assert medical.read_volume(folder).data.shape[0] == 5
+                continue
+            with pytest.raises(ImageReadError, match="IM004.dcm"):
+                medical.read_volume(folder)
+
+
+class TestADicomdirByItsContent:
+    """235 #5: a DICOMDIR renamed DIRFILE was noted as 'a DICOM file without an image (headers without pixel data)':
+    its SOP class is only in its file meta (MediaStorageSOPClassUID), and only the name DICOMDIR was looked at."""
+
+    def test_a_renamed_dicomdir_is_noted_as_not_a_dicom_image(self, tmp_path):
+        import shutil
+
+        from pydicom.data import get_testdata_file
+
+        from kernelcli import medical
+
+        folder = _series(tmp_path / "ser")
+        shutil.copy(get_testdata_file("DICOMDIR"), folder / "DIRFILE")
+        vol = medical.read_volume(folder)
+        assert vol.data.shape[0] == 5
+        assert "ser: skipped 1 file(s) that are not DICOM images (DIRFILE)" in vol.notes
+        assert not any("without an image" in note for note in vol.notes)
