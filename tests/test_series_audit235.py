@@ -136,3 +136,21 @@ class TestADicomdirByItsContent:
         assert vol.data.shape[0] == 5
         assert "ser: skipped 1 file(s) that are not DICOM images (DIRFILE)" in vol.notes
         assert not any("without an image" in note for note in vol.notes)
+
+
+class TestAnEmptyPixelData:
+    """235 #4: a slice whose Pixel Data is present but empty (an anonymiser's blanking) was refused with 'cannot decode
+    the pixel data: object of type 'NoneType' has no len()', a Python error's words."""
+
+    def test_the_refusal_says_what_it_is(self, tmp_path, invoke):
+        folder = _series(tmp_path / "ser")
+        ds = pydicom.dcmread(folder / "IM002.dcm")
+        ds.PixelData = b""
+        ds.save_as(folder / "IM002.dcm")
+        said = ("{}: its PixelData is empty (0 bytes), but its header states a 128x128 image of 32,768 bytes: blanked, "
+                "or cut off; there is no image to read (copy the file again whole)")
+        for given in ("ser", str(Path("ser") / "IM002.dcm")):  # the series, and the file alone
+            r = invoke("volume", given, "-o", "s.nii.gz")
+            assert r.exit_code == 2, r.stderr
+            assert r.stderr == "error: " + said.format(Path("ser") / "IM002.dcm") + "\n"
+            assert not (tmp_path / "s.nii.gz").exists()

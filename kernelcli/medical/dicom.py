@@ -65,6 +65,25 @@ def _check_frame_count(ds: Any, path: Path) -> None:
         raise ImageReadError(f"{path}: NumberOfFrames is {str(value)!r}; expected a whole number of frames, 1 or more")
 
 
+#: the elements that hold a DICOM image's pixels, by keyword: a file holds at most one of them
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+
+def _refuse_empty_pixel_data(ds: Any, path: Path) -> None:
+    """Refuse a pixel data element that is there but empty (an anonymiser's blanking; pydicom reads it as None, and its
+    decoder failed on that with "object of type 'NoneType' has no len()"), saying what its header states instead."""
+    for keyword in _PIXEL_KEYWORDS:
+        if keyword in ds and not ds[keyword].value:
+            rows, cols = ds.get("Rows"), ds.get("Columns")
+            meta = getattr(ds, "file_meta", None)
+            syntax = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
+            frames = int(float(str(ds.get("NumberOfFrames", 1) or 1))) * int(ds.get("SamplesPerPixel", 1) or 1)
+            size = ("" if syntax is not None and syntax.is_compressed else
+                    f" of {int(rows or 0) * int(cols or 0) * -(-int(ds.get('BitsAllocated', 16) or 16) // 8) * frames:,} bytes")
+            raise ImageReadError(f"{path}: its {keyword} is empty (0 bytes), but its header states a {rows}x{cols} image"
+                                 f"{size}: blanked, or cut off; there is no image to read (copy the file again whole)")
+
+
 def _pixels(ds: Any, path: Path) -> np.ndarray:
     """The stored pixel values (frames, rows, columns), before the rescale; mapped through the file's Modality LUT
     where one defines its values (:func:`~.dicom_tags.modality_lut`: a LUT, unlike a rescale, is not linear)."""
@@ -79,6 +98,7 @@ def _pixels(ds: Any, path: Path) -> np.ndarray:
     if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
         raise ImageReadError(f"{path}: colour DICOM (SamplesPerPixel {ds.SamplesPerPixel}, {photometric or 'colour'}); expected greyscale values")
     _check_frame_count(ds, path)
+    _refuse_empty_pixel_data(ds, path)
     try:
         raw = ds.pixel_array
     except MissingExtra:
