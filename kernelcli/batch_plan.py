@@ -279,7 +279,8 @@ NOT_A_MATRIX = "text, not a matrix"
 
 def notes_beside_series(folder: Path, files: Sequence[Path]) -> bool:
     """True where ``files``, a folder's own inputs, are text files that are no matrix (a study disc's ``README.TXT``)
-    and DICOM series are below ``folder``: the folder is a study, refused naming its series, not a batch of notes.
+    and DICOM series are below ``folder``, or ``folder`` is one (a README beside the slices, which reading the folder
+    alone sets aside with a note): the folder is a study or a series, refused naming its series, not a batch of notes.
     A folder of CSV matrices stays a batch.
 
     >>> notes_beside_series(Path("samples"), [])
@@ -287,10 +288,10 @@ def notes_beside_series(folder: Path, files: Sequence[Path]) -> bool:
     """
     from .io.matrices import starts_like_a_matrix
     from .io.naming import MATRIX_SUFFIXES
-    from .volume_inputs import dicom_folders
+    from .volume_inputs import dicom_folders, is_volume_input
 
     return (bool(files) and all(f.suffix.lower() in MATRIX_SUFFIXES and not starts_like_a_matrix(f) for f in files)
-            and bool(dicom_folders(folder, 4)))
+            and (is_volume_input(folder) or bool(dicom_folders(folder, 4))))
 
 
 def _without_notes_beside_series(files: list[Path], skipped: list[tuple[Path, str]]) -> list[Path]:

@@ -154,3 +154,20 @@ class TestAnEmptyPixelData:
             assert r.exit_code == 2, r.stderr
             assert r.stderr == "error: " + said.format(Path("ser") / "IM002.dcm") + "\n"
             assert not (tmp_path / "s.nii.gz").exists()
+
+
+class TestAReadmeInsideASeriesFolder:
+    """235 #3: 'convolve study2 -r -k box:3 --out-dir o6' (study2/ct: 5 slices and README.TXT) read the README as a
+    matrix ("line 1: 'Exported' is not a number", exit 1) and left o6/ct behind; the folder given plainly was refused
+    naming study2/ct (exit 2). 93af766 set a README beside the series folders aside, not one beside the slices."""
+
+    @pytest.mark.parametrize("args", [("study", "-r"), ("study/**",), ("study/*/*",), ("study",)],
+                             ids=["recursive", "globstar", "pattern", "plain"])
+    def test_refused_naming_the_series_as_the_folder_is(self, tmp_path, invoke, args):
+        (_series(tmp_path / "study" / "ct") / "README.TXT").write_text("Exported by PACS\n")
+        r = invoke("convolve", *args, "-k", "box:3", "--out-dir", "o")
+        assert r.exit_code == 2, r.stderr
+        assert "'Exported' is not a number" not in r.stderr
+        assert "give that folder, alone, without --out-dir" in r.stderr or (
+            "study/ct, 5 DICOM files: a DICOM series is one volume, given alone without --out-dir" in r.stderr)
+        assert not (tmp_path / "o").exists()
