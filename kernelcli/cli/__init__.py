@@ -58,11 +58,9 @@ def main() -> None:
     process; raises SystemExit with the exit code (the process's entry is :func:`entry`)."""
     found = stops_found()
     try:
-        code = _call(sys.argv[1:])
+        sys.exit(_call(sys.argv[1:]))
     finally:  # (in-process: the host's stops are its own again, as the call's start found them)
         restore_stops(found)
-    _end_as_signalled()
-    sys.exit(code)
 
 
 def entry() -> None:
@@ -74,24 +72,13 @@ def entry() -> None:
     except SystemExit:  # (a stop said before any command took the call)
         _ignore_later_stops()
         raise
-    _end_as_signalled()
     _ignore_later_stops()
     leave(code)
     sys.exit(code)
 
 
-def _end_as_signalled() -> None:
-    """Where a signal that ends a process by default (SIGALRM, SIGUSR1 ...) stopped the call, end of it now that its
-    temporary files are gone (:func:`kernelcli.cli._signals.on_ending`): killed by it, as the caller would have seen
-    without kernelcli's handler, and as the warm worker's client ends."""
-    stops = sys.modules.get("kernelcli.stops")  # (not imported: a call nothing stopped never loaded it)
-    if stops is not None and stops.ending() is not None:
-        stops.end_now(stops.ending())
-
-
 def _ignore_later_stops() -> None:
-    """Where this call was stopped, ignore SIGTERM, SIGHUP, Ctrl-C and the signals that end a process by default
-    (SIGALRM, SIGUSR1 ...) from here to the process's end.
+    """Where this call was stopped, ignore SIGTERM, SIGHUP and Ctrl-C from here to the process's end.
 
     Python's exit resets every signal with a Python handler to its default before it frees the
     modules: a terminal closing sends SIGHUP then SIGTERM, and a SIGTERM that came in then killed
@@ -104,12 +91,12 @@ def _ignore_later_stops() -> None:
         return
     import _signal
 
-    ending = stops.ENDING if stops is not None else ()  # (SIGALRM, SIGUSR1 ...: a later one is no more the answer)
-    for sig in (*(getattr(_signal, n) for n in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(_signal, n)), *ending):
-        try:
-            _signal.signal(sig, _signal.SIG_IGN)
-        except (ValueError, OSError):  # not the main thread
-            return
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+        if hasattr(_signal, name):
+            try:
+                _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
+            except (ValueError, OSError):  # not the main thread
+                return
 
 
 def _call(argv: list[str]) -> int:
