@@ -36,7 +36,7 @@ from .jobs_maps import (  # noqa: F401 - re-exported (their former home)
 from .layer_files import (  # noqa: F401 - re-exported (their former home)
     MAX_WEIGHTS_BYTES, _read_npy_file, load_layer_kernel, parse_bias, read_bias_file, read_weights,
 )
-from .modes import canonical_pad_mode
+from .modes import KEEPS_DTYPE, canonical_pad_mode
 from .volume_inputs import VOLUME_SUFFIXES
 
 
@@ -176,7 +176,3 @@ def pool_file(
     return run_file_job(input_path, label, compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels,
                         layout=layout, volume_compute=compute_volume, encoding=encoding, alpha=compute, volumes=VOLUME_SUFFIXES,
                         keeps_dtype=keeps)
-
-
-#: the pooling operations whose copies and result keep the input's dtype (avg computes in float: :func:`kernelcli.api.pool2d`)
-KEEPS_DTYPE = frozenset({"max", "min"})

@@ -351,6 +351,10 @@ def pad_words(function: str, pad_mode: Any, pad_value: Any, mode: Any = None, va
     return words[0], words[1]
 
 
+#: the pooling operations whose copies and result keep the input's dtype (avg computes in float: :func:`kernelcli.api.pool2d`)
+KEEPS_DTYPE = frozenset({"max", "min"})
+
+
 def canonical_pool_op(op: str, name: str = "pool op") -> str:
     """Return kernelcli's name for a pooling operation; a refusal names it ``name`` (the API's ``op``).
 

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '0e4ecc0edea4ba3f17a70f8bb54c965fa8c106390cebb9cd0ad620c2ff49887b'
+LOOP_SOURCES = '737a70b7693dda81509b1f3fe796da23b4a34220cc31e6f1f628fd8442a97995'
 
 
 _ENTRIES: dict = {}

@@ -66,12 +66,12 @@ def _keeps_dtype(command: str, kwargs: dict[str, Any]) -> bool:
     >>> _keeps_dtype("pad", {}), _keeps_dtype("pool", {"op": "Max"}), _keeps_dtype("pool", {"op": "mean"})
     (True, True, False)
     """
-    from ..modes import canonical_pool_op
+    from ..modes import KEEPS_DTYPE, canonical_pool_op
 
     if command != "pool":
         return command == "pad"
     try:
-        return canonical_pool_op(kwargs.get("op") or "max") in ("max", "min")
+        return canonical_pool_op(kwargs.get("op") or "max") in KEEPS_DTYPE
     except Exception:  # noqa: BLE001 - a bad op is refused by the command, in its turn
         return False
 

@@ -128,7 +128,7 @@ def pool(
                                scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report,
                                name=suffix, fmt=fmt)
             return
-    from ..jobs import KEEPS_DTYPE
+    from ..modes import KEEPS_DTYPE
 
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler, keeps_dtype=op in KEEPS_DTYPE)
     if big is not None:
