@@ -277,8 +277,7 @@ def run_in_process(*args: str, cwd: Path | None = None, env: dict | None = None,
 
     saved_env = dict(os.environ)
     saved_streams = sys.stdin, sys.stdout, sys.stderr
-    signals = [s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if s is not None]
-    saved_handlers = {s: signal.getsignal(s) for s in signals}
+    saved_handlers = signal_handlers()
     out, err = io.BytesIO(), io.BytesIO()
     streams = (io.TextIOWrapper(io.BytesIO(input), encoding="utf-8"), io.TextIOWrapper(out, encoding="utf-8", write_through=True),
                io.TextIOWrapper(err, encoding="utf-8", write_through=True))  # held: a wrapper let go closes its buffer
@@ -302,9 +301,39 @@ def run_in_process(*args: str, cwd: Path | None = None, env: dict | None = None,
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         os.environ.clear()
         os.environ.update(saved_env)
-        for sig, handler in saved_handlers.items():
-            signal.signal(sig, handler)
+        put_back_signal_handlers(saved_handlers)
     return answer
+
+
+def signal_handlers() -> dict:
+    """Every signal's handler in this process (SIGINT, SIGTERM, SIGHUP, and SIGALRM, SIGUSR1 ... which a call takes
+    while it runs): what :func:`put_back_signal_handlers` gives back."""
+    found = {}
+    for sig in range(1, signal.NSIG):
+        try:
+            found[sig] = signal.getsignal(sig)
+        except (ValueError, OSError):
+            pass
+    return found
+
+
+def put_back_signal_handlers(found: dict) -> list[int]:
+    """Give back each handler of ``found`` (:func:`signal_handlers`) that differs now; returns those signals.  A signal
+    left ignored here is ignored in every process a later test starts (a child inherits SIG_IGN): a call that ignored
+    SIGALRM after its stop failed test_worker_audit220's SIGALRM tests and test_docs' kernelcli.cli._signals doctest
+    further on in the same process (bfc7cbd).  SIGALRM held by a kept stop still to be raised again
+    (kernelcli.stops) gets its handler when that stop gives it back: put back now, the stop's alarm would end pytest."""
+    stops = sys.modules.get("kernelcli.stops")
+    changed = []
+    for sig, handler in found.items():
+        if handler is None or signal.getsignal(sig) is handler:  # (None: set outside Python, cannot be put back)
+            continue
+        changed.append(sig)
+        if stops is not None and hasattr(stops, "put_back"):
+            stops.put_back(sig, handler)
+        else:
+            signal.signal(sig, handler)
+    return changed
 
 
 @pytest.fixture
@@ -454,6 +483,17 @@ def no_stop_received_before():
     if stops is not None:
         stops.forget()
     yield
+
+
+@pytest.fixture(autouse=True)
+def signal_handlers_as_found():
+    """Every test leaves this process's signal handlers as it found them (:func:`put_back_signal_handlers`): a test
+    that runs ``kernelcli.cli.entry()`` in-process, stopped, leaves SIGTERM, SIGHUP, Ctrl-C and SIGALRM, SIGUSR1 ...
+    ignored, as that entry does in the process it is about to end, and every child a later test starts would inherit
+    them ignored."""
+    found = signal_handlers()
+    yield
+    put_back_signal_handlers(found)
 
 
 @pytest.fixture

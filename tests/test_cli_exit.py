@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, put_back_signal_handlers, signal_handlers
 
 import kernelcli
 
@@ -134,14 +134,13 @@ def test_ctrl_c_while_a_plain_call_still_imports_says_interrupted(monkeypatch, c
     monkeypatch.setattr(sys, "argv", ["kernelcli", *MATRIX])
     monkeypatch.setenv("KERNELCLI_WORKER", "off")
     stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    handlers = {sig: signal.getsignal(sig) for sig in stops}
+    handlers = signal_handlers()
     try:
         with pytest.raises(SystemExit) as done:
             cli.entry()
         ignored = [sig for sig in stops if signal.getsignal(sig) is signal.SIG_IGN]
-    finally:  # (entry() ignores the stops once one ended its call: this process's are its own again)
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+    finally:  # (entry() ignores the stops, SIGALRM, SIGUSR1 ... too, once one ended its call, as its process ends
+        put_back_signal_handlers(handlers)  # next: this process's are its own again, or every later child ignores them)
     assert done.value.code == 130 and capsys.readouterr().err == "error: interrupted\n"
     assert ignored == list(stops)  # (a second stop, to the process's end: test_early_stops_review155)
 
