@@ -41,6 +41,7 @@ _received: list[int] = []
 def forget() -> None:
     """Start a call with no stop received (a process may run several: tests, the worker's replays)."""
     _received.clear()
+    _ending.clear()
 
 
 #: set when the call's caller is gone (a worker's client killed by a signal it cannot pass on, SIGKILL); for the
@@ -135,12 +136,99 @@ def _keep_stop(unraisable) -> None:
     sys.__unraisablehook__(unraisable)
 
 
+def put_back(sig: int, handler) -> None:
+    """Give ``sig`` back its ``handler`` as a call ends (in-process: :func:`kernelcli.cli.main`, the command's
+    :func:`kernelcli.cli._signals.give_back_ending_signals`).  Where a kept stop holds SIGALRM until it is raised
+    again (:func:`_keep_stop`), ``handler`` is the one that stop puts back: put back now, its alarm, still to come,
+    would end the process.
+
+    >>> put_back(signal.SIGUSR2, signal.getsignal(signal.SIGUSR2))
+    """
+    if sig == signal.SIGALRM and _alarm_handler and signal.getsignal(sig) is _raise_pending:
+        _alarm_handler[:] = [handler]
+        return
+    signal.signal(sig, handler)
+
+
+def kept_alarm_handler():
+    """SIGALRM's handler once a kept stop waiting to be raised again has put it back (:func:`_keep_stop`), else
+    None (SIGALRM is not held).
+
+    >>> kept_alarm_handler() is None
+    True
+    """
+    if _alarm_handler and signal.getsignal(signal.SIGALRM) is _raise_pending:
+        return _alarm_handler[0]
+    return None
+
+
 def _raise_pending(_signum, _frame) -> None:
     if _alarm_handler:
         signal.signal(signal.SIGALRM, _alarm_handler.pop())
     if _pending:
         stop = _pending.pop()
         raise stop.with_traceback(None)
+
+
+#: the signals whose default action ends the process and that Python leaves at that default: a call takes them while
+#: it runs (:func:`kernelcli.cli._signals.install_signal_handlers`) so that its temporary files go before the process
+#: ends of them, as it would have (audit 232 #3: ``timeout -s ALRM`` left a 100 MB ``.part`` for good)
+ENDING = tuple(getattr(signal, name) for name in ("SIGALRM", "SIGUSR1", "SIGUSR2", "SIGVTALRM", "SIGPROF", "SIGIO",
+                                                  "SIGPWR", "SIGSTKFLT") if hasattr(signal, name)) + (
+    tuple(range(signal.SIGRTMIN, signal.SIGRTMAX + 1)) if hasattr(signal, "SIGRTMIN") else ())
+
+#: the ending signals received (:data:`ENDING`), in order; the process ends of the first
+_ending: list[int] = []
+
+
+def end_by(signum: int) -> None:
+    """Remember that ``signum``, one of :data:`ENDING`, arrived: the process is to end of it (:func:`ending`)."""
+    _ending.append(signum)
+
+
+def ending() -> int | None:
+    """The ending signal the process is to end of once its call is cleaned up (:func:`end_now`), or None.
+
+    >>> ending() is None
+    True
+    """
+    return _ending[0] if _ending else None
+
+
+def end_now(signum: int) -> None:
+    """End the process of ``signum`` as its default action would, its own last act: the caller sees the status it
+    would have seen without kernelcli's handler (``$?`` 128 + N, killed by N), the ``atexit`` functions run first."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+    signal.raise_signal(signum)
+    os._exit(128 + signum)  # (not reached: the default action ends the process)
+
+
+def silence_stdio() -> None:
+    """Point this process's stdout and stderr at /dev/null: the call ends as a process killed then would, saying
+    nothing more (its "terminated" line named a stop nobody asked it to say; audit 162 #2, 232 #3)."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in (1, 2):
+        try:
+            os.dup2(null, fd)
+        except OSError:
+            pass
+    os.close(null)
 
 
 def signal_name(signum: int) -> str:

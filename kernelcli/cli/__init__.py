@@ -58,9 +58,11 @@ def main() -> None:
     process; raises SystemExit with the exit code (the process's entry is :func:`entry`)."""
     found = stops_found()
     try:
-        sys.exit(_call(sys.argv[1:]))
+        code = _call(sys.argv[1:])
     finally:  # (in-process: the host's stops are its own again, as the call's start found them)
         restore_stops(found)
+    _end_as_signalled()
+    sys.exit(code)
 
 
 def entry() -> None:
@@ -72,13 +74,33 @@ def entry() -> None:
     except SystemExit:  # (a stop said before any command took the call)
         _ignore_later_stops()
         raise
+    _end_as_signalled()
     _ignore_later_stops()
     leave(code)
     sys.exit(code)
 
 
+def _end_as_signalled() -> None:
+    """Where a signal that ends a process by default (SIGALRM, SIGUSR1 ...) stopped the call, end of it now that its
+    temporary files are gone (:func:`kernelcli.cli._signals.on_ending`): killed by it, as the caller would have seen
+    without kernelcli's handler, and as the warm worker's client ends."""
+    stops = sys.modules.get("kernelcli.stops")  # (not imported: a call nothing stopped never loaded it)
+    if stops is not None and stops.ending() is not None:
+        stops.end_now(stops.ending())
+
+
+def _forget_stops() -> None:
+    """A call starts with no stop received: one that stopped an earlier call of this process (:func:`run` in-process)
+    must not end this one's process (:func:`_end_as_signalled`) nor be said as its own."""
+    stops = sys.modules.get("kernelcli.stops")  # (not imported: nothing to forget)
+    if stops is not None:
+        stops.forget()
+
+
 def _ignore_later_stops() -> None:
-    """Where this call was stopped, ignore SIGTERM, SIGHUP and Ctrl-C from here to the process's end.
+    """Where this call was stopped, ignore SIGTERM, SIGHUP, Ctrl-C and the signals that end a process by default
+    (SIGALRM, SIGUSR1 ...) from here to the process's end: :func:`entry` alone, whose process ends next (an ignored
+    signal is inherited by any child; :func:`main` in-process gives every handler back instead).
 
     Python's exit resets every signal with a Python handler to its default before it frees the
     modules: a terminal closing sends SIGHUP then SIGTERM, and a SIGTERM that came in then killed
@@ -91,18 +113,19 @@ def _ignore_later_stops() -> None:
         return
     import _signal
 
-    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
-        if hasattr(_signal, name):
-            try:
-                _signal.signal(getattr(_signal, name), _signal.SIG_IGN)
-            except (ValueError, OSError):  # not the main thread
-                return
+    ending = stops.ENDING if stops is not None else ()  # (SIGALRM, SIGUSR1 ...: a later one is no more the answer)
+    for sig in (*(getattr(_signal, n) for n in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(_signal, n)), *ending):
+        try:
+            _signal.signal(sig, _signal.SIG_IGN)
+        except (ValueError, OSError):  # not the main thread
+            return
 
 
 def _call(argv: list[str]) -> int:
     """Run ``kernelcli ARGV`` (in the worker if one runs it, else here) and return its exit code."""
     try:
         stops_unwind()  # (inside: a stop as its handlers are installed is said as a later one is)
+        _forget_stops()
         argv = debug_first(argv)  # (inside: a stop there is said as one a line later is)
         from ..worker.client import run_in_worker, wants_worker
         from ..worker.protocol import SwitchError

@@ -30,7 +30,7 @@ from ..stops import stop_replaced_by
 from ._json_text import json_text, printed_json
 from ._lines import shown, single_line
 from ._terminal import console, echo, write_stdout  # noqa: F401 - (console: the commands import it from here)
-from ._signals import install_signal_handlers, interrupted_message
+from ._signals import give_back_ending_signals, install_signal_handlers, interrupted_message
 from ._value_refused import value_refused
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -440,9 +440,10 @@ def begin_call() -> None:
 
 def end_call() -> None:
     """Where a call ends (:func:`begin_call`'s): no Zarr store look-up outlives it, for the Python API or the next call
-    in this process (a store made meanwhile is seen)."""
+    in this process (a store made meanwhile is seen), and the signals that end a process by default do so again."""
     from ..io.store_paths import forget_store_lookups
 
+    give_back_ending_signals()  # (nothing of the call is left to remove: SIGALRM and the like end the process at once)
     forget_store_lookups(remember=False)
 
 

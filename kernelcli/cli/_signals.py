@@ -124,7 +124,8 @@ def _among(path: Any, inputs: list[str]) -> bool:
 
 
 def install_signal_handlers() -> None:
-    """Make SIGTERM and SIGHUP unwind like Ctrl-C (see :class:`kernelcli.errors.Interrupted`).
+    """Make SIGTERM and SIGHUP unwind like Ctrl-C (see :class:`kernelcli.errors.Interrupted`), and the signals that end
+    a process by default (SIGALRM, SIGUSR1 ...) end it once its temporary files are gone (:func:`take_ending_signals`).
 
     A signal the caller left ignored stays ignored: under ``nohup`` a hang-up must not stop
     the call (Python keeps an inherited ignored SIGINT the same way).  A stop that lands in a
@@ -144,6 +145,7 @@ def install_signal_handlers() -> None:
 
     if not _take(handler, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         return
+    take_ending_signals()
     start = sys.modules.get(f"{__package__}._start_stops")  # (not imported: saying a stop there imports this module)
     if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, getattr(start, "interrupt_early", None), _dropped):
         signal.signal(signal.SIGINT, on_interrupt)
@@ -151,6 +153,72 @@ def install_signal_handlers() -> None:
         raise_lost_stops()
     except (ValueError, OSError):  # not the main thread
         pass
+
+
+#: the ending signals a call took (:func:`take_ending_signals`), each with the handler it found: put back at its end
+_TAKEN: dict[int, Any] = {}
+
+
+def take_ending_signals() -> None:
+    """While the call runs (until :func:`give_back_ending_signals`), each signal that ends a process by default and
+    that this process leaves at that default (:data:`kernelcli.stops.ENDING`: SIGALRM, SIGUSR1, SIGUSR2 ...) unwinds
+    the call as SIGTERM does, its temporary files removed, and the process then ends of it (:func:`on_ending`): a
+    ``timeout -s ALRM`` left a half-written ``.part`` for good (audit 232 #3).  One the caller ignores or handles
+    is left alone.
+
+    >>> import signal; take_ending_signals(); signal.getsignal(signal.SIGUSR1) is on_ending
+    True
+    >>> give_back_ending_signals(); signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL
+    True
+    """
+    import signal
+
+    from ..stops import ENDING
+
+    give_back_ending_signals()
+    for sig in ENDING:
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            try:
+                _TAKEN[sig] = signal.signal(sig, on_ending)
+            except (ValueError, OSError):  # not the main thread
+                return
+
+
+def give_back_ending_signals() -> None:
+    """Put back the handlers :func:`take_ending_signals` found: once the call has ended, nothing of it is left to
+    remove, and a host that ran it in-process is ended by these signals as before.  SIGALRM held by a kept stop
+    still to be raised again gets its handler when that stop gives SIGALRM back (:func:`kernelcli.stops.put_back`):
+    else the stop put this call's handler back past its end, for good."""
+    import signal
+
+    from ..stops import kept_alarm_handler, put_back
+
+    while _TAKEN:
+        sig, handler = _TAKEN.popitem()
+        now = kept_alarm_handler() if sig == signal.SIGALRM else None
+        if (signal.getsignal(sig) if now is None else now) is on_ending:  # (one its host put in since is the host's)
+            put_back(sig, handler)
+
+
+def on_ending(signum: int, frame: Any) -> None:
+    """A signal that ends a process by default: the call stops as it stops for SIGTERM (its temporary files removed),
+    but says and publishes nothing (no error line, no ``--report``: a process ended by the signal says nothing, and
+    the warm worker's call, whose client it ends, says nothing either); the process then ends of the signal
+    (:func:`kernelcli.cli.entry`).  One that comes while another stop unwinds the call is dropped, as a second
+    Ctrl-C is: the first stop is the one said, its code the exit code (:func:`drop_later_stops`)."""
+    from ..errors import Interrupted
+    from ..stops import end_by, end_now, forsake, note, received, silence_stdio
+
+    if signum not in _TAKEN:  # (after the call: a kept stop's alarm put this handler back past its end)
+        end_now(signum)
+    if received() is not None:  # another stop unwinds the call: the first is the one said, its code the exit code
+        return
+    end_by(signum)
+    note(signum)
+    forsake()  # (no --report)
+    silence_stdio()
+    drop_later_stops()
+    raise Interrupted(signum)
 
 
 def drop_later_stops() -> None:

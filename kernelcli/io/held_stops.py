@@ -25,7 +25,8 @@ import signal
 import threading
 from typing import Any
 
-#: the signals that unwind a call (Ctrl-C, and SIGTERM/SIGHUP as the command line installs them)
+#: the signals that unwind a call (Ctrl-C, and SIGTERM/SIGHUP as the command line installs them; SIGALRM and the other
+#: signals that end a process by default are held too where a handler takes them: :func:`_taken_ending`)
 UNWINDING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -51,7 +52,7 @@ def hold(signals: tuple[int, ...] = UNWINDING) -> Held:
         return held
     _STACK.append(held)
     try:
-        for sig in signals:
+        for sig in dict.fromkeys((*signals, *_taken_ending())):
             if signal.getsignal(sig) not in (signal.SIG_IGN, None):  # (None: a handler not Python's, left alone)
                 # (signal.signal runs a stop that came just before, which may raise: what it replaced so far is kept)
                 held.previous[sig] = signal.signal(sig, held.note)
@@ -59,6 +60,15 @@ def hold(signals: tuple[int, ...] = UNWINDING) -> Held:
         release(held)
         raise
     return held
+
+
+def _taken_ending() -> tuple[int, ...]:
+    """The signals that end a process by default (SIGALRM, SIGUSR1 ...) that a handler here takes (the command line's,
+    which unwinds the call as SIGTERM does, or a host's): held as the unwinding ones are.  One left at its default
+    ends the process at once, held or not."""
+    from ..stops import ENDING
+
+    return tuple(sig for sig in ENDING if callable(signal.getsignal(sig)))
 
 
 def release(held: Held) -> list[tuple[int, Any]]:
@@ -87,7 +97,7 @@ def _put_back(sig: int, handler: Any) -> BaseException | None:
     """Install ``handler`` for ``sig`` whatever comes: ``signal.signal`` first runs a stop that just came, and one the
     handlers already put back raise left this one the holder's for good.  Returns that stop (the first), or None."""
     stop = None
-    for _ in range(len(UNWINDING) + 2):  # (each try that fails runs at least one stop that came: they are few)
+    for _ in range(len(UNWINDING) + len(_taken_ending()) + 2):  # (each try that fails runs at least one stop that came)
         try:
             signal.signal(sig, handler)
             return stop

@@ -32,7 +32,7 @@ import signal
 import socket
 import threading
 
-from ..stops import forsake
+from ..stops import forsake, silence_stdio
 from . import protocol
 
 
@@ -102,22 +102,7 @@ def watch_client(conn, finished: threading.Event) -> None:
                 break
         if not finished.is_set():
             forsake()  # (no --report: nothing is published for a caller that is gone)
-            _silence_stdio()  # the caller is gone, as a process killed with it would be: nothing more reaches its terminal
+            silence_stdio()  # the caller is gone, as a process killed with it would be: nothing more reaches its terminal
             os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=wait, name="kernelcli-client-watch", daemon=True).start()
-
-
-def _silence_stdio() -> None:
-    """Point this process's stdout and stderr at /dev/null (its "terminated (SIGTERM)" line named a
-    signal the user never sent, on the terminal of a client that was gone)."""
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-    except OSError:
-        return
-    for fd in (1, 2):
-        try:
-            os.dup2(null, fd)
-        except OSError:
-            pass
-    os.close(null)
