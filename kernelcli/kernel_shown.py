@@ -48,6 +48,17 @@ class ZyxKernel(Kernel):
         if len(self.shape) != 3:
             raise InvalidKernel(f"Kernel {self.name!r}: axes: names the axes of a 3-D kernel, and the matrix is {len(self.shape)}-D")
 
+    def to_dict(self) -> dict[str, Any]:
+        """:meth:`Kernel.to_dict` with ``"axes": ["z", "y", "x"]``: ``kernels show FILE --json`` of this file reads back
+        as this kernel again, not as a (channels, f, f) layer filter.
+
+        >>> ZyxKernel("b", [[[1.0]], [[1.0]]]).to_dict()["axes"]
+        ['z', 'y', 'x']
+        """
+        document = super().to_dict()
+        document["axes"] = list(self.axes)
+        return document
+
     def refused_as_layer(self, input: str | None = None) -> InvalidKernel:
         """Why it is no layer's (channels, f, f) filter, in a named 3-D kernel's words (``catalog._volume_refusal``):
         to the Python API (``filter_bank`` asks), or on the command line to ``input`` (an image, a chw or hwc array).
