@@ -53,3 +53,57 @@ class TestAZyxKernelFileShownKeepsItsAxes:
             done = run_in_process("convolve", "arr3.npy", "--layout", "zyx", "-k", kernel, "-o", out, cwd=tmp_path)
             assert done.returncode == 0, done.stderr
         assert np.array_equal(np.load(tmp_path / "n.npy"), np.load(tmp_path / "f.npy"))
+
+
+class TestAVolumeMaxPoolUnderAMemoryCapCountsItsOwn:
+    """#2: ``KERNELCLI_MAX_MEMORY=50M pool v16.nii -f 2`` (120x256x256 int16) was refused by the NIfTI reader's guard
+    (the voxels and two float32 copies, 75 MiB), after the tiled choice had kept it in memory by pool's own count
+    (19 MiB); a .nii.gz too.  Here a 64x96x96 int16 volume: 5.6 MiB by the reader's old count, 3.3 MiB by a max pool's."""
+
+    CAP = "4.5M"
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        nib = pytest.importorskip("nibabel")
+        x = np.random.default_rng(3).integers(-1000, 2000, (96, 96, 64)).astype(np.int16)  # (i, j, k): 64x96x96 z, y, x
+        for name in ("v.nii", "v.nii.gz"):
+            img = nib.Nifti1Image(x, np.eye(4))
+            img.header.set_xyzt_units("mm")
+            nib.save(img, str(tmp_path / name))
+        return tmp_path
+
+    @pytest.mark.parametrize("name", ["v.nii", "v.nii.gz"])
+    def test_a_cap_between_the_two_counts_pools_in_memory(self, folder, name):
+        nib = pytest.importorskip("nibabel")
+        free = run_in_process("pool", name, "-f", "2", "-o", "free.nii", cwd=folder)
+        assert free.returncode == 0, free.stderr
+        capped = run_in_process("pool", name, "-f", "2", "-o", "capped.nii", cwd=folder, env={"KERNELCLI_MAX_MEMORY": self.CAP})
+        assert capped.returncode == 0, capped.stderr
+        assert "tile by tile" not in capped.stderr
+        assert np.array_equal(np.asarray(nib.load(folder / "capped.nii").dataobj), np.asarray(nib.load(folder / "free.nii").dataobj))
+
+    def test_a_cap_below_the_pools_count_names_it(self, folder):
+        refused = run_in_process("pool", "v.nii.gz", "-f", "2", "-o", "p.nii", cwd=folder, env={"KERNELCLI_MAX_MEMORY": "2M"})
+        one_line_refusal(refused, 2, "v.nii.gz: a 64x96x96 volume would need about 3.3 MiB of memory "
+                                     "(the voxels and the arrays they are pooled with), more than the 2.0 MiB allowed")
+        assert not (folder / "p.nii").exists()
+
+    @pytest.mark.parametrize("op", ["max", "avg"])
+    def test_the_tiled_choice_is_the_readers_refusal(self, folder, monkeypatch, op):
+        from kernelcli.errors import ImageReadError
+        from kernelcli.io.read_words import ReadWords
+        from kernelcli.medical.nifti import read_nifti
+        from kernelcli.medical.pooling import pool_job_bytes
+        from kernelcli.tiled.nifti import wanted
+
+        job_bytes = pool_job_bytes(2, op=op, stride=None, padding=0, ceil_mode=False)
+        for cap in ("2M", "3M", "4.5M", "5.5M", "6M", "1G"):
+            monkeypatch.setenv("KERNELCLI_MAX_MEMORY", cap)
+            tiled = wanted(folder / "v.nii", tiled=False, chunks=None, scheduler=None, job_bytes=job_bytes)
+            try:
+                read_nifti(folder / "v.nii", words=ReadWords(cli=True, done="pooled", job_bytes=job_bytes))
+                refused = False
+            except ImageReadError:
+                refused = True
+            assert tiled == refused, (op, cap)
+

@@ -116,11 +116,10 @@ def pool(
 
         refuse_volume_url(out)  # (a URL sent it down the image's tiled path: 'p3.nii: the tiled path reads Zarr stores, ...')
         refuse_image_options(input[0], image_only, command="pool")
-        from ..medical.pooling import pool_volume_bytes
+        from ..medical.pooling import pool_job_bytes
 
-        def job_bytes(shape, stored):  # (the in-memory run's own guard: tile by tile where it would refuse)
-            return pool_volume_bytes(shape, stored, size, op=op, stride=stride or size, padding=padding, ceil_mode=ceil)
-
+        # (the in-memory run's own guard: tile by tile where it would refuse)
+        job_bytes = pool_job_bytes(size, op=op, stride=stride, padding=padding, ceil_mode=ceil)
         if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out, job_bytes=job_bytes):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, axis=axis, volume_index=volume_index, series=series,

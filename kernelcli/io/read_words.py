@@ -15,6 +15,7 @@ Python caller's.
 
 from __future__ import annotations
 
+from typing import Any
 
 from ..option_words import OptionWords, chosen, dashed
 from ..records import record
@@ -26,9 +27,12 @@ OPTION_NAMES: dict[str, tuple[str, str]] = dashed("volume", "series", "resample_
 @record(frozen=True)
 class ReadWords(OptionWords):
     """The command line's words (``cli``) or a Python caller's (:class:`kernelcli.option_words.OptionWords`);
-    ``done``: what the command does to each volume of a 4-D input it reads whole, for its note (pool's are pooled)."""
+    ``done``: what the command does to each volume of a 4-D input it reads whole, for its note (pool's are pooled);
+    ``job_bytes``: the command's own count of its in-memory job, ``(shape, stored) -> bytes``, where it has one (pool's),
+    which a NIfTI reader's memory guard counts as the tiled path's choice does (:func:`kernelcli.medical.volume.job_need`)."""
 
     done: str = "filtered"
+    job_bytes: Any = None
 
     NAMES = OPTION_NAMES
 

@@ -85,6 +85,22 @@ def pool_volume_bytes(shape: tuple[int, ...], stored: Any, size: int, *, op: str
     return math.prod(shape) * stored.itemsize + results + path_bytes + POOL_SLACK_BYTES
 
 
+def pool_job_bytes(size: int, *, op: str, stride: int | None, padding: int, ceil_mode: bool) -> Any:
+    """The count of one volume pooling, ``(shape, stored) -> bytes`` (:func:`pool_volume_bytes`): declared once for its
+    three users, the NIfTI reader's memory guard, the tiled path's choice (:func:`kernelcli.tiled.nifti.wanted`) and the
+    check once the voxels are read (in the dtype they are read as).
+
+    >>> round(pool_job_bytes(2, op="max", stride=None, padding=0, ceil_mode=False)((120, 256, 256), np.int16) / 2**20, 1)
+    18.9
+    """
+    step = size if stride is None else stride
+
+    def job_bytes(shape: tuple[int, ...], stored: Any) -> int:
+        return pool_volume_bytes(shape, stored, size, op=op, stride=step, padding=padding, ceil_mode=ceil_mode)
+
+    return job_bytes
+
+
 #: what a pooling holds beside its arrays: the loops' argument and index arrays, the writer's buffers (tracemalloc
 #: found up to 2.3 MiB over the arrays on a 120x256x256 volume, 0.3 MiB on a 40x96x112 one)
 POOL_SLACK_BYTES = 2 * 2**20
@@ -144,14 +160,15 @@ def pool_volume_file(
 
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
                                    force=force, tiled=zarr_offered and tiled_takes(options, pooling=True))
-    vol = options.read(src, done="pooled")
+    job_bytes = pool_job_bytes(size, op=op, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    vol = options.read(src, done="pooled", job_bytes=job_bytes)  # (a NIfTI's guard counts the pooling's own, as wanted does)
     refuse_two_voxel_sizes(vol, out_path, pooled=True)  # (its NIfTI's affine and its record's spacing would disagree)
     step = size if stride is None else stride
     check_slices(src, vol.data.shape[-3:], size, padding, stride=step, ceil_mode=ceil_mode)
     from ..limits import check_peak
 
-    need = pool_volume_bytes(vol.data.shape, vol.data.dtype, size, op=op, stride=step, padding=padding, ceil_mode=ceil_mode)
-    _named(src, lambda: check_peak(need, f"{src}: {label}"))  # the reader counted no op: an average's float copies
+    need = job_bytes(vol.data.shape, vol.data.dtype)
+    _named(src, lambda: check_peak(need, f"{src}: {label}"))  # (as read: a DICOM's guard counted no op, a NIfTI's its header dtype)
     start = time.perf_counter()
     pooling = {"stride": step, "op": op, "padding": padding, "ceil_mode": ceil_mode, "count_include_pad": count_include_pad,
                "paths": options.paths}

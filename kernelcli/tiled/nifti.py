@@ -43,9 +43,9 @@ OUTPUTS = (".nii", ".zarr", ".npy")
 def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: Any = None,
            job_bytes: Callable[[tuple[int, ...], np.dtype], int] | None = None) -> bool:
     """True when one volume input goes tile by tile: a tiled option, a Zarr output (only the tiled path writes
-    one), or a ``.nii`` whose in-memory job would pass the memory cap: ``job_bytes(shape, stored)`` where the command
-    counts its own (pool's :func:`kernelcli.medical.pooling.pool_volume_bytes`), else
-    :func:`kernelcli.medical.volume.volume_job_bytes`."""
+    one), or a ``.nii`` whose in-memory job would pass the memory cap by the reader's guard's own count
+    (:func:`kernelcli.medical.volume.job_need`): ``job_bytes(shape, stored)`` where the command counts its own (pool's
+    :func:`kernelcli.medical.pooling.pool_job_bytes`), else :func:`kernelcli.medical.volume.volume_job_bytes`."""
     if tiles_asked(tiled=tiled, chunks=chunks, scheduler=scheduler) or _local_store(out):
         return True
     if not str(path).lower().endswith(".nii") or not path.is_file():
@@ -64,12 +64,12 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: 
             img = open_nifti(nib, path)
         if math.prod(int(n) for n in img.shape[3:]) > 1:
             return False  # several volumes: the tiled path takes none of them (--volume picks one in memory)
-        from ..medical.volume import volume_job_bytes
+        from ..medical.volume import job_need
 
-        need = (job_bytes or volume_job_bytes)(tuple(int(n) for n in img.shape[:3]), np.dtype(img.get_data_dtype()))
+        need = job_need(tuple(int(n) for n in img.shape[:3]), np.dtype(img.get_data_dtype()), job_bytes)
     except Exception:  # noqa: BLE001 - unreadable here: the in-memory reader says why
         return False
-    return need > cap  # what the in-memory job's guard counts (check_volume_memory, or pool's own)
+    return need > cap  # what the in-memory reader's guard counts (check_volume_memory)
 
 
 class NiftiVoxels:
