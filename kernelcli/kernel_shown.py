@@ -59,9 +59,10 @@ class ZyxKernel(Kernel):
         document["axes"] = list(self.axes)
         return document
 
-    def refused_as_layer(self, input: str | None = None) -> InvalidKernel:
+    def refused_as_layer(self, input: str | None = None, *, cli: bool | None = None) -> InvalidKernel:
         """Why it is no layer's (channels, f, f) filter, in a named 3-D kernel's words (``catalog._volume_refusal``):
-        to the Python API (``filter_bank`` asks), or on the command line to ``input`` (an image, a chw or hwc array).
+        to the Python API (``filter_bank`` asks), or on the command line (``cli``, the default with an ``input``) to
+        ``input`` (an image, a chw or hwc array), or to a batch none of whose inputs takes it (no ``input``).
 
         >>> from pathlib import Path
         >>> k = ZyxKernel("b", [[[1.0]], [[1.0]]], path=Path("b.json"))
@@ -71,10 +72,10 @@ class ZyxKernel(Kernel):
         named = str(self.path) if self.path is not None else self.name
         what = 'a 3-D kernel file whose "axes" say z, y, x is for a volume'
         layer = 'a (channels, f, f) layer filter, summed over the channels, is a file without "axes"'
-        if input is None:
+        if not (input is not None if cli is None else cli):
             return InvalidKernel(f"{named}: {what}: a (Z, Y, X) array takes it in conv3d (from kernelcli.volumes); {TWO_D}; {layer}")
-        return InvalidKernel(f"{input}: {named}: {what} input (NIfTI, DICOM or a DICOM series folder) or a --layout zyx array; "
-                             f"{TWO_D}; {layer}")
+        return InvalidKernel(f"{'' if input is None else f'{input}: '}{named}: {what} input (NIfTI, DICOM or a DICOM series folder) "
+                             f"or a --layout zyx array; {TWO_D}; {layer}")
 
 
 def is_shown_kernel(document: dict) -> bool:

@@ -107,3 +107,38 @@ class TestAVolumeMaxPoolUnderAMemoryCapCountsItsOwn:
                 refused = True
             assert tiled == refused, (op, cap)
 
+
+class TestAZyxKernelFileInAnImageOnlyBatchIsRefusedOnce:
+    """#3: ``convolve b1 -k box_3d.json --out-dir o --report r.json`` (b1: two images) ran each input and failed each
+    (exit 1, the refusal printed twice, items "failed"), where ``-k box_3d`` is refused once before anything runs
+    (exit 3, items "not run")."""
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        import shutil
+
+        (tmp_path / "k.json").write_text(run_in_process("kernels", "show", "box_3d", "--json").stdout, encoding="utf-8")
+        (tmp_path / "b1").mkdir()
+        for name in ("phantom.png", "rgb.png"):
+            shutil.copy(SAMPLES / name, tmp_path / "b1")
+        return tmp_path
+
+    def test_refused_once_as_the_name_is(self, folder):
+        named = run_in_process("convolve", "b1", "-k", "box_3d", "--out-dir", "on", "--report", "rn.json", cwd=folder)
+        filed = run_in_process("convolve", "b1", "-k", "k.json", "--out-dir", "of", "--report", "rf.json", cwd=folder)
+        one_line_refusal(named, EXIT_KERNEL, "box_3d: a named 3-D kernel is for a volume input")
+        one_line_refusal(filed, EXIT_KERNEL, 'k.json: a 3-D kernel file whose "axes" say z, y, x is for a volume input '
+                                             "(NIfTI, DICOM or a DICOM series folder) or a --layout zyx array")
+        assert not filed.stderr.startswith("error: b1")
+        for report in ("rn.json", "rf.json"):
+            items = json.loads((folder / report).read_text(encoding="utf-8"))["items"]
+            assert [(item["status"], item["code"]) for item in items] == [("not run", EXIT_KERNEL)] * 2, report
+        assert not (folder / "of").exists()
+
+    def test_a_zyx_array_batch_still_takes_it(self, folder):
+        (folder / "b3").mkdir()
+        for i in range(2):
+            np.save(folder / "b3" / f"a{i}.npy", np.random.default_rng(i).normal(size=(4, 9, 9)))
+        done = run_in_process("convolve", "b3", "--layout", "zyx", "-k", "k.json", "--out-dir", "o", cwd=folder)
+        assert done.returncode == 0, done.stderr
+        assert sorted(p.name for p in (folder / "o").iterdir()) == ["a0_box_3d.npy", "a1_box_3d.npy"]

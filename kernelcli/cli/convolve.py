@@ -377,6 +377,9 @@ def _image_job(specs, bias, options, scale, force) -> tuple[Any, str, bool]:
         raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank)")
     values = None if bias is None else parse_bias(bias, len(specs))  # before any image is read (exit 2)
     kernels = [load_spec(spec, scale) for spec in specs]
+    stated = next((k for k in kernels if hasattr(k, "refused_as_layer")), None)
+    if stated is not None and options.layout != "zyx":  # (its file says z, y, x: no image or chw/hwc array takes it)
+        raise stated.refused_as_layer(cli=True)  # once, before any input runs, as a named 3-D kernel is
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None:
         job = partial(convolve_file, kernel_spec=kernels[0], options=options, force=force)
     else:
