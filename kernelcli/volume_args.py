@@ -197,7 +197,9 @@ def pool3d_bytes(shape: tuple[int, ...], f, s, p, op: str, out_shape: tuple[int,
     out_bytes = math.prod(out_shape) * cdt.itemsize
     extra = [max(0, (o - 1) * sa + fa - pa - n) for o, sa, fa, pa, n in zip(out_shape, s, f, p, shape)]
     padded = any(p) or any(extra)
-    copy_dtype = cdt if op == "avg" else stored
+    from .modes import KEEPS_DTYPE
+
+    copy_dtype = stored if op in KEEPS_DTYPE else cdt
     copy = math.prod(n + pa + e for n, pa, e in zip(shape, p, extra)) * copy_dtype.itemsize if padded or copy_dtype != stored else 0
     mask = math.prod(out_shape) if op != "avg" and cdt.kind == "f" else 3 * 8 * math.prod(out_shape[1:]) if op == "avg" else 0
     cast = math.prod(shape) * cdt.itemsize if op == "avg" and cdt != stored else 0

@@ -142,3 +142,22 @@ class TestAZyxKernelFileInAnImageOnlyBatchIsRefusedOnce:
         done = run_in_process("convolve", "b3", "--layout", "zyx", "-k", "k.json", "--out-dir", "o", cwd=folder)
         assert done.returncode == 0, done.stderr
         assert sorted(p.name for p in (folder / "o").iterdir()) == ["a0_box_3d.npy", "a1_box_3d.npy"]
+
+
+class TestThatMaxAndMinKeepTheDtypeIsReadFromModes:
+    """#7: medical/pooling.pool_volume_bytes and volume_args.pool3d_bytes each wrote "max/min keep the input's dtype"
+    again (``op == "avg"``) after 1c038fb made modes.KEEPS_DTYPE its one declaration: changed there, they did not follow."""
+
+    def test_the_counts_follow_modes_keeps_dtype(self, monkeypatch):
+        from kernelcli import modes
+        from kernelcli.medical.pooling import pool_volume_bytes
+        from kernelcli.volume_args import pool3d_bytes
+
+        def counts():
+            return (pool_volume_bytes((8, 16, 16), np.int16, 2, op="max", stride=2, padding=1, ceil_mode=False),
+                    pool3d_bytes((8, 16, 16), (2,) * 3, (2,) * 3, (1,) * 3, "max", (5, 9, 9), np.float32, np.int16))
+
+        kept = counts()
+        monkeypatch.setattr(modes, "KEEPS_DTYPE", frozenset({"min"}))
+        now = counts()
+        assert now[0] != kept[0] and now[1] != kept[1], (kept, now)

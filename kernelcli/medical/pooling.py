@@ -69,6 +69,7 @@ def pool_volume_bytes(shape: tuple[int, ...], stored: Any, size: int, *, op: str
     import math
 
     from ..errors import ShapeError
+    from ..modes import KEEPS_DTYPE
     from ..ndsupport import volume_dtype
     from ..shapes import pool_output_size
     from ..volume_args import pool3d_bytes
@@ -79,7 +80,7 @@ def pool_volume_bytes(shape: tuple[int, ...], stored: Any, size: int, *, op: str
         out = tuple(pool_output_size(n, size, stride=stride, padding=padding, ceil_mode=ceil_mode) for n in frame)
     except ShapeError:  # no output: the pooling refuses it naming the volume and the axis, after this count
         return math.prod(shape) * stored.itemsize + POOL_SLACK_BYTES
-    cdt = volume_dtype(stored) if op == "avg" else stored
+    cdt = stored if op in KEEPS_DTYPE else volume_dtype(stored)
     path_bytes = max(pool3d_bytes(frame, (size,) * 3, (stride,) * 3, (padding,) * 3, op, out, cdt, stored))
     results = frames * math.prod(out) * cdt.itemsize if frames > 1 else 0
     return math.prod(shape) * stored.itemsize + results + path_bytes + POOL_SLACK_BYTES
