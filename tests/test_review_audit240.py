@@ -161,3 +161,38 @@ class TestThatMaxAndMinKeepTheDtypeIsReadFromModes:
         monkeypatch.setattr(modes, "KEEPS_DTYPE", frozenset({"min"}))
         now = counts()
         assert now[0] != kept[0] and now[1] != kept[1], (kept, now)
+
+
+class TestAHeaderWithoutPixelsAtAHeldPositionIsExtra:
+    """#4: IM003_hdr.dcm, IM003.dcm without its PixelData and with another InstanceNumber (or SOPInstanceUID), was told
+    'the volume would be a slice short; copy the file again whole', and a whole copy then met 'IM003.dcm and
+    IM003_hdr.dcm are at the same slice position ...: more than one volume'."""
+
+    @pytest.fixture(params=["InstanceNumber", "SOPInstanceUID"])
+    def series(self, request, tmp_path):
+        pydicom = pytest.importorskip("pydicom")
+        from test_medical_audit104 import ct_series
+
+        folder = tmp_path / "ct"
+        ct_series(folder, n=5)
+        ds = pydicom.dcmread(folder / "IM003.dcm")
+        del ds.PixelData
+        if request.param == "InstanceNumber":
+            ds.InstanceNumber = 99
+        else:
+            ds.SOPInstanceUID = "1.2.3.105.99"
+        ds.save_as(folder / "IM003_hdr.dcm")
+        return folder
+
+    def test_named_as_extra_and_the_advice_reads(self, series):
+        done = run_in_process("volume", "ct", "-k", "box:3vox", "-o", "ct.nii.gz", cwd=series.parent)
+        said = one_line_refusal(done, 2, "ct/IM003_hdr.dcm: a header without pixel data at the slice position of IM003.dcm",
+                                "not a lost slice, the series has that position whole in IM003.dcm; IM003_hdr.dcm is extra: remove it")
+        assert "slice short" not in said and not (series.parent / "ct.nii.gz").exists()
+        (series / "IM003_hdr.dcm").unlink()
+        assert run_in_process("volume", "ct", "-k", "box:3vox", "-o", "ct.nii.gz", cwd=series.parent).returncode == 0
+
+    def test_at_a_position_no_image_holds_it_is_still_a_slice_short(self, series):
+        (series / "IM003.dcm").unlink()
+        done = run_in_process("volume", "ct", "-k", "box:3vox", "-o", "ct.nii.gz", cwd=series.parent)
+        one_line_refusal(done, 2, "ct/IM003_hdr.dcm: a slice of this series without pixel data", "the volume would be a slice short")

@@ -119,7 +119,8 @@ def refuse_slices_without_pixels(imageless: list[tuple[Path, Any]], uid: str, im
     pixel data (deleted, or a copy cut off where its pixels start).  Read without it, the volume would be a slice short
     (or refused for an uneven gap that never names it).  Where one of the series' ``images`` is the same instance
     (:func:`_instance_key`: a re-copy aborted beside the whole file), the slice is there: both files are named, and the
-    one without pixels is to be removed (which of two files is meant is not chosen in silence).  A file without Rows or
+    one without pixels is to be removed (which of two files is meant is not chosen in silence); so too where one of them
+    holds its slice position (:func:`_position_held`): it is extra, not a lost slice.  A file without Rows or
     Columns states no image (a structured report, a header alone), and one of another series is no slice of this one:
     those are set aside with a note.
 
@@ -141,10 +142,38 @@ def refuse_slices_without_pixels(imageless: list[tuple[Path, Any]], uid: str, im
                     f"{entry}: a copy of {copy.name} without its pixel data (the same DICOM instance: SOPInstanceUID "
                     f"{_instance_key(ds)[0]}, same position and InstanceNumber; no Pixel Data follows its header): the series "
                     f"has that slice whole in {copy.name}; remove {entry.name}")
+            if (held := _position_held(entry, ds, images)) is not None:  # (copied whole, it would be a second slice there)
+                raise ImageReadError(
+                    f"{entry}: a header without pixel data at the slice position of {held.name} (the same position and "
+                    f"orientation; another SOPInstanceUID or InstanceNumber): not a lost slice, the series has that position "
+                    f"whole in {held.name}; {entry.name} is extra: remove it")
             raise ImageReadError(
                 f"{entry}: a slice of this series without pixel data (its header states a {ds.get('Rows')}x{ds.get('Columns')} "
                 "image, but no Pixel Data follows: deleted, or a copy cut off where its pixels start): the volume would be a "
                 "slice short; copy the file again whole")
+
+
+def _position_held(entry: Path, ds: Any, images: list[tuple[Path, Any]]) -> Path | None:
+    """The file of ``images`` at ``ds``'s slice position (its orientation, and its position along the normal within
+    geometry's SAME_POSITION_MM), or None; a header without usable position or orientation holds none."""
+    from .geometry import SAME_POSITION_MM, normal_of
+
+    try:
+        iop, ipp = _orientation(ds, where=entry), _position(ds, where=entry)
+    except ImageReadError:
+        return None
+    if iop is None or ipp is None:
+        return None
+    normal = normal_of(iop)
+    for path, image in images:
+        try:
+            other_iop, other_ipp = _orientation(image, where=path), _position(image, where=path)
+        except ImageReadError:
+            continue
+        if other_iop is not None and other_ipp is not None and np.allclose(other_iop, iop, atol=1e-4) \
+                and abs(float(np.dot(other_ipp - ipp, normal))) < SAME_POSITION_MM:
+            return path
+    return None
 
 
 def _instance_key(ds: Any) -> tuple[str, str, str] | None:
