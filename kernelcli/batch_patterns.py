@@ -297,3 +297,16 @@ def refuse_unmatched(args: Sequence[str | os.PathLike], *, one_file: str | None 
             shown = ", ".join(matches[:3]) + (f" and {len(matches) - 3} more" if len(matches) > 3 else "")
             raise UsageError(f"{arg}: no such file; {one_file} reads one file and expands no pattern (this one matches "
                              f"{shown}): give one by name")
+
+
+
+def may_name(arg: str | os.PathLike) -> bool:
+    """Whether the folder or pattern ``arg`` (:func:`kernelcli.batch_plan.is_batch_argument`) may name an existing
+    ``--report`` among its inputs while they are not listed yet: a folder may, and a pattern unless it matches nothing
+    (expanded, it names no file, the report included).
+
+    >>> may_name("nosuch*.png"), may_name(os.path.dirname(__file__))
+    (False, True)
+    """
+    text = os.fspath(arg)
+    return os.path.lexists(text) or bool(expand(text))

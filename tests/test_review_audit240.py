@@ -196,3 +196,34 @@ class TestAHeaderWithoutPixelsAtAHeldPositionIsExtra:
         (series / "IM003.dcm").unlink()
         done = run_in_process("volume", "ct", "-k", "box:3vox", "-o", "ct.nii.gz", cwd=series.parent)
         one_line_refusal(done, 2, "ct/IM003_hdr.dcm: a slice of this series without pixel data", "the volume would be a slice short")
+
+
+class TestAReportBesideAPatternThatMatchedNothing:
+    """#6: 'convolve bb/phantom.png "bb/*.jpg" -k sobel_v --out-dir eo --report rb.json --force' kept rb.json, noting
+    'exists, and a folder or pattern among the inputs is not read yet: it may be one of its files': the pattern had
+    matched nothing, so the report could not be one of its files."""
+
+    @pytest.fixture
+    def folder(self, tmp_path):
+        (tmp_path / "bb").mkdir()
+        (tmp_path / "bb" / "phantom.png").write_bytes((SAMPLES / "phantom.png").read_bytes())
+        (tmp_path / "rb.json").write_text('{"old": 1}', encoding="utf-8")
+        return tmp_path
+
+    def test_force_writes_the_refusals_report(self, folder):
+        done = run_in_process("convolve", "bb/phantom.png", "bb/*.jpg", "-k", "sobel_v", "--out-dir", "eo", "--report",
+                              "rb.json", "--force", cwd=folder)
+        assert done.returncode == 2, done.stderr
+        assert "not written" not in done.stderr and "bb/*.jpg: no files match this pattern" in done.stderr
+        items = json.loads((folder / "rb.json").read_text(encoding="utf-8"))["items"]
+        assert [item["input"] for item in items] == ["bb/phantom.png", "bb/*.jpg"]
+        assert not (folder / "eo").exists()
+
+    def test_a_pattern_matching_the_report_keeps_it_naming_the_pattern(self, folder):
+        (folder / "bb" / "r.json").write_text('{"old": 1}', encoding="utf-8")
+        done = run_in_process("convolve", "bb/*.json", "bb/*.jpg", "-k", "sobel_v", "--out-dir", "eo", "--report",
+                              "bb/r.json", "--force", cwd=folder)
+        assert done.returncode == 2
+        assert ("--report bb/r.json: not written: exists, and bb/*.json among the inputs may name it (its files are not "
+                "listed yet)") in done.stderr
+        assert (folder / "bb" / "r.json").read_text(encoding="utf-8") == '{"old": 1}'

@@ -409,8 +409,9 @@ def _say_outcome(result: Any, display: Any, *, json_out: bool, quiet: bool) -> N
 def unfound_said(inputs: list[Path], options: BatchOptions, *, force: bool, json_out: bool, quiet: bool) -> Iterator[None]:
     """Around a batch's discovery (a refusal raised as it is): where a file named in it is missing or not a regular
     file, the refusal's records (:func:`kernelcli.batch_plan.named_records`) are printed with ``--json`` as a batch's
-    document, and written to ``--report``, checked as a plan checks it, and not over an existing file where a folder or
-    pattern names inputs not found yet (it may be one of them): as a refused plan says them.
+    document, and written to ``--report``, checked as a plan checks it, and not over an existing file where a folder not
+    read yet or a pattern that matches files may name it as an input (:func:`kernelcli.batch_patterns.may_name`): as a
+    refused plan says them.
 
     >>> with unfound_said([Path("a.png")], BatchOptions(), force=False, json_out=False, quiet=True):
     ...     pass
@@ -428,6 +429,7 @@ def unfound_said(inputs: list[Path], options: BatchOptions, *, force: bool, json
 
 def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, *, force: bool, json_out: bool,
                  quiet: bool) -> None:
+    from ..batch_patterns import may_name
     from ..batch_plan import is_batch_argument
     from ..batch_records import BatchResult
     from ..batch_targets import check_report_path
@@ -442,9 +444,10 @@ def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, 
         try:
             check_report_path(report, inputs=named, force=force)
             # (a missing file is no folder or pattern: it names no file that may be the report)
-            if os.path.lexists(report) and any(is_batch_argument(arg) for arg in inputs):
-                raise OutputRefused(f"--report {report}: exists, and a folder or pattern among the inputs is not read "
-                                    "yet: it may be one of its files")
+            naming = next((arg for arg in inputs if is_batch_argument(arg) and may_name(arg)), None)
+            if os.path.lexists(report) and naming is not None:  # (a pattern that matched nothing names none)
+                raise OutputRefused(f"--report {report}: exists, and {naming} among the inputs may name it (its files are "
+                                    "not listed yet)")
         except KernelcliError as exc:
             call_note(f"--report {report}: not written: {str(exc).removeprefix(f'--report {report}: ')}", quiet=quiet)
         else:
