@@ -412,19 +412,19 @@ _TWO_D = TWO_D  # (kernel_shown's: a kernel file whose axes say z, y, x is refus
 def _volume_refusal(spec: str, what: str, named: str) -> Exception:
     """The refusal of a volume's kernel by :func:`load_kernel`, which builds 2-D kernels: to a Python caller, where
     the API builds it for a (Z, Y, X) array (:func:`kernelcli.volume_grammar.volume_kernel_advice`); on the command line (``worded``), that
-    the input must be a volume file, or for a ``--layout zyx`` array a 3-D kernel file or JSON list (a named kernel's taps: ``kernels show NAME --json``).
+    the input must be a volume file, or for a ``--layout zyx`` array a 3-D kernel file or JSON list (a named kernel's: ``kernels show NAME --json > NAME.json``, read back whole).
 
     >>> str(_volume_refusal("sobel_3d", "a named 3-D kernel is for a volume", "sobel_3d")).split(";")[0]
     "sobel_3d: a named 3-D kernel is for a volume: a (Z, Y, X) array takes kernel_3d('sobel_3d') (conv3d"
     >>> print(str(_volume_refusal("sobel_3d", "a named 3-D kernel is for a volume", "sobel_3d").worded("")).split("; ")[-1])
-    a --layout zyx array, whose slices a 2-D kernel filters one by one, takes a 3-D kernel as a file (.npy, JSON) or a JSON list of (z, y, x) taps: sobel_3d's are the "values" of kernelcli kernels show sobel_3d --json
+    a --layout zyx array, whose slices a 2-D kernel filters one by one, takes a 3-D kernel as a file (.npy, JSON) or a JSON list of (z, y, x) taps: kernelcli kernels show sobel_3d --json > sobel_3d.json, then -k sobel_3d.json
     """
     from .kernel_syntax import VolumeKernelRefused
     from .volume_grammar import volume_kernel_advice, volume_kernel_names
 
     key = spec.strip().lower().replace("-", "_")
     # a 2-D kernel filters a --layout zyx array slice by slice, another result: its 3-D form is a file (the README's)
-    taps = f": {key}'s are the \"values\" of kernelcli kernels show {key} --json" if key in volume_kernel_names() else ""
+    taps = f": kernelcli kernels show {key} --json > {key}.json, then -k {key}.json" if key in volume_kernel_names() else ""
     cli = (f"{what} input (NIfTI, DICOM or a DICOM series folder); {_TWO_D}; a --layout zyx array, whose slices a 2-D "
            f"kernel filters one by one, takes a 3-D kernel as a file (.npy, JSON) or a JSON list of (z, y, x) taps{taps}")
     return VolumeKernelRefused(spec, f"{what}: a (Z, Y, X) array takes {volume_kernel_advice(spec)}; {_TWO_D}",

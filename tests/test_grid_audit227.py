@@ -104,13 +104,14 @@ class TestA3DKernelOnAZyxArrayIsToldItsFile:
         r = run_in_process(command, "n3.npy", "--layout", "zyx", "-k", "box_3d", "-o", "o.npy", cwd=tmp_path)
         assert r.returncode == 3 and len(r.stderr.splitlines()) == 1, r.stderr
         advice = ("a --layout zyx array, whose slices a 2-D kernel filters one by one, takes a 3-D kernel as a file (.npy, "
-                  "JSON) or a JSON list of (z, y, x) taps: box_3d's are the \"values\" of kernelcli kernels show box_3d --json")
+                  "JSON) or a JSON list of (z, y, x) taps: kernelcli kernels show box_3d --json > box_3d.json, then -k box_3d.json")
         assert advice in r.stderr, r.stderr
         shown = run_in_process("kernels", "show", "box_3d", "--json", cwd=tmp_path)  # the advice, followed
         taps = json.loads(shown.stdout)["values"]
         np.save(tmp_path / "box_3d.npy", np.array(taps))
+        (tmp_path / "box_3d.json").write_text(shown.stdout, encoding="utf-8")
         expected = ndimage.correlate(data.astype(np.float64), kernel_3d("box_3d").array(), mode="constant")
-        for given in (json.dumps(taps), "box_3d.npy"):
+        for given in ("box_3d.json", json.dumps(taps), "box_3d.npy"):
             r = run_in_process(command, "n3.npy", "--layout", "zyx", "-k", given, "-o", "o.npy", "--force", cwd=tmp_path)
             assert r.returncode == 0, r.stderr
             np.testing.assert_allclose(np.load(tmp_path / "o.npy"), expected, atol=1e-6)
