@@ -187,7 +187,8 @@ class BatchResult:
     """Every record, in input order, and the totals."""
 
     records: list[Record]
-    seconds: float
+    #: the run's wall time; None where nothing ran (a refused or stopped-before-the-start batch)
+    seconds: float | None
     workers: int
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
@@ -225,7 +226,7 @@ class BatchResult:
         not_run = self.count("not run")
         if not_run:
             parts.append(f"{not_run} not run")
-        return ", ".join(parts) + f", {self.seconds:.1f} s"
+        return ", ".join(parts) + ("" if self.seconds is None else f", {self.seconds:.1f} s")
 
     def as_dict(self) -> dict[str, Any]:
         """One JSON-ready document: ``items`` (a record per input) and ``totals``."""
@@ -236,7 +237,7 @@ class BatchResult:
                 "ok": self.ok,
                 "failed": self.failed,
                 "not_run": self.count("not run"),
-                "seconds": round(self.seconds, 3),
+                "seconds": None if self.seconds is None else round(self.seconds, 3),
                 "workers": self.workers,
                 "interrupted": self.interrupted,
             },

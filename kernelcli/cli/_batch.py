@@ -332,9 +332,9 @@ def run_batch(
             from ..batch_records import BatchResult
 
             if options.report is not None and not getattr(refused, "report_refused", False):
-                write_refused_report(options.report, BatchResult(records, 0.0, 0), force=force, quiet=quiet)
+                write_refused_report(options.report, BatchResult(records, None, 0), force=force, quiet=quiet)
             if json_out:
-                print_json(BatchResult(records, 0.0, 0).as_dict())
+                print_json(BatchResult(records, None, 0).as_dict())
         raise
     from ..tiled.cluster import unused_workers
     if (said := unused_workers(options.workers, options.scheduler, tiles=False)) is not None:  # (a running cluster's)
@@ -437,7 +437,7 @@ def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, 
     from ._common import call_note
     from ._stdout_input import json_withheld
 
-    result = BatchResult(records, 0.0, 0)
+    result = BatchResult(records, None, 0)
     report = options.report
     if report is not None:
         named = [Path(arg) for arg in inputs if os.path.isfile(arg)]

@@ -62,14 +62,14 @@ def refuse_batch_read(inputs: list[Path], refused: Any, options: Any, *, force: 
             if json_out and records is not None:  # (as run_batch says a plan refused for its report)
                 for record in records if options.suffix is None else ():
                     record.output = None  # (named by what was refused: not by the plan's stand-in)
-                print_json(BatchResult(records, 0.0, 0).as_dict())
+                print_json(BatchResult(records, None, 0).as_dict())
             raise
         # (the outputs' own problems are said once the kernels are right, as one input's are; an --out-dir refused
         # names no output)
         items = [(r.input, r.output) for r in records] if records else [(src.path, None) for src in found.sources]
     why = error_line(refused)
     result = BatchResult([not_run(str(src), str(dest) if options.suffix is not None and dest else None, refused.exit_code, why)
-                          for src, dest in items], 0.0, 0)  # type: ignore[arg-type]
+                          for src, dest in items], None, 0)  # type: ignore[arg-type]
     if options.report is not None:
         write_refused_report(options.report, result, force=force, quiet=quiet)
     if json_out:

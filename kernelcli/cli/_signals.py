@@ -68,7 +68,7 @@ def stopped_report(inputs: list[Any], kwargs: dict[str, Any], exc: BaseException
     else:  # files named one by one are known, not run; a folder's or a pattern's are not found yet (review 51 #4)
         named = inputs if all(os.path.isfile(i) for i in inputs) else []
     records = [not_run(i, os.fspath(out) if out is not None and not batch else None, code, stopped_by(code)) for i in named]
-    result = BatchResult(records, 0.0, 0, interrupted=True, interrupt_code=code)
+    result = BatchResult(records, None, 0, interrupted=True, interrupt_code=code)
     if getattr(exc, "reported", False) or not isinstance(report, (str, os.PathLike)) or not inputs:
         return None, result, batch, None
     why = None  # said in a note: a script must not take an earlier run's report for this one's (audit 131 #5)
