@@ -3,15 +3,22 @@
 #4 a refused batch, every input "not run" (``convolve DIR -k nosuch -r --report r.json``, a volume batch alike, a
 file named that is missing, outputs that exist), wrote totals with ``"seconds": 0.0``, a time nobody measured: null,
 as each of its records says it.
+#1 a matrix printed on stdout beside its ``--montage`` sheet, with ``--json`` and a ``--report`` that could not be
+written (``convolve m.csv -k box:3 -k sobel_v --montage s.png --report r.json --json``, files limited in size): the
+record said ``"notes": []`` where the same call without ``--montage`` notes "--report r.json: not written: ...":
+the record was printed before the report was tried.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
-from conftest import run_in_process, small_png, write_nifti
+from conftest import process_env, run_in_process, small_png, write_nifti
 
 
 def _folder_of_two(tmp_path, volumes=False):
@@ -40,3 +47,29 @@ def test_a_refused_batch_has_no_made_up_seconds_in_its_totals(tmp_path, case):
         assert document["totals"]["seconds"] is None, document["totals"]
     if case != "outputs-exist":
         assert all(item["seconds"] is None for item in printed["items"])
+
+
+def _limited(*args: str, cwd, fsize: int) -> subprocess.CompletedProcess:
+    """``python -m kernelcli ARGS`` whose files may hold ``fsize`` bytes at most (a bigger report: "File too large")."""
+    import resource
+
+    def small_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+
+    return subprocess.run([sys.executable, "-m", "kernelcli", *args], cwd=cwd, env=process_env(), capture_output=True,
+                          text=True, timeout=120, preexec_fn=small_files)
+
+
+@pytest.mark.parametrize("sheet", [[], ["--montage", "s.png"]], ids=["matrix", "matrix-and-sheet"])
+def test_a_matrix_records_note_of_its_unwritten_report_beside_a_sheet_too(tmp_path, sheet):
+    np.savetxt(tmp_path / "m.csv", np.random.default_rng(0).random((30, 30)), delimiter=",")
+    # the sheet (about 21 kB) fits under the limit, the report (about 60 kB: it holds both maps) does not
+    done = _limited("convolve", "m.csv", "-k", "box:3", "-k", "sobel_v", *sheet, "--report", "r.json", "--json",
+                    cwd=tmp_path, fsize=40_000)
+    assert done.returncode == 1, done.stderr
+    record = json.loads(done.stdout)
+    assert record["status"] == "ok" and record["output"] == "stdout" and len(record["matrix"]) == 2
+    assert record["notes"] == ["--report r.json: not written: write failed: File too large; the destination is untouched"]
+    assert done.stderr.splitlines()[-1] == ("error: --report r.json: write failed: File too large; the destination is "
+                                            "untouched; the result is printed on stdout")
+    assert not (tmp_path / "r.json").exists() and (tmp_path / "s.png").exists() == bool(sheet)

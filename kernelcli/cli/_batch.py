@@ -30,7 +30,7 @@ from ._batch_call import BatchOptions, is_batch, one_volume, refuse_missing_inpu
 from ._batch_call import refuse_out_with_out_dir, suffix_unused
 from ..limits import out_of_memory
 from ._lines import path_line
-from ._report import output_for, print_matrix_record, printed_result, render_report
+from ._report import output_for, print_matrix_record, printed_before_sheet, printed_result, render_report
 from ._report_writes import report_unwritten, write_refused_report
 
 
@@ -138,7 +138,7 @@ def chosen_output(out: Any, choose: Callable[[], Any]) -> Any:
 
 
 def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], report: Path | None, force: bool,
-                 printed: Callable[[Any], None] | None = None) -> Any:
+                 printed: Callable[[Any], None] | None = None, sheet: Any = None) -> Any:
     """``call()`` for one input; with ``--report FILE`` also write the batch document with one record.
 
     ``outputs`` are the paths ``call`` will write (None for stdout, :data:`NOT_CHOSEN` for a default name that could
@@ -149,6 +149,8 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     ``-o -``'s is copied there: a stdout that did not take it was recorded 'ok', code 0, the call exiting 1.  A --json
     record printed so carries the notes, as a file output's does: the report is written just before it (the record
     "--report r.json: not written: ..."), and written again, failed, where stdout then does not take the record.
+    A ``--montage`` ``sheet`` beside a matrix printed on stdout is published once stdout has taken it
+    (:func:`~._report.printed_before_sheet`): the report is written first there too.
     """
     import time
     import traceback
@@ -174,32 +176,36 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     start = time.perf_counter()
     if report is None:
         try:
-            return _timed(call(), start)
+            return _timed(printed_before_sheet(call, sheet, printed)(), start)
         except KernelcliError as exc:  # --json prints the record --report would hold (guarded: exc.record)
             record.failed(exc, shown_input, path=input)
             record.error = error_line(exc)  # (one input's call: its record's error is the line on stderr, as the README says)
             record.seconds, exc.record = time.perf_counter() - start, record  # type: ignore[attr-defined]
             raise
-    stop, said_first, unwritten = None, False, None
+    stop, said_first, unwritten, shown = None, False, None, False
+
+    def show(result: Any) -> None:  # a matrix printed on stdout (--json: the record that carries it, timed as the report's)
+        nonlocal said_first, unwritten, shown
+        shown = True
+        _named_output(record, result)
+        result = _timed(result, start)
+        if said_first := printed is print_matrix_record and record.output == "stdout":  # (its notes say the report's)
+            import copy
+
+            done = copy.copy(record)  # (the record stays "failed" until stdout has taken it)
+            done.finished(result)
+            done.seconds = result.seconds
+            unwritten = report_unwritten(report, BatchResult([done], done.seconds, 1), force=force, written=_written(done))
+        printed(result)  # type: ignore[misc]
+
     try:
-        result = call()
+        result = printed_before_sheet(call, sheet, show if printed is not None else None)()
         from ..io.pipes import deliver_stdout
 
-        if getattr(result, "output", None) is not None:  # the default name the job chose (a volume's, a tiled run's)
-            record.output = str(result.output)
-        elif getattr(result, "matrix", None) is not None:  # a matrix's maps printed on stdout (a --montage's sheet too)
-            record.output = "stdout"
+        _named_output(record, result)
         deliver_stdout()  # -o -: on stdout before the record says ok (a full disk's error is the record's)
-        if printed is not None:  # a matrix printed on stdout, alike (--json: the record that carries it, timed as the report's)
-            result = _timed(result, start)
-            if said_first := printed is print_matrix_record and record.output == "stdout":  # (its notes say the report's)
-                import copy
-
-                done = copy.copy(record)  # (the record stays "failed" until stdout has taken it)
-                done.finished(result)
-                done.seconds = result.seconds
-                unwritten = report_unwritten(report, BatchResult([done], done.seconds, 1), force=force, written=_written(done))
-            printed(result)
+        if printed is not None and not shown:
+            show(result)
         record.finished(result)
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
@@ -228,6 +234,15 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     # the output is written: a report that cannot be is said after the result, as a batch says it (render_report)
     result.report_unwritten = unwritten if said_first else report_unwritten(report, totals, force=force, written=_written(record))
     return result
+
+
+def _named_output(record: Any, result: Any) -> None:
+    """Name in ``record`` the output the job chose: its default name (a volume's, a tiled run's), or stdout where a
+    matrix's maps are printed there (a --montage's sheet beside them too)."""
+    if getattr(result, "output", None) is not None:
+        record.output = str(result.output)
+    elif getattr(result, "matrix", None) is not None:
+        record.output = "stdout"
 
 
 def _written(record: Any) -> str:

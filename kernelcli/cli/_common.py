@@ -469,13 +469,14 @@ def write_report(path: Any, result: Any, *, force: bool) -> None:
     checked again now, as the readers note what they open while the call runs: a mask, a kernel file, a series' files).
     """
     from ..io.output_checks import refuse_noted_input
-    from ..io.outputs import write_bytes_atomic
+    from ..io.outputs import write_bytes_atomic, written_at_once
     from ..stops import forsaken
 
     if forsaken():  # (the worker's client was killed: a process killed with it would have written nothing)
         return
     refuse_noted_input(path)
-    write_bytes_atomic(path, (shown(json_text(with_call_notes(result.as_dict()))) + "\n").encode(), force=force)
+    with written_at_once():  # (no part of the result: said in the record a matrix's sheet is published after)
+        write_bytes_atomic(path, (shown(json_text(with_call_notes(result.as_dict()))) + "\n").encode(), force=force)
 
 
 def print_json(document: Any) -> None:

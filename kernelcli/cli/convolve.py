@@ -61,7 +61,7 @@ from .convolve_asks import (
 )
 from .convolve_tiled import tiled_convolve, tiled_volume
 from ._common import call_note, cli_paths, guarded, invoked_as
-from ._report import output_for, printed_before_sheet, printed_result, render_report
+from ._report import output_for, printed_result, render_report
 
 PAD_MODE_HELP = (
     "renormalise is for volumes (fslmaths -s: outside voxels dropped, the weights inside renormalised; smoothing "
@@ -432,8 +432,8 @@ def _run_kernels(input: Path, kernels: list[Any], values: Any, options: Any, bat
     target = _target(input, out, montage, label, len(kernels) > 1, batch)
     call = partial(convolve_bank_file, input, kernels, options, bias=values, out=target, montage=montage, force=force)
     return run_reported(
-        input, printed_before_sheet(call, montage, printed),
-        outputs=[_data_output(input, target, montage), montage], report=batch.report, force=force, printed=printed,
+        input, call, outputs=[_data_output(input, target, montage), montage], report=batch.report, force=force,
+        printed=printed, sheet=montage,
     )
 
 
@@ -445,8 +445,8 @@ def _run_weights(input: Path, weights: Path, w: Any, values: Any, options: Any, 
     call = partial(layer_file, input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force,
                    bias_file=None if bias_file is None else str(bias_file))
     return run_reported(
-        input, printed_before_sheet(call, montage, printed),
-        outputs=[_data_output(input, target, montage), montage], report=batch.report, force=force, printed=printed,
+        input, call, outputs=[_data_output(input, target, montage), montage], report=batch.report, force=force,
+        printed=printed, sheet=montage,
     )
 
 

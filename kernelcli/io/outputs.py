@@ -194,6 +194,26 @@ def written_together() -> Iterator[None]:
     _publish_all(ready, force=force)
 
 
+@contextlib.contextmanager
+def written_at_once() -> Iterator[None]:
+    """Inside a :func:`written_together` block, make each write at once: a file that is no part of the result, the
+    ``--report`` written before stdout takes a matrix whose ``--montage`` sheet is published after it.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> with written_together():
+    ...     with written_at_once():
+    ...         atomic_write(folder / "r.json", lambda f: f.write(b"{}"))
+    ...     sorted(p.name for p in folder.iterdir())
+    ['r.json']
+    """
+    outer = getattr(_TOGETHER, "held", None)
+    _TOGETHER.held = None
+    try:
+        yield
+    finally:
+        _TOGETHER.held = outer
+
+
 def atomic_write_all(items: Sequence[tuple[str | os.PathLike, Callable[[IO[bytes]], object]]], *, force: bool = False) -> None:
     """:func:`atomic_write` for several files that make one result (a kernel file and its loss curve): every
     temporary is written first, then all are published, so a write that fails (a full disk, a file-size limit, an
