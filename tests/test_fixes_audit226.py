@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kernelcli.medical.lost_slices import COPY_AGAIN
+
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
 
@@ -44,7 +46,7 @@ class TestASliceWithoutPixelData:
         assert r.exit_code == 2, r.stderr
         assert r.stderr == (f"error: {Path('ser') / f'IM{slice_:03d}.dcm'}: a slice of this series without pixel data (its "
                             "header states a 128x128 image, but no Pixel Data follows: deleted, or a copy cut off where its "
-                            "pixels start): the volume would be a slice short; copy the file again whole\n")
+                            f"pixels start): {COPY_AGAIN}\n")
         assert not (tmp_path / "s.nii.gz").exists()
 
     def test_the_api_refuses_it_too(self, tmp_path):

@@ -7,6 +7,9 @@ as each of its records says it.
 written (``convolve m.csv -k box:3 -k sobel_v --montage s.png --report r.json --json``, files limited in size): the
 record said ``"notes": []`` where the same call without ``--montage`` notes "--report r.json: not written: ...":
 the record was printed before the report was tried.
+#5 a DICOM series read a slice short was refused in two wordings: a slice without pixel data "...: the volume would
+be a slice short; copy the file again whole" (medical/series.py), a slice cut off "...: read without it the volume
+would be a slice short; copy the file again whole, or move it out of the folder" (lost_slices.COPY_AGAIN): one now.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,3 +77,27 @@ def test_a_matrix_records_note_of_its_unwritten_report_beside_a_sheet_too(tmp_pa
     assert done.stderr.splitlines()[-1] == ("error: --report r.json: write failed: File too large; the destination is "
                                             "untouched; the result is printed on stdout")
     assert not (tmp_path / "r.json").exists() and (tmp_path / "s.png").exists() == bool(sheet)
+
+
+@pytest.mark.parametrize("lost", ["pixels deleted", "cut before Rows"])
+def test_a_series_a_slice_short_is_refused_in_one_wording(tmp_path, lost):
+    pydicom = pytest.importorskip("pydicom")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_medical_audit104 import ct_series
+
+    from kernelcli.medical.lost_slices import COPY_AGAIN
+
+    ct_series(tmp_path / "ser", n=5)
+    path = tmp_path / "ser" / "IM004.dcm"
+    if lost == "pixels deleted":
+        ds = pydicom.dcmread(path)
+        del ds.PixelData
+        ds.save_as(path)
+    else:
+        data = path.read_bytes()
+        path.write_bytes(data[:data.index(b"\x28\x00\x10\x00")])  # (0028,0010) Rows
+    done = run_in_process("volume", "ser", "-k", "box:3vox", "-o", "s.nii.gz", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: {Path('ser') / 'IM004.dcm'}: ")
+    assert done.stderr.endswith(f"): {COPY_AGAIN}\n") and done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "s.nii.gz").exists()

@@ -10,6 +10,8 @@ import pytest
 
 pydicom = pytest.importorskip("pydicom")
 
+from kernelcli.medical.lost_slices import COPY_AGAIN  # noqa: E402 - (the one wording of a slice lost)
+
 
 def _series(folder: Path, n: int = 5) -> Path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,8 +50,7 @@ class TestASliceCutOffIsNeverDropped:
         r = invoke("volume", "ser", "-k", "box:3vox", "-o", "s.nii.gz")
         assert r.exit_code == 2, r.stderr
         assert r.stderr == (f"error: {Path('ser') / path.name}: a CT Image Storage file of this series without an image "
-                            "(its header ends before Rows and Pixel Data: a slice cut off): read without it the volume "
-                            "would be a slice short; copy the file again whole, or move it out of the folder\n")
+                            f"(its header ends before Rows and Pixel Data: a slice cut off): {COPY_AGAIN}\n")
         assert not (tmp_path / "s.nii.gz").exists()
 
     def test_a_slice_cut_inside_a_value(self, tmp_path):
@@ -59,8 +60,7 @@ class TestASliceCutOffIsNeverDropped:
         said = _refusal(tmp_path / "ser")
         assert said.startswith(f"{path}: cannot read DICOM: cut off at byte {at}, inside ImagePositionPatient (its value "
                                "needs ")
-        assert said.endswith("a DICOM file of this series; read without it the volume would be a slice short; copy the "
-                             "file again whole, or move it out of the folder")
+        assert said.endswith(f"a DICOM file of this series; {COPY_AGAIN}")
 
     def test_a_slice_pydicom_stops_reading(self, tmp_path, invoke):
         path = _series(tmp_path / "ser") / "IM004.dcm"
@@ -68,7 +68,7 @@ class TestASliceCutOffIsNeverDropped:
         r = invoke("convolve", "ser", "-k", "box:3vox", "-o", "s.nii.gz", "--json")
         assert r.exit_code == 2, r.stderr
         assert f"{Path('ser') / 'IM004.dcm'}: cannot read DICOM: " in r.stderr
-        assert "a DICOM file of this series; read without it the volume would be a slice short" in r.stderr
+        assert f"a DICOM file of this series; {COPY_AGAIN}\n" in r.stderr
         assert not (tmp_path / "s.nii.gz").exists()
 
     @pytest.mark.parametrize("size", [0, 77])
@@ -77,8 +77,7 @@ class TestASliceCutOffIsNeverDropped:
         _cut(path, size)
         said = _refusal(tmp_path / "ser")
         assert said.startswith(f"{path}: " + ("empty (0 bytes)" if not size else "77 bytes, cut off before a DICOM file's"))
-        assert said.endswith("but named as a DICOM file beside the series' slices: it may be a slice lost; read without it "
-                             "the volume would be a slice short; copy the file again whole, or move it out of the folder")
+        assert said.endswith(f"but named as a DICOM file beside the series' slices: it may be a slice lost; {COPY_AGAIN}")
 
     def test_a_file_not_named_as_dicom_is_set_aside_with_a_note(self, tmp_path):
         from kernelcli import medical

@@ -22,7 +22,7 @@ from .dicom_read import PREAMBLE
 
 #: the SOP class of a DICOMDIR (a media directory, no image)
 DICOMDIR_CLASS = "1.2.840.10008.1.3.10"
-#: what a refusal of a lost slice ends with
+#: what every refusal of a lost slice ends with (a cut file's here, a header without pixel data's in series.py)
 COPY_AGAIN = "read without it the volume would be a slice short; copy the file again whole, or move it out of the folder"
 
 

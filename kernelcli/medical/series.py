@@ -20,7 +20,7 @@ from ..volume_inputs import SERIES_OWN_FILES, dicom_folders, dicom_folders_below
 from .dicom import _dcmread, _pixels, _read_file, assemble, stored_type
 from .dicom_read import UnreadableDicom
 from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch, modality_lut, refuse_mosaic
-from .lost_slices import DICOMDIR_CLASS, is_dicomdir, refuse_cut_slices, refuse_not_dicom_named_as_dicom, sop_class
+from .lost_slices import COPY_AGAIN, DICOMDIR_CLASS, is_dicomdir, refuse_cut_slices, refuse_not_dicom_named_as_dicom, sop_class
 from .pydicom_notes import PydicomWarnings
 from .volume import Volume
 
@@ -127,7 +127,7 @@ def refuse_slices_without_pixels(imageless: list[tuple[Path, Any]], uid: str, im
     >>> refuse_slices_without_pixels([(Path("s/IM4.dcm"), {"Rows": 2, "Columns": 3, "SeriesInstanceUID": "1.2"})], "1.2")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.ImageReadError: s/IM4.dcm: a slice of this series without pixel data (its header states a 2x3 image, but no Pixel Data follows: deleted, or a copy cut off where its pixels start): the volume would be a slice short; copy the file again whole
+    kernelcli.errors.ImageReadError: s/IM4.dcm: a slice of this series without pixel data (its header states a 2x3 image, but no Pixel Data follows: deleted, or a copy cut off where its pixels start): read without it the volume would be a slice short; copy the file again whole, or move it out of the folder
     >>> head = {"Rows": 2, "Columns": 3, "SeriesInstanceUID": "1.2", "SOPInstanceUID": "1.2.4", "InstanceNumber": "4"}
     >>> refuse_slices_without_pixels([(Path("s/IM4_hdr.dcm"), head)], "1.2", [(Path("s/IM4.dcm"), dict(head))])
     Traceback (most recent call last):
@@ -149,8 +149,7 @@ def refuse_slices_without_pixels(imageless: list[tuple[Path, Any]], uid: str, im
                     f"whole in {held.name}; {entry.name} is extra: remove it")
             raise ImageReadError(
                 f"{entry}: a slice of this series without pixel data (its header states a {ds.get('Rows')}x{ds.get('Columns')} "
-                "image, but no Pixel Data follows: deleted, or a copy cut off where its pixels start): the volume would be a "
-                "slice short; copy the file again whole")
+                f"image, but no Pixel Data follows: deleted, or a copy cut off where its pixels start): {COPY_AGAIN}")
 
 
 def _position_held(entry: Path, ds: Any, images: list[tuple[Path, Any]]) -> Path | None:
