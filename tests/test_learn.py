@@ -30,7 +30,7 @@ from kernelcli.learn import (
 )
 from kernelcli.learn_plot import log_ticks, nice_ticks, render_loss_curve
 
-from conftest import documentation, run_cli
+from conftest import documentation, run_in_process
 
 SOBEL_V = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=float)
 GAUSSIAN_5X5 = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
@@ -465,7 +465,7 @@ class TestCli:
         x = texture((48, 48)).astype(np.float32)
         np.save(tmp_path / "in.npy", x)
         np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V))
-        r = run_cli("learn", "in.npy", "t.npy", "--size", "3", cwd=tmp_path)
+        r = run_in_process("learn", "in.npy", "t.npy", "--size", "3", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         assert r.stdout == " 1  0 -1\n 2  0 -2\n 1  0 -1\n"
         assert "rank 9/9" in r.stderr and "training" not in r.stderr
@@ -475,16 +475,16 @@ class TestCli:
         x = texture((16, 16)).astype(np.float32)
         np.save(tmp_path / "in.npy", x)
         np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V))
-        plain = run_cli("learn", "in.npy", "t.npy", "-f", "3", cwd=tmp_path)
-        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--epochs", "5", "--lr", "9", "--seed", "3", "--json", cwd=tmp_path)
+        plain = run_in_process("learn", "in.npy", "t.npy", "-f", "3", cwd=tmp_path)
+        r = run_in_process("learn", "in.npy", "t.npy", "-f", "3", "--epochs", "5", "--lr", "9", "--seed", "3", "--json", cwd=tmp_path)
         said = "--epochs, --lr: for --method gd; lstsq solves in one step and ignores them"  # (--seed picks a large system's windows)
         assert r.returncode == 0 and said in r.stderr and json.loads(r.stdout)["notes"][0] == said
         assert said not in plain.stderr and "for --method gd" not in plain.stderr
-        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "--epochs", "2", "--optimizer", "adam",
+        r = run_in_process("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "--epochs", "2", "--optimizer", "adam",
                     "--momentum", "0.5", "--gamma", "0.5", cwd=tmp_path)
         assert r.returncode == 0 and "--momentum is for --optimizer sgd; adam ignores it" in r.stderr
         # the learn audit: --gamma was said to be ignored without --step-size, which defaults to a third of the epochs
-        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "--epochs", "6", "--gamma", "0.5", cwd=tmp_path)
+        r = run_in_process("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "--epochs", "6", "--gamma", "0.5", cwd=tmp_path)
         assert r.returncode == 0 and "ignore" not in r.stderr and "lr 0.1 -> 0.05 -> 0.025" in r.stderr, r.stderr
 
     def test_an_oblong_kernel_is_suggested_as_learn_can_take_it(self, tmp_path):
@@ -492,10 +492,10 @@ class TestCli:
         x = texture((12, 12))
         np.save(tmp_path / "in.npy", x)
         np.save(tmp_path / "t.npy", conv2d(x, np.arange(15.0).reshape(5, 3), padding="valid"))
-        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "-p", "valid", cwd=tmp_path)
+        r = run_in_process("learn", "in.npy", "t.npy", "-f", "3", "-p", "valid", cwd=tmp_path)
         assert r.returncode == 2 and "--size 5x3" not in r.stderr, r.stderr
         assert "or --size 5 with --padding 0,0,0,2" in r.stderr
-        r = run_cli("learn", "in.npy", "t.npy", "-f", "5", "-p", "0,0,0,2", cwd=tmp_path)
+        r = run_in_process("learn", "in.npy", "t.npy", "-f", "5", "-p", "0,0,0,2", cwd=tmp_path)
         assert r.returncode == 0 and "rank" in r.stderr, r.stderr
 
     def test_the_oblong_suggestion_counts_the_dilation(self, tmp_path):
@@ -504,9 +504,9 @@ class TestCli:
         x = texture((28, 18))
         np.save(tmp_path / "in.npy", x)
         np.save(tmp_path / "t.npy", conv2d(x, np.arange(15.0).reshape(5, 3), padding="valid", dilation=2))
-        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--dilation", "2", cwd=tmp_path)
+        r = run_in_process("learn", "in.npy", "t.npy", "-f", "3", "--dilation", "2", cwd=tmp_path)
         assert r.returncode == 2 and "or --size 5 with --padding 0,0,0,4" in r.stderr, r.stderr
-        r = run_cli("learn", "in.npy", "t.npy", "-f", "5", "--dilation", "2", "-p", "0,0,0,4", cwd=tmp_path)
+        r = run_in_process("learn", "in.npy", "t.npy", "-f", "5", "--dilation", "2", "-p", "0,0,0,4", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
 
     def test_a_negative_seed_is_refused_and_a_large_system_says_the_seed_picks_its_windows(self, tmp_path):
@@ -515,7 +515,7 @@ class TestCli:
         x = texture((16, 16)).astype(np.float32)
         np.save(tmp_path / "in.npy", x)
         np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V))
-        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--seed", "-1", cwd=tmp_path)
+        r = run_in_process("learn", "in.npy", "t.npy", "-f", "3", "--seed", "-1", cwd=tmp_path)
         assert r.returncode == 2 and "--seed" in r.stderr and "internal error" not in r.stderr, r.stderr
         from kernelcli.learn import LearnOptions, learn_kernel
 
@@ -527,10 +527,10 @@ class TestCli:
         x = texture((16, 16))
         np.save(tmp_path / "in.npy", x * 1e300)
         np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V) * 1e300)
-        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "-o", "k.json", "--plot", "loss.png", cwd=tmp_path)
+        r = run_in_process("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "-o", "k.json", "--plot", "loss.png", cwd=tmp_path)
         assert r.returncode == 2 and "loss.png: the loss of epochs 1-" in r.stderr and "Traceback" not in r.stderr
         assert not (tmp_path / "k.json").exists() and not (tmp_path / "loss.png").exists()
-        assert run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "-o", "k.json", cwd=tmp_path).returncode == 0
+        assert run_in_process("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "-o", "k.json", cwd=tmp_path).returncode == 0
 
     def test_gd_json_out_and_plot_round_trip_through_convolve(self, tmp_path):
         x = np.clip(blobs(40) + texture((40, 40), seed=5) / 4, 0, 255).astype(np.uint8)
@@ -538,7 +538,7 @@ class TestCli:
 
         Image.fromarray(x).save(tmp_path / "in.png")
         np.save(tmp_path / "t.npy", conv2d(x.astype(float), SHARPEN))
-        r = run_cli("learn", "in.png", "t.npy", "-f", "3", "--method", "gd", "--json", "--out", "k.json", "--plot", "loss.png", cwd=tmp_path)
+        r = run_in_process("learn", "in.png", "t.npy", "-f", "3", "--method", "gd", "--json", "--out", "k.json", "--plot", "loss.png", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         doc = json.loads(r.stdout)
         assert doc["method"] == "gd" and doc["max_diff_vs_lstsq"] < 1e-3 and doc["output"] == "k.json"
@@ -547,7 +547,7 @@ class TestCli:
             assert plot.size == (640, 400) and plot.format == "PNG"
         saved = json.loads((tmp_path / "k.json").read_text())
         assert saved["name"] == "k" and saved["source"] == "learned by kernelcli learn"
-        c = run_cli("convolve", "in.png", "--kernel", "k.json", "--out", "back.npy", "-q", cwd=tmp_path)
+        c = run_in_process("convolve", "in.png", "--kernel", "k.json", "--out", "back.npy", "-q", cwd=tmp_path)
         assert c.returncode == 0, c.stderr
         np.testing.assert_allclose(np.load(tmp_path / "back.npy"), np.load(tmp_path / "t.npy"), atol=0.05)
 
@@ -819,7 +819,7 @@ def test_name_without_out_is_noted(tmp_path):
     # '--name foo' without --out was taken in silence (the JSON said "name": null)
     import json
 
-    from conftest import SAMPLES, run_in_process
+    from conftest import SAMPLES
 
     phantom = str(SAMPLES / "phantom.png")
     result = run_in_process("learn", phantom, phantom, "-f", "3", "--name", "foo", "--json", cwd=tmp_path)
@@ -834,7 +834,7 @@ def test_the_json_keys_are_the_readmes(tmp_path):
     # learn/summary audit 4: --help says "(schema in the README)", which gave none for learn
     import re
 
-    from conftest import SAMPLES, run_in_process
+    from conftest import SAMPLES
 
     phantom = str(SAMPLES / "phantom.png")
     document = json.loads(run_in_process("learn", phantom, phantom, "-f", "3", "--json", cwd=tmp_path).stdout)
@@ -1004,8 +1004,6 @@ class TestNotesInTheRecord:
     @pytest.mark.parametrize("extra", [["--pad-mode", "edge", "--pad-value", "0"], ["--pad-mode", "edge", "-o", "k.json"],
                                        ["--epochs", "3", "--name", "foo"]], ids=["fill", "file", "call"])
     def test_the_record_holds_every_note_printed(self, tmp_path, extra):
-        from conftest import run_in_process
-
         self._gifs(tmp_path)
         printed = run_in_process("learn", "m.gif", "t.gif", "-f", "3", *extra, cwd=tmp_path)
         notes = [line[len("note: "):] for line in printed.stderr.splitlines() if line.startswith("note: ")]
