@@ -426,19 +426,19 @@ def test_first_axis_layouts_filter_each_plane_alone(c, h, w, layout, kernel, pad
 def test_an_array_whose_first_and_last_axes_are_both_channel_counts_is_refused(shape, tmp_path):
     # the convolve audit: (3, 3, 3) was read (H, W, C) without a word, 8.85 off the (C, H, W) reading
     import numpy as np
-    from conftest import run_cli
+    from conftest import run_in_process
 
     np.save(tmp_path / "a.npy", np.random.default_rng(5).normal(size=shape))
-    r = run_cli("convolve", str(tmp_path / "a.npy"), "-k", "sobel_v", "-o", str(tmp_path / "o.npy"))
+    r = run_in_process("convolve", str(tmp_path / "a.npy"), "-k", "sobel_v", "-o", str(tmp_path / "o.npy"))
     assert r.returncode == 2 and "reads two ways" in r.stderr and "--layout chw" in r.stderr and not (tmp_path / "o.npy").exists()
-    assert run_cli("convolve", str(tmp_path / "a.npy"), "-k", "sobel_v", "--layout", "hwc", "-o", str(tmp_path / "o.npy")).returncode == 0
+    assert run_in_process("convolve", str(tmp_path / "a.npy"), "-k", "sobel_v", "--layout", "hwc", "-o", str(tmp_path / "o.npy")).returncode == 0
 
 
 def test_weights_pick_the_reading_their_channels_name(tmp_path):
     # the lecture's 4x4x3 RGB example under (K, 3, f, f) weights; a 3x4x4 array under one 3-channel kernel file is a
     # volume of 3 slices too, that kernel's 3-D correlation (audit 202 #3): refused naming both, --layout chw picks one
     import numpy as np
-    from conftest import run_cli
+    from conftest import run_in_process
 
     rng = np.random.default_rng(0)
     np.save(tmp_path / "hwc.npy", rng.random((4, 4, 3)))
@@ -446,19 +446,19 @@ def test_weights_pick_the_reading_their_channels_name(tmp_path):
     np.save(tmp_path / "w.npy", rng.random((2, 3, 2, 2)))
     np.save(tmp_path / "k3.npy", rng.random((3, 2, 2)))
     for name, want in (("hwc.npy", (3, 3, 2)), ("chw.npy", (2, 3, 3))):
-        r = run_cli("convolve", str(tmp_path / name), "--weights", str(tmp_path / "w.npy"), "--padding", "valid",
+        r = run_in_process("convolve", str(tmp_path / name), "--weights", str(tmp_path / "w.npy"), "--padding", "valid",
                     "-o", str(tmp_path / f"o_{name}"))
         assert r.returncode == 0 and np.load(tmp_path / f"o_{name}").shape == want, r.stderr
-    r = run_cli("convolve", str(tmp_path / "chw.npy"), "-k", str(tmp_path / "k3.npy"), "--padding", "valid", "-o", str(tmp_path / "k.npy"))
+    r = run_in_process("convolve", str(tmp_path / "chw.npy"), "-k", str(tmp_path / "k3.npy"), "--padding", "valid", "-o", str(tmp_path / "k.npy"))
     assert r.returncode == 2 and "give --layout chw or --layout zyx" in r.stderr and not (tmp_path / "k.npy").exists()
-    r = run_cli("convolve", str(tmp_path / "chw.npy"), "-k", str(tmp_path / "k3.npy"), "--padding", "valid", "--layout", "chw",
+    r = run_in_process("convolve", str(tmp_path / "chw.npy"), "-k", str(tmp_path / "k3.npy"), "--padding", "valid", "--layout", "chw",
                 "-o", str(tmp_path / "k.npy"))
     assert r.returncode == 0 and np.load(tmp_path / "k.npy").shape == (3, 3), r.stderr
     np.save(tmp_path / "big.npy", rng.random((3, 16, 16)))  # a last axis of 16: refused without --layout, weights or not
-    r = run_cli("convolve", str(tmp_path / "big.npy"), "--weights", str(tmp_path / "w.npy"), "-o", str(tmp_path / "g.npy"))
+    r = run_in_process("convolve", str(tmp_path / "big.npy"), "--weights", str(tmp_path / "w.npy"), "-o", str(tmp_path / "g.npy"))
     assert r.returncode == 2 and "reads two ways" in r.stderr
     np.save(tmp_path / "both.npy", rng.random((3, 4, 3)))  # 3 channels either way: still two readings
-    r = run_cli("convolve", str(tmp_path / "both.npy"), "--weights", str(tmp_path / "w.npy"), "-o", str(tmp_path / "b.npy"))
+    r = run_in_process("convolve", str(tmp_path / "both.npy"), "--weights", str(tmp_path / "w.npy"), "-o", str(tmp_path / "b.npy"))
     assert r.returncode == 2 and "reads two ways" in r.stderr
 
 
