@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, run_in_process
 from kernelcli import medical, volumes
 
 nib = pytest.importorskip("nibabel")
@@ -318,8 +318,8 @@ class TestOtherFormats:
 def test_memory_guard_refuses_before_reading(tmp_path):
     """A volume larger than KERNELCLI_MAX_MEMORY is refused from its header, before any voxel is inflated."""
     scaled_ct(tmp_path / "ct.nii.gz", shape=(20, 30, 40))
-    done = run_cli("volume", str(tmp_path / "ct.nii.gz"), "-k", "box_3d", "--out", str(tmp_path / "o.nii.gz"),
-                   env={"KERNELCLI_MAX_MEMORY": "100K"})
+    done = run_in_process("volume", str(tmp_path / "ct.nii.gz"), "-k", "box_3d", "--out", str(tmp_path / "o.nii.gz"),
+                          env={"KERNELCLI_MAX_MEMORY": "100K"})
     assert done.returncode == 2 and "20x30x40 volume would need about" in done.stderr and "KERNELCLI_MAX_MEMORY" in done.stderr
     assert not (tmp_path / "o.nii.gz").exists()
 
@@ -358,8 +358,8 @@ def test_memory_guard_counts_the_float64_of_a_wide_integer_volume(tmp_path, monk
 
     limit = str(20 * 30 * 40 * 16)  # enough for int16 + two float32, not for int32 + two float64
     nib.save(nib.Nifti1Image(np.zeros((40, 30, 20), np.int32), np.eye(4)), str(tmp_path / "i32.nii.gz"))
-    done = run_cli("convolve", str(tmp_path / "i32.nii.gz"), "-k", "box:3vox", "--out", str(tmp_path / "o.nii.gz"),
-                   env={"KERNELCLI_MAX_MEMORY": limit})
+    done = run_in_process("convolve", str(tmp_path / "i32.nii.gz"), "-k", "box:3vox", "--out", str(tmp_path / "o.nii.gz"),
+                          env={"KERNELCLI_MAX_MEMORY": limit})
     assert done.returncode == 2 and "(the voxels, a float64 result and a temporary)" in done.stderr, done.stderr
     monkeypatch.setenv("KERNELCLI_MAX_MEMORY", limit)
     check_volume_memory(tmp_path / "ct.nii.gz", (20, 30, 40), np.int16)  # 2 + 4 + 4 bytes a voxel: within it
@@ -378,7 +378,7 @@ def test_a_scaled_16_bit_volume_past_int16_is_computed_in_float32(tmp_path):
     vol = medical.read_volume(tmp_path / "u16.nii.gz")
     assert vol.data.dtype == np.float32
     np.testing.assert_array_equal(vol.data, stored.T.astype(np.float64) - 1024)
-    done = run_cli("convolve", str(tmp_path / "u16.nii.gz"), "-k", "box:3vox", "-o", str(tmp_path / "o.nii.gz"))
+    done = run_in_process("convolve", str(tmp_path / "u16.nii.gz"), "-k", "box:3vox", "-o", str(tmp_path / "o.nii.gz"))
     assert done.returncode == 0 and nib.load(tmp_path / "o.nii.gz").get_data_dtype() == np.float32, done.stderr
 
 
@@ -386,7 +386,7 @@ def test_keep_dtype_names_the_dtype_it_would_keep(tmp_path):
     """Clipped by --keep-dtype, a uint32 volume's note said 'leave --keep-dtype off to keep float32'; it is float64."""
     ramp = np.broadcast_to(np.arange(10, 70, 10, dtype=np.uint32)[:, None, None], (6, 5, 4)).copy()  # rises along x: sobel_v < 0
     nib.save(nib.Nifti1Image(ramp, np.eye(4)), str(tmp_path / "u32.nii.gz"))
-    done = run_cli("convolve", str(tmp_path / "u32.nii.gz"), "-k", "sobel_v", "--keep-dtype", "-o", str(tmp_path / "k.nii.gz"))
+    done = run_in_process("convolve", str(tmp_path / "u32.nii.gz"), "-k", "sobel_v", "--keep-dtype", "-o", str(tmp_path / "k.nii.gz"))
     assert done.returncode == 0 and "leave --keep-dtype off to keep float64" in done.stderr, done.stderr
 
 
