@@ -102,14 +102,20 @@ class TestASliceCutOffIsNeverDropped:
 
     def test_no_cut_point_gives_a_short_volume(self, tmp_path):
         """The audit's sweep, thinned: the last slice cut at every 29th byte is refused naming it, or (cut in the
-        padding after its pixels, which pydicom warns of) read whole: never 4 slices."""
+        padding after its pixels, which pydicom warns of) read whole: never 4 slices.  Inside the 32 KiB of pixel
+        values every cut is the same case (fewer pixel bytes than the header states): there, every 29th byte only
+        within 1 KiB of either end and every 928th between (each cut reads the whole 5-slice series: 1348 cuts
+        took 27 s of CPU, the largest test of the suite)."""
         from kernelcli import medical
         from kernelcli.errors import ImageReadError
 
         folder = _series(tmp_path / "ser")
         whole = (folder / "IM004.dcm").read_bytes()
-        pixels_end = whole.rindex(PIXEL_DATA) + 12 + 128 * 128 * 2
+        pixels_start = whole.rindex(PIXEL_DATA) + 12
+        pixels_end = pixels_start + 128 * 128 * 2
         for at in range(0, len(whole), 29):
+            if pixels_start + 1024 < at < pixels_end - 1024 and at % (29 * 32):
+                continue
             (folder / "IM004.dcm").write_bytes(whole[:at])
             if at >= pixels_end:
                 assert medical.read_volume(folder).data.shape[0] == 5
