@@ -31,7 +31,7 @@ was compiled with: a change to :mod:`.taps` must come with a change to this file
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 from .config import JIT
 from .pad import pad_into

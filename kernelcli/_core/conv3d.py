@@ -18,7 +18,7 @@ rule, -1 for the constant fill), and the loops gather through those maps.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 from . import threads
 from .config import AVG, JIT, MAX, MIN

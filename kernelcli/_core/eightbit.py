@@ -31,7 +31,7 @@ Example
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 from numba.extending import overload
 
 from .config import JIT

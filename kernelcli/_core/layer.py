@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 from .config import JIT, LEAKY_RELU, NONE, RELU, SIGMOID, TANH
 from .layer_blocks import sweep

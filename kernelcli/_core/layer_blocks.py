@@ -23,7 +23,7 @@ faster on one thread, the first compile of the loop about 3 s longer).
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import njit
 
 from .config import JIT
 from .simd import (

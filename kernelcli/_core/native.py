@@ -39,11 +39,12 @@ import threading
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.extending import intrinsic
 
 from . import native_rows
 from . import threads as python_threads
+from .jit import njit
 from .spin import _pause, _sched_yield
 
 #: the control block's words: the job's number (published last), its entry point and packed

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '737a70b7693dda81509b1f3fe796da23b4a34220cc31e6f1f628fd8442a97995'
+LOOP_SOURCES = '1ac577044710f9fa6c1bd07b89357ee58e4d649a7a6cdf3f9a0a3df6b56ef6f2'
 
 
 _ENTRIES: dict = {}

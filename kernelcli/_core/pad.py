@@ -17,7 +17,7 @@ image for ``pad2d`` and the FFT path.
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import njit
 
 from .config import JIT
 

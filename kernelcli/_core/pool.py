@@ -20,7 +20,7 @@ Both loops are serial and release the GIL; ``threads.run_rows`` splits the rows.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 from .config import AVG, JIT, MAX, MIN
 

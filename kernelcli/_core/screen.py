@@ -22,7 +22,7 @@ Example
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import njit
 
 from .config import JIT
 

@@ -26,7 +26,7 @@ Example
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 from .config import JIT
 from .conv import _border_cells, _divide

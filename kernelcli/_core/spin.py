@@ -27,8 +27,10 @@ from __future__ import annotations
 import platform
 
 from llvmlite import ir
-from numba import njit, types
+from numba import types
 from numba.extending import intrinsic
+
+from .jit import njit
 
 _MACHINE = platform.machine().lower()
 #: the LLVM intrinsic of the core's spin-wait hint and its arguments (inline assembly cannot be

@@ -29,7 +29,7 @@ the passes above load it once per tap.
 
 from __future__ import annotations
 
-from numba import njit
+from .jit import njit
 
 from .config import JIT_FMA
 from .retype import read_only
