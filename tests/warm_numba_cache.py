@@ -12,9 +12,11 @@ in the order the test files need them, taken from the end), while the test proce
 from the start: the two meet about halfway and neither waits for the other (:data:`FIRST`: what
 it compiles before it starts from the end).
 
-It changes no test: Numba writes a cache entry whole (a new file renamed into place), and a
-version has the same machine code whichever process compiled it; one that both compile is
-written twice.  With the cache already filled, every call here loads and the script ends in a
+It changes no test: a cache entry is written whole (a new file renamed into place), under a lock
+that keeps two processes saving at once from taking one entry's number (kernelcli/_core/jit.py:
+Numba's own save did not, and a compile beside the suite once left an index naming another
+version's file), and a version has the same machine code whichever process compiled it; one
+that both compile is written twice.  With the cache already filled, every call here loads and the script ends in a
 few seconds.  Run alone, it fills the cache for the suite::
 
     python tests/warm_numba_cache.py
