@@ -10,6 +10,10 @@ the record was printed before the report was tried.
 #5 a DICOM series read a slice short was refused in two wordings: a slice without pixel data "...: the volume would
 be a slice short; copy the file again whole" (medical/series.py), a slice cut off "...: read without it the volume
 would be a slice short; copy the file again whole, or move it out of the folder" (lost_slices.COPY_AGAIN): one now.
+#2 the Python API's pooling of a volume file, ``kernelcli.medical.pool_volume_file``, refused a volume too thin for its
+window with the command line's advice ("write the volume as a .npy (kernelcli convolve one.nii.gz -o slices.npy) and
+pool that with --layout chw"), and ``read_volume`` (its reader) one past the memory cap with "or gunzip it: convolve
+and pool take a .nii tile by tile": a Python caller has neither; ``kernelcli.pool3d`` itself names none.
 """
 
 from __future__ import annotations
@@ -101,3 +105,41 @@ def test_a_series_a_slice_short_is_refused_in_one_wording(tmp_path, lost):
     assert done.stderr.startswith(f"error: {Path('ser') / 'IM004.dcm'}: ")
     assert done.stderr.endswith(f"): {COPY_AGAIN}\n") and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "s.nii.gz").exists()
+
+
+def test_the_apis_volume_pooling_refusals_name_no_command_line(tmp_path, monkeypatch):
+    nib = pytest.importorskip("nibabel")
+    from kernelcli import medical, read_volume
+    from kernelcli.errors import ImageReadError, ShapeError
+
+    monkeypatch.chdir(tmp_path)
+    nib.save(nib.Nifti1Image(np.ones((8, 8, 1), np.float32), np.eye(4)), "one.nii.gz")
+    nib.save(nib.Nifti1Image(np.ones((32, 32, 32), np.float32), np.eye(4)), "big.nii.gz")
+    with pytest.raises(ShapeError) as thin:
+        medical.pool_volume_file("one.nii.gz", 2, out="o.nii.gz")
+    said = str(thin.value)
+    assert said.endswith("and pool_volume_file works in 3-D, as PyTorch's max_pool3d/avg_pool3d; to pool each slice in "
+                         "2-D, give pool2d the slices as channels: pool2d(read_volume('one.nii.gz').data.transpose(1, 2, 0), 2)")
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "100k")
+    for call, counted in ((lambda: read_volume("big.nii.gz"), "the voxels, a float32 result and a temporary"),
+                          (lambda: medical.pool_volume_file("big.nii.gz", 2, out="o.nii.gz"),
+                           "the voxels and the arrays they are pooled with")):  # (the API's reader counts the pool's own too)
+        with pytest.raises(ImageReadError) as big:
+            call()
+        assert str(big.value).endswith(f"({counted}), more than the 100.0 KiB allowed (set KERNELCLI_MAX_MEMORY to change it)")
+    for said in (said, str(big.value)):
+        assert "--" not in said and "kernelcli " not in said and "convolve" not in said
+    assert not (tmp_path / "o.nii.gz").exists()
+
+
+def test_the_command_line_keeps_its_own_advice(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    nib.save(nib.Nifti1Image(np.ones((8, 8, 1), np.float32), np.eye(4)), tmp_path / "one.nii.gz")
+    nib.save(nib.Nifti1Image(np.ones((32, 32, 32), np.float32), np.eye(4)), tmp_path / "big.nii.gz")
+    done = run_in_process("pool", "one.nii.gz", "-f", "2", "-o", "o.nii.gz", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.endswith(
+        "and pool works in 3-D, as PyTorch's max_pool3d/avg_pool3d; to pool each slice in 2-D, write the volume as a .npy "
+        "(kernelcli convolve one.nii.gz -o slices.npy) and pool that with --layout chw\n"), done.stderr
+    done = run_in_process("pool", "big.nii.gz", "-f", "2", "-o", "o.nii.gz", cwd=tmp_path, env={"KERNELCLI_MAX_MEMORY": "100k"})
+    assert done.returncode == 2 and done.stderr.endswith(
+        "(set KERNELCLI_MAX_MEMORY to change it; or gunzip it: convolve and pool take a .nii tile by tile)\n"), done.stderr

@@ -168,7 +168,8 @@ def pool(
                                 exclude_pad=exclude_pad, name=suffix, fmt=fmt)
         report_ = run_reported(input[0], partial(pool_volume_file, input[0], size, op=op, stride=stride, padding=padding,
                                                  ceil_mode=ceil, count_include_pad=not exclude_pad, out=out, force=force,
-                                                 options=options, name=suffix, fmt=fmt, zarr_offered=True), outputs=[target], report=report, force=force)
+                                                 options=options, name=suffix, fmt=fmt, zarr_offered=True, words="cli"),
+                               outputs=[target], report=report, force=force)
         render_report(report_, json_out=json_out, quiet=quiet)
         return
     image_job = partial(
@@ -195,7 +196,8 @@ def pool(
         options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
                                 series=series, resample_slices=resample_slices, affine=affine, axis=axis, paths=cli_paths())
         volume_job = partial(_pool_volume_file, padding_text=padding_text, layout=layout, size=size, op=op, stride=stride, padding=padding,
-                             ceil_mode=ceil, count_include_pad=not exclude_pad, force=force, options=options)
+                             ceil_mode=ceil, count_include_pad=not exclude_pad, force=force, options=options,
+                             words="cli")
         from ..medical.views import is_png_output
 
         run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job, image_options=image_only,

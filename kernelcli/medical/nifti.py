@@ -223,8 +223,7 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
         index += (slice(None) if frames > 1 else 0,)
     index += (0,) * max(0, len(shape) - len(index))
     kept = [n for n, i in zip(shape, index) if isinstance(i, slice)]
-    check_volume_memory(p, tuple(kept[::-1]), np.dtype(img.get_data_dtype()),  # stated (Z, Y, X)
-                        job_bytes=words.job_bytes, done=words.done)
+    check_volume_memory(p, tuple(kept[::-1]), np.dtype(img.get_data_dtype()), words=words)  # stated (Z, Y, X)
     try:
         proxy = img.dataobj
         if volume is None and volume_suffix(p) == ".nii.gz" and hasattr(proxy, "offset") and hasattr(proxy, "slope"):

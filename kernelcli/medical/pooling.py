@@ -25,12 +25,13 @@ from .writers import check_volume_format, check_volume_output, refuse_two_voxel_
 
 
 def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int, *, stride: int | None = None,
-                 ceil_mode: bool = False, array: bool = False) -> None:
+                 ceil_mode: bool = False, array: bool = False, cli: bool = True) -> None:
     """Refuse a volume of ``shape`` (Z, Y, X) whose slices give no pooled output (a single DICOM slice pooled with
     --size 2), by the rule :func:`kernelcli.pool3d` keeps (:func:`kernelcli.shapes.pool_output_size`: the size,
     ``stride`` (default: the size), ``padding`` and ``ceil_mode``), saying that pool works in 3-D and how to pool
-    each slice in 2-D (``array``: a --layout zyx array, pooled so with --layout chw); a padding past PyTorch's rule is
-    left to the pooling's own message.
+    each slice in 2-D (``array``: a --layout zyx array, pooled so with --layout chw; not ``cli``: a Python caller's
+    :func:`kernelcli.pool2d` of the slices as channels); a padding past PyTorch's rule is left to the pooling's own
+    message.
 
     >>> check_slices(Path("ct.dcm"), (1, 128, 128), 2, 0, ceil_mode=True)  # one window, starting on the slice
     >>> check_slices(Path("ct.dcm"), (1, 128, 128), 2, 0)
@@ -44,14 +45,19 @@ def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int, *, 
     slices = int(shape[0])
     if padding > size // 2:
         return
-    how = "pool it with --layout chw" if array else \
-        f"write the volume as a .npy (kernelcli convolve {src} -o slices.npy) and pool that with --layout chw"
+    if not cli:
+        how = f"give pool2d the slices as channels: pool2d(read_volume({str(src)!r}).data.transpose(1, 2, 0), {size})"
+    elif array:
+        how = "pool it with --layout chw"
+    else:
+        how = f"write the volume as a .npy (kernelcli convolve {src} -o slices.npy) and pool that with --layout chw"
     try:
         pool_output_size(slices, size, stride=size if stride is None else stride, padding=padding, ceil_mode=ceil_mode)
     except ShapeError as exc:
         raise ShapeError(
             f"{src}: axis z: {exc}; the volume has {slices} slice{'s' if slices != 1 else ''} "
-            f"({'x'.join(map(str, shape))}, z, y, x), and pool works in 3-D, as PyTorch's max_pool3d/avg_pool3d; to pool each slice "
+            f"({'x'.join(map(str, shape))}, z, y, x), and {'pool' if cli else 'pool_volume_file'} works in 3-D, as PyTorch's "
+            "max_pool3d/avg_pool3d; to pool each slice "
             f"in 2-D, {how}"
         ) from None
 
@@ -138,13 +144,15 @@ def pool_volume_file(
     name: str | None = None,
     fmt: str | None = None,
     zarr_offered: bool = False,
+    words: str = "api",
 ) -> VolumeReport:
     """Pool one volume in 3-D (as PyTorch's max_pool3d/avg_pool3d) and write it; a 4-D input pools each volume.
 
     A NIfTI output gets the pooled grid: voxel sizes times the stride, and an affine whose
     voxel (0, 0, 0) sits at the centre of the first window, so it still overlays the input;
     the rest of the header (qform/sform codes, TR, units) is kept.  ``zarr_offered``: the command line's call, whose
-    tiled path writes a ``.zarr``, named where an output type is refused.
+    tiled path writes a ``.zarr``, named where an output type is refused.  ``words``: ``"api"`` (a Python caller's
+    refusals name its arguments) or ``"cli"`` (the command line's options), as :func:`~kernelcli.medical.read_volume`.
     """
     options = options or VolumeOptions(window=window)
     if window is not None and options.window is None:
@@ -161,11 +169,15 @@ def pool_volume_file(
 
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
                                    force=force, tiled=zarr_offered and tiled_takes(options, pooling=True))
+    from ..io.read_words import words_for
+
+    cli = words_for(words).cli
     job_bytes = pool_job_bytes(size, op=op, stride=stride, padding=padding, ceil_mode=ceil_mode)
-    vol = options.read(src, done="pooled", job_bytes=job_bytes)  # (a NIfTI's guard counts the pooling's own, as wanted does)
+    # (a NIfTI's guard counts the pooling's own, as wanted does)
+    vol = options.read(src, done="pooled", job_bytes=job_bytes, cli=cli)
     refuse_two_voxel_sizes(vol, out_path, pooled=True)  # (its NIfTI's affine and its record's spacing would disagree)
     step = size if stride is None else stride
-    check_slices(src, vol.data.shape[-3:], size, padding, stride=step, ceil_mode=ceil_mode)
+    check_slices(src, vol.data.shape[-3:], size, padding, stride=step, ceil_mode=ceil_mode, cli=cli)
     from ..limits import check_peak
 
     need = job_bytes(vol.data.shape, vol.data.dtype)

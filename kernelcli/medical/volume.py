@@ -160,12 +160,13 @@ def job_need(shape: tuple[int, ...], stored: Any, job_bytes: Any = None) -> int:
     return int(job_bytes(shape, np.dtype(stored))) if job_bytes is not None else volume_job_bytes(shape, stored)
 
 
-def check_volume_memory(p: Path, shape: tuple[int, ...], stored: Any, compute: Any = None, *, job_bytes: Any = None,
-                        done: str = "filtered") -> None:
+def check_volume_memory(p: Path, shape: tuple[int, ...], stored: Any, compute: Any = None, *, words: Any = None) -> None:
     """Refuse (before any voxel is read or inflated) a volume whose job would need more memory than
     allowed (``KERNELCLI_MAX_MEMORY``, by default 3/4 of RAM, as for images): :func:`volume_job_bytes`,
     the ``stored`` voxels plus a result and a temporary in ``compute`` (a DICOM reader's float32, say), or the
-    command's own count, ``job_bytes`` (:func:`job_need`), of the job that leaves each volume ``done``.
+    command's own count (:func:`job_need`) where its ``words`` (:class:`~kernelcli.io.read_words.ReadWords`) carry
+    one, ``job_bytes``, of the job that leaves each volume ``done``.  The command line's words add that its commands
+    take a ``.nii`` tile by tile.
 
     >>> check_volume_memory(Path("ct.nii.gz"), (300, 512, 512), np.int16)
     """
@@ -179,11 +180,14 @@ def check_volume_memory(p: Path, shape: tuple[int, ...], stored: Any, compute: A
         raise ImageReadError(f"{p}: a {'x'.join(map(str, shape))} volume has more than {DEFAULT_MAX_VOXELS} voxels (a bomb guard)")
     limit = default_max_bytes()
     compute = np.dtype(compute) if compute is not None else volume_dtype(np.dtype(stored))
+    job_bytes = getattr(words, "job_bytes", None)
     need = volume_job_bytes(shape, stored, compute) if job_bytes is None else job_need(shape, stored, job_bytes)
     if limit is not None and need > limit:
         # an uncompressed .nii goes tile by tile instead (kernelcli.tiled.nifti): say so where it would help
-        hint = "; or gunzip it: convolve and pool take a .nii tile by tile" if str(p).lower().endswith(".nii.gz") else ""
-        counted = f"the voxels, a {compute} result and a temporary" if job_bytes is None else f"the voxels and the arrays they are {done} with"
+        gunzip = words is not None and words.cli and str(p).lower().endswith(".nii.gz")  # (a Python caller has no commands)
+        hint = "; or gunzip it: convolve and pool take a .nii tile by tile" if gunzip else ""
+        counted = f"the voxels, a {compute} result and a temporary" if job_bytes is None else \
+            f"the voxels and the arrays they are {words.done} with"
         raise ImageReadError(
             f"{p}: a {'x'.join(map(str, shape))} volume would need about {_size_text(need)} of memory ({counted}), "
             f"more than the {_size_text(limit)} allowed (set {MEMORY_ENV} to change it{hint})"

@@ -104,11 +104,12 @@ class VolumeOptions:
                              truncate, self.mask is not None, self.volume, self.resample_slices)
         return "_".join([kernel.name, *words])
 
-    def read(self, path: str | os.PathLike, done: str = "filtered", job_bytes: Any = None) -> Volume:
-        """Read ``path`` with this job's input options, in the command line's words; ``done``: what the command does to
-        each volume of a 4-D input (its note: "each is filtered", pool's "each is pooled"); ``job_bytes``: the command's
-        own count of its job, for a NIfTI reader's memory guard (:class:`kernelcli.io.read_words.ReadWords`)."""
+    def read(self, path: str | os.PathLike, done: str = "filtered", job_bytes: Any = None, cli: bool = True) -> Volume:
+        """Read ``path`` with this job's input options, in the command line's words (not ``cli``: a Python caller's);
+        ``done``: what the command does to each volume of a 4-D input (its note: "each is filtered", pool's "each is
+        pooled"); ``job_bytes``: the command's own count of its job, for a NIfTI reader's memory guard
+        (:class:`kernelcli.io.read_words.ReadWords`)."""
         from ..io.read_words import ReadWords
 
         return read_volume(path, volume=self.volume, series=self.series, resample_slices=self.resample_slices, affine=self.affine,
-                           words=ReadWords(cli=True, done=done, job_bytes=job_bytes))
+                           words=ReadWords(cli=cli, done=done, job_bytes=job_bytes))
