@@ -14,6 +14,9 @@ would be a slice short; copy the file again whole, or move it out of the folder"
 window with the command line's advice ("write the volume as a .npy (kernelcli convolve one.nii.gz -o slices.npy) and
 pool that with --layout chw"), and ``read_volume`` (its reader) one past the memory cap with "or gunzip it: convolve
 and pool take a .nii tile by tile": a Python caller has neither; ``kernelcli.pool3d`` itself names none.
+#3 ``convolve a.npy -k box:3 -d 2 --tiled`` (``-d`` is ``--out-dir``: one input made a batch) was told "--tiled works on
+one input; several inputs take --scheduler or --workers", the one input it was given; a volume "--tiled not supported
+for volumes ...; every input of the batch is refused alike": the two options conflict, as --out and --out-dir do.
 """
 
 from __future__ import annotations
@@ -143,3 +146,35 @@ def test_the_command_line_keeps_its_own_advice(tmp_path):
     done = run_in_process("pool", "big.nii.gz", "-f", "2", "-o", "o.nii.gz", cwd=tmp_path, env={"KERNELCLI_MAX_MEMORY": "100k"})
     assert done.returncode == 2 and done.stderr.endswith(
         "(set KERNELCLI_MAX_MEMORY to change it; or gunzip it: convolve and pool take a .nii tile by tile)\n"), done.stderr
+
+
+TILED_AND_OUT_DIR = ("error: {0} and --out-dir both given: {0} reads one input tile by tile into one output (--out FILE, "
+                     "or its default name), --out-dir the folder of a batch's outputs; give one of them\n")
+
+
+@pytest.mark.parametrize("argv", [
+    ["convolve", "a.npy", "-k", "box:3", "-d", "2", "--tiled"],
+    ["convolve", "a.png", "-k", "box:3", "-d", "2", "--chunks", "8"],
+    ["pool", "a.npy", "-f", "2", "-d", "2", "--tiled"],
+    ["pad", "a.npy", "-p", "1", "--out-dir", "2", "--tiled"],
+    ["convolve", "v.nii", "-k", "box:3vox", "-d", "2", "--tiled"],
+    ["volume", "v.nii", "-k", "box:3vox", "-d", "2", "--tiled"],
+    ["pool", "v.nii", "-f", "2", "-d", "2", "--tiled"],
+], ids=["convolve", "chunks", "pool", "pad", "volume-convolve", "volume", "volume-pool"])
+def test_tiled_and_out_dir_on_one_input_are_named_as_a_conflict(tmp_path, argv):
+    np.save(tmp_path / "a.npy", np.arange(64.0).reshape(8, 8))
+    small_png(tmp_path / "a.png")
+    if "v.nii" in argv:
+        write_nifti(tmp_path / "v.nii")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = run_in_process(*argv, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (2, TILED_AND_OUT_DIR.format("--chunks" if "--chunks" in argv else "--tiled"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_several_inputs_keep_the_several_inputs_advice(tmp_path):
+    small_png(tmp_path / "a.png")
+    small_png(tmp_path / "b.png")
+    done = run_in_process("convolve", "a.png", "b.png", "-k", "box:3", "-d", "2", "--tiled", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "error: --tiled works on one input; several inputs take --scheduler or --workers\n"

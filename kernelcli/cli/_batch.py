@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from ._common import _click_control, call_note, echo, error, error_line, exit_with, internal_error_message, note, print_json, write_report
 from ._batch_call import BatchOptions, is_batch, one_volume, refuse_missing_input, refuse_one_input_options  # noqa: F401 - (the commands import them from here)
-from ._batch_call import refuse_out_with_out_dir, suffix_unused
+from ._batch_call import refuse_out_with_out_dir, refuse_tiled_with_out_dir, suffix_unused  # noqa: F401 - (as above)
 from ..limits import out_of_memory
 from ._lines import path_line
 from ._report import output_for, print_matrix_record, printed_before_sheet, printed_result, render_report

@@ -99,6 +99,28 @@ def refuse_out_with_out_dir(inputs: list[Path], out: object, out_dir: object) ->
                          "of a batch's outputs; give one of them")
 
 
+def refuse_tiled_with_out_dir(inputs: list[Path], out: object, out_dir: object, *, tiled: bool, chunks: object) -> None:
+    """Refuse ``--tiled`` (or ``--chunks``) and ``--out-dir`` given together on one input (a file or ``-``; exit 2),
+    naming both, as :func:`refuse_out_with_out_dir` does (and after it: ``--out`` too is that conflict):
+    ``convolve a.npy -k box:3 -d 2 --tiled`` (``-d`` is ``--out-dir``) was told "--tiled works on one input; several
+    inputs take ...", the one input it was given.  Several inputs, a folder or a pattern keep that advice; a Zarr
+    store its own.
+
+    >>> refuse_tiled_with_out_dir([Path("samples/phantom.png")], None, Path("2"), tiled=True, chunks=None)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --tiled and --out-dir both given: --tiled reads one input tile by tile into one output (--out FILE, or its default name), --out-dir the folder of a batch's outputs; give one of them
+    """
+    from ..errors import UsageError
+
+    refuse_out_with_out_dir(inputs, out, out_dir)
+    named = "--tiled" if tiled else "--chunks" if chunks is not None else None
+    one = len(inputs) == 1 and (os.fspath(inputs[0]) == "-" or not is_batch(inputs, BatchOptions()))
+    if named is not None and out_dir is not None and one:
+        raise UsageError(f"{named} and --out-dir both given: {named} reads one input tile by tile into one output (--out "
+                         "FILE, or its default name), --out-dir the folder of a batch's outputs; give one of them")
+
+
 def suffix_unused(suffix: str | None, out: object, input: object = None, fmt: str | None = None) -> str | None:
     """The note of a ``--suffix`` that names no output of one input's call: beside ``--out``, or for a matrix ``input``
     printed on stdout (no ``--out``, no ``--format``, which makes it a file named with the suffix); else None.

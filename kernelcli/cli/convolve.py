@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 
 from ._batch import (
     BatchOptions, is_batch, note_one_input, one_volume, refuse_batch_without_out_dir, refuse_missing_input, refuse_one_input_options,
+    refuse_tiled_with_out_dir,
     run_batch,
     run_inputs,
     chosen_output,
@@ -153,6 +154,7 @@ def convolve(
 
     check_fill_reading(pad_mode, pad_value)
     refuse_missing_input(input, out_dir, kernel or [])
+    refuse_tiled_with_out_dir(input, out, out_dir, tiled=tiled, chunks=chunks)  # (-d 2 is --out-dir: one input is no batch)
     fill = 0.0 if pad_value is None else pad_value  # (pad_value stays None when not given: a 0 given is named in the notes)
     if one_volume(input, out_dir):  # a DICOM series is a folder; 'scans/*.nii' is a batch
         from ..layout import check_volume_layout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from ._batch import BatchOptions, run_inputs
+from ._batch import BatchOptions, refuse_tiled_with_out_dir, run_inputs
 from .options import (
     CompressOption,
     ForceOption,
@@ -91,6 +91,7 @@ def pad(
         call_note(said, quiet=quiet)
     pad_value = 0.0 if pad_value is None else pad_value
     label = pad_label(widths, mode, pad_value)
+    refuse_tiled_with_out_dir(input, out, out_dir, tiled=tiled, chunks=chunks)  # (-d 2 is --out-dir: one input is no batch)
     # a volume is refused before the tiled path looks at it: 'pad p3.nii -o w3.zarr' said "the tiled path reads Zarr
     # stores, TIFF and .npy", not that pad takes no volume
     if len(input) == 1 and out_dir is None:

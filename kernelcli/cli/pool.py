@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Optional
 
 from ._batch import (BatchOptions, chosen_output, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs,
-                     run_reported, unfound_said)
+                     refuse_tiled_with_out_dir, run_reported, unfound_said)
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
 from .options import (
     SIDE_RANGE,
@@ -98,6 +98,7 @@ def pool(
     from ..result_names import pool_label
 
     op = canonical_pool_op(op)
+    refuse_tiled_with_out_dir(input, out, out_dir, tiled=tiled, chunks=chunks)  # (-d 2 is --out-dir: one input is no batch)
     volume = one_volume(input, out_dir)  # (a volume file is pooled in 3-D: its --padding refused in 3-D's words)
     one = input[0] if len(input) == 1 and out_dir is None and str(input[0]) != "-" else None
     padding_text, padding = padding, pool_padding(padding, size, in_3d=volume or canonical_layout(layout) == "zyx", src=one)
