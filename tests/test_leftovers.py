@@ -17,6 +17,10 @@ and pool take a .nii tile by tile": a Python caller has neither; ``kernelcli.poo
 #3 ``convolve a.npy -k box:3 -d 2 --tiled`` (``-d`` is ``--out-dir``: one input made a batch) was told "--tiled works on
 one input; several inputs take --scheduler or --workers", the one input it was given; a volume "--tiled not supported
 for volumes ...; every input of the batch is refused alike": the two options conflict, as --out and --out-dir do.
+#6 a scaled NIfTI (scl_slope set) was counted by its header's int16 where it is read as float32: a 120x256x256 int16
+whose max pool traced 53.0 MiB (the read itself) was counted 18.9 MiB, by the reader's guard and tiled/nifti's
+``wanted`` alike, so under ``KERNELCLI_MAX_MEMORY=45M`` a .nii and a .nii.gz were pooled in memory, past the cap.
+(Its other half, a NIfTI's pool counted at read time as a filter, review 240 #2 had fixed: one count, ``job_need``.)
 """
 
 from __future__ import annotations
@@ -178,3 +182,78 @@ def test_several_inputs_keep_the_several_inputs_advice(tmp_path):
     done = run_in_process("convolve", "a.png", "b.png", "-k", "box:3", "-d", "2", "--tiled", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == "error: --tiled works on one input; several inputs take --scheduler or --workers\n"
+
+
+def _int16_nifti(path, scaled: bool):
+    nib = pytest.importorskip("nibabel")
+    voxels = (np.random.default_rng(0).random((256, 256, 120)) * 3000).astype(np.int16)  # (x, y, z): 120x256x256
+    img = nib.Nifti1Image(voxels, np.eye(4))
+    if scaled:
+        img.header.set_slope_inter(0.5, -10.0)
+    nib.save(img, str(path))
+    return nib.load(str(path))
+
+
+@pytest.mark.parametrize("op", ["max", "avg"])
+@pytest.mark.parametrize("scaled", [False, True], ids=["stored", "scaled"])
+def test_a_nifti_pools_count_holds_its_measured_peak(tmp_path, scaled, op):
+    """What pool counts for a .nii (job_need: the read, then pool's own, by the type it is read as) against
+    tracemalloc's peak of the read and the pooling: at least the peak, at most 1.5x it; and wanted's choice 1 MiB either
+    side of it.  Counted/traced: max 18.9/16.9, avg 51.1/48.8, scaled max and avg 54.0/53.0 MiB."""
+    import tracemalloc
+
+    from kernelcli import medical, volumes
+    from kernelcli.io.read_words import ReadWords
+    from kernelcli.medical.nifti_open import read_dtype
+    from kernelcli.medical.pooling import pool_job_bytes
+    from kernelcli.medical.volume import job_need
+    from kernelcli.tiled import nifti as tiled_nifti
+
+    img = _int16_nifti(tmp_path / "v.nii", scaled)
+    job_bytes = pool_job_bytes(2, op=op, stride=None, padding=0, ceil_mode=False)
+    words = ReadWords(cli=True, done="pooled", job_bytes=job_bytes)
+    counted = job_need((120, 256, 256), img.get_data_dtype(), job_bytes, read_dtype(img))
+    for measured in (False, True):  # the first call compiles the loops: measured on the second
+        if measured:
+            tracemalloc.start()
+        vol = medical.read_volume(tmp_path / "v.nii", words=words)
+        result = volumes.pool3d(vol.data, 2, op=op)
+        del vol, result
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak <= counted <= 1.5 * peak, (peak / 2**20, counted / 2**20)
+    for cap, tiles in ((counted + 2**20, False), (counted - 2**20, True)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("KERNELCLI_MAX_MEMORY", str(cap))
+            assert tiled_nifti.wanted(tmp_path / "v.nii", tiled=False, chunks=None, scheduler=None,
+                                      job_bytes=job_bytes) is tiles
+
+
+@pytest.mark.parametrize("scaled, cap", [(False, "50M"), (True, "60M")], ids=["stored", "scaled"])
+def test_a_nifti_pooled_under_a_cap_it_fits_runs_in_memory(tmp_path, scaled, cap):
+    _int16_nifti(tmp_path / "v.nii", scaled)
+    done = run_in_process("pool", "v.nii", "-f", "2", "-o", "p.nii", "-q", cwd=tmp_path, env={"KERNELCLI_MAX_MEMORY": cap})
+    assert done.returncode == 0, done.stderr
+    assert "tile by tile" not in done.stderr and (tmp_path / "p.nii").exists()
+
+
+def test_a_scaled_nifti_past_the_cap_as_read_is_not_pooled_in_memory(tmp_path):
+    """45M: under the scaled .nii's 54.0 MiB counted as read (53.0 traced), over the 18.9 its header's int16 gave."""
+    nib = pytest.importorskip("nibabel")
+    img = _int16_nifti(tmp_path / "v.nii", scaled=True)
+    nib.save(img, str(tmp_path / "v.nii.gz"))
+    from kernelcli.medical.pooling import pool_job_bytes
+    from kernelcli.tiled import nifti as tiled_nifti
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KERNELCLI_MAX_MEMORY", "45M")
+        assert tiled_nifti.wanted(tmp_path / "v.nii", tiled=False, chunks=None, scheduler=None,
+                                  job_bytes=pool_job_bytes(2, op="max", stride=None, padding=0, ceil_mode=False)) is True
+    done = run_in_process("pool", "v.nii", "-f", "2", "-o", "p.nii", cwd=tmp_path, env={"KERNELCLI_MAX_MEMORY": "45M"})
+    assert done.returncode == 2 and "the tiled path reads stored values as they are: it went tile by tile because its " \
+        "in-memory run would exceed KERNELCLI_MAX_MEMORY" in done.stderr, done.stderr  # (the tiled path's own refusal)
+    done = run_in_process("pool", "v.nii.gz", "-f", "2", "-o", "p.nii", cwd=tmp_path, env={"KERNELCLI_MAX_MEMORY": "45M"})
+    assert done.returncode == 2 and done.stderr.startswith(
+        "error: v.nii.gz: a 120x256x256 volume would need about 54.0 MiB of memory (the voxels, their float32 scaled copy "
+        "and the arrays they are pooled with), more than the 45.0 MiB allowed"), done.stderr
+    assert not (tmp_path / "p.nii").exists()

@@ -37,7 +37,7 @@ from .nifti_geometry import (  # noqa: F401 - the geometry readers, importable f
     AFFINE_TOLERANCE, VOXEL_SIZE_TOLERANCE, NiftiGeometry, nifti_affine, nifti_geometry, nifti_spacing, niftilib_image_class,
     repair_quaternion, sheared_grid_note, stored_pixdim, voxel_size_conflict,
 )
-from .nifti_open import nibabel_messages, not_a_volume, open_nifti
+from .nifti_open import nibabel_messages, not_a_volume, open_nifti, read_dtype
 from .volume import Volume, check_volume_memory, every_volume_note, float32_holds, require as _require
 from .writers import assumed_unit_steps
 
@@ -223,7 +223,8 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
         index += (slice(None) if frames > 1 else 0,)
     index += (0,) * max(0, len(shape) - len(index))
     kept = [n for n, i in zip(shape, index) if isinstance(i, slice)]
-    check_volume_memory(p, tuple(kept[::-1]), np.dtype(img.get_data_dtype()), words=words)  # stated (Z, Y, X)
+    check_volume_memory(p, tuple(kept[::-1]), np.dtype(img.get_data_dtype()), words=words,  # stated (Z, Y, X)
+                        read=read_dtype(img))
     try:
         proxy = img.dataobj
         if volume is None and volume_suffix(p) == ".nii.gz" and hasattr(proxy, "offset") and hasattr(proxy, "slope"):

@@ -122,3 +122,26 @@ def nibabel_messages(p: Path) -> Iterator[list[str]]:
         yield told
     finally:
         logger.handlers, logger.propagate = saved
+
+
+def read_dtype(img: Any) -> Any:
+    """The dtype a NIfTI's (or MGH's) voxels are held in once read, for the memory counts made before reading them:
+    the stored type, or where the header scales them (``scl_slope``/``scl_inter``) the float they may become
+    (:func:`kernelcli.ndsupport.volume_dtype` of the stored type, the widest :func:`.nifti._scaled` returns): a scaled
+    int16 counted as int16 was read as float32, twice its bytes.
+
+    >>> from types import SimpleNamespace
+    >>> int16 = SimpleNamespace(get_data_dtype=lambda: "int16", dataobj=SimpleNamespace(slope=0.5, inter=-10.0))
+    >>> str(read_dtype(int16)), str(read_dtype(SimpleNamespace(get_data_dtype=lambda: "int16", dataobj=None)))
+    ('float32', 'int16')
+    """
+    import math
+
+    import numpy as np
+
+    from ..ndsupport import volume_dtype
+
+    stored = np.dtype(img.get_data_dtype())
+    slope, inter = (float(getattr(img.dataobj, name, default)) for name, default in (("slope", 1.0), ("inter", 0.0)))
+    scaled = math.isfinite(slope) and slope not in (0.0, 1.0) or math.isfinite(inter) and inter != 0.0
+    return volume_dtype(stored) if scaled and stored.kind in "iuf" else stored

@@ -148,25 +148,70 @@ def volume_job_bytes(shape: tuple[int, ...], stored: Any, compute: Any = None) -
     return math.prod(shape) * (stored.itemsize + 2 * compute.itemsize)
 
 
-def job_need(shape: tuple[int, ...], stored: Any, job_bytes: Any = None) -> int:
-    """Bytes of the in-memory job on a ``shape`` volume of ``stored`` voxels: ``job_bytes(shape, stored)`` where the
-    command counts its own (pool's, :func:`kernelcli.medical.pooling.pool_job_bytes`), else :func:`volume_job_bytes`.
+#: the voxels of the float64 block a fractional scaling is applied in (:func:`kernelcli.medical.nifti._scaled`'s)
+SCALING_BLOCK_VOXELS = 2**20
+#: what a scaled read holds beside its arrays (nibabel's header and proxy objects: tracemalloc found 0.01-0.1 MiB)
+SCALING_SLACK_BYTES = 2**20
+
+
+def volume_read_bytes(shape: tuple[int, ...], stored: Any, read: Any = None) -> int:
+    """Bytes reading a volume of ``shape`` holds at its peak: the ``stored`` voxels, and where they are held as
+    another type once read (a scaled NIfTI's float: :func:`~kernelcli.medical.nifti_open.read_dtype`) their scaled
+    copy beside them, and the float64 block the scaling is applied in.
+
+    >>> volume_read_bytes((2, 3, 4), np.int16), volume_read_bytes((2, 3, 4), np.int16, np.float32) - SCALING_SLACK_BYTES
+    (48, 336)
+    """
+    import math
+
+    stored = np.dtype(stored)
+    read = stored if read is None else np.dtype(read)
+    voxels = math.prod(shape)
+    scaling = voxels * read.itemsize + 8 * min(voxels, SCALING_BLOCK_VOXELS) + SCALING_SLACK_BYTES
+    return voxels * stored.itemsize + (scaling if read != stored else 0)
+
+
+def volume_dtype_of(stored: Any, read: Any) -> Any:
+    """The dtype a job computes a volume in: :func:`~kernelcli.ndsupport.volume_dtype` of the wider of the stored and
+    the read types (a scaled int16 read as float32: float32).
+
+    >>> str(volume_dtype_of(np.int16, np.float32)), str(volume_dtype_of(np.int32, np.float64))
+    ('float32', 'float64')
+    """
+    from ..ndsupport import volume_dtype
+
+    return max((volume_dtype(np.dtype(stored)), volume_dtype(np.dtype(read))), key=lambda d: np.dtype(d).itemsize)
+
+
+def job_need(shape: tuple[int, ...], stored: Any, job_bytes: Any = None, read: Any = None) -> int:
+    """Bytes of the in-memory job on a ``shape`` volume of ``stored`` voxels, held as ``read`` once read (a scaled
+    NIfTI's float, :func:`~kernelcli.medical.nifti_open.read_dtype`; by default ``stored``): ``job_bytes(shape, read)``
+    where the command counts its own (pool's, :func:`kernelcli.medical.pooling.pool_job_bytes`), else a filter's,
+    :func:`volume_job_bytes` of the voxels as read; and at least the read itself (:func:`volume_read_bytes`).
     The one count of the reader's guard (:func:`check_volume_memory`) and the tiled path's choice
     (:func:`kernelcli.tiled.nifti.wanted`): a ``.nii`` goes tile by tile exactly where it would be refused in memory.
 
-    >>> job_need((2, 3, 4), np.int16), job_need((2, 3, 4), np.int16, lambda shape, stored: 7)
-    (240, 7)
+    >>> pooled = lambda shape, dtype: 100 * dtype.itemsize  # (a command's own count)
+    >>> job_need((2, 3, 4), np.int16), job_need((2, 3, 4), np.int16, pooled), job_need((2, 3, 4), np.float32, pooled)
+    (240, 200, 400)
+    >>> job_need((2, 3, 4), np.int16, read=np.float32) - SCALING_SLACK_BYTES  # a scaled int16: its read outweighs
+    336
     """
-    return int(job_bytes(shape, np.dtype(stored))) if job_bytes is not None else volume_job_bytes(shape, stored)
+    stored = np.dtype(stored)
+    read = stored if read is None else np.dtype(read)
+    job = int(job_bytes(shape, read)) if job_bytes is not None else volume_job_bytes(shape, read, volume_dtype_of(stored, read))
+    return max(job, volume_read_bytes(shape, stored, read))
 
 
-def check_volume_memory(p: Path, shape: tuple[int, ...], stored: Any, compute: Any = None, *, words: Any = None) -> None:
+def check_volume_memory(p: Path, shape: tuple[int, ...], stored: Any, compute: Any = None, *, words: Any = None,
+                        read: Any = None) -> None:
     """Refuse (before any voxel is read or inflated) a volume whose job would need more memory than
     allowed (``KERNELCLI_MAX_MEMORY``, by default 3/4 of RAM, as for images): :func:`volume_job_bytes`,
     the ``stored`` voxels plus a result and a temporary in ``compute`` (a DICOM reader's float32, say), or the
     command's own count (:func:`job_need`) where its ``words`` (:class:`~kernelcli.io.read_words.ReadWords`) carry
-    one, ``job_bytes``, of the job that leaves each volume ``done``.  The command line's words add that its commands
-    take a ``.nii`` tile by tile.
+    one, ``job_bytes``, of the job that leaves each volume ``done``; the voxels counted as ``read`` where they are
+    held as another type once read (a scaled NIfTI's float).  The command line's words add that its commands take a
+    ``.nii`` tile by tile.
 
     >>> check_volume_memory(Path("ct.nii.gz"), (300, 512, 512), np.int16)
     """
@@ -174,20 +219,21 @@ def check_volume_memory(p: Path, shape: tuple[int, ...], stored: Any, compute: A
 
     from ..errors import ImageReadError
     from ..limits import DEFAULT_MAX_VOXELS, MEMORY_ENV, default_max_bytes, size_text as _size_text
-    from ..ndsupport import volume_dtype
 
     if math.prod(shape) > DEFAULT_MAX_VOXELS:
         raise ImageReadError(f"{p}: a {'x'.join(map(str, shape))} volume has more than {DEFAULT_MAX_VOXELS} voxels (a bomb guard)")
     limit = default_max_bytes()
-    compute = np.dtype(compute) if compute is not None else volume_dtype(np.dtype(stored))
+    given, read = compute is not None, np.dtype(stored if read is None else read)
+    compute = np.dtype(compute) if given else volume_dtype_of(stored, read)
     job_bytes = getattr(words, "job_bytes", None)
-    need = volume_job_bytes(shape, stored, compute) if job_bytes is None else job_need(shape, stored, job_bytes)
+    need = volume_job_bytes(shape, stored, compute) if given and job_bytes is None else job_need(shape, stored, job_bytes, read)
     if limit is not None and need > limit:
         # an uncompressed .nii goes tile by tile instead (kernelcli.tiled.nifti): say so where it would help
         gunzip = words is not None and words.cli and str(p).lower().endswith(".nii.gz")  # (a Python caller has no commands)
         hint = "; or gunzip it: convolve and pool take a .nii tile by tile" if gunzip else ""
-        counted = f"the voxels, a {compute} result and a temporary" if job_bytes is None else \
-            f"the voxels and the arrays they are {words.done} with"
+        voxels = "the voxels" if read == np.dtype(stored) else f"the voxels, their {read} scaled copy"
+        counted = f"{voxels}, a {compute} result and a temporary" if job_bytes is None else \
+            f"{voxels} and the arrays they are {words.done} with"
         raise ImageReadError(
             f"{p}: a {'x'.join(map(str, shape))} volume would need about {_size_text(need)} of memory ({counted}), "
             f"more than the {_size_text(limit)} allowed (set {MEMORY_ENV} to change it{hint})"

@@ -44,8 +44,9 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: 
            job_bytes: Callable[[tuple[int, ...], np.dtype], int] | None = None) -> bool:
     """True when one volume input goes tile by tile: a tiled option, a Zarr output (only the tiled path writes
     one), or a ``.nii`` whose in-memory job would pass the memory cap by the reader's guard's own count
-    (:func:`kernelcli.medical.volume.job_need`): ``job_bytes(shape, stored)`` where the command counts its own (pool's
-    :func:`kernelcli.medical.pooling.pool_job_bytes`), else :func:`kernelcli.medical.volume.volume_job_bytes`."""
+    (:func:`kernelcli.medical.volume.job_need`): ``job_bytes(shape, read)`` where the command counts its own (pool's
+    :func:`kernelcli.medical.pooling.pool_job_bytes`), else :func:`kernelcli.medical.volume.volume_job_bytes`, of the
+    voxels as read (a scaled NIfTI's float, :func:`kernelcli.medical.nifti_open.read_dtype`), and the read itself."""
     if tiles_asked(tiled=tiled, chunks=chunks, scheduler=scheduler) or _local_store(out):
         return True
     if not str(path).lower().endswith(".nii") or not path.is_file():
@@ -58,7 +59,7 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: 
     try:
         import nibabel as nib
 
-        from ..medical.nifti_open import nibabel_messages, open_nifti
+        from ..medical.nifti_open import nibabel_messages, open_nifti, read_dtype
 
         with nibabel_messages(path):  # what nibabel logs ("pixdim[1,2,3] should be...") the reader notes, not stderr
             img = open_nifti(nib, path)
@@ -66,7 +67,7 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: 
             return False  # several volumes: the tiled path takes none of them (--volume picks one in memory)
         from ..medical.volume import job_need
 
-        need = job_need(tuple(int(n) for n in img.shape[:3]), np.dtype(img.get_data_dtype()), job_bytes)
+        need = job_need(tuple(int(n) for n in img.shape[:3]), np.dtype(img.get_data_dtype()), job_bytes, read_dtype(img))
     except Exception:  # noqa: BLE001 - unreadable here: the in-memory reader says why
         return False
     return need > cap  # what the in-memory reader's guard counts (check_volume_memory)
