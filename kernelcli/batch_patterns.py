@@ -299,7 +299,6 @@ def refuse_unmatched(args: Sequence[str | os.PathLike], *, one_file: str | None 
                              f"{shown}): give one by name")
 
 
-
 def may_name(arg: str | os.PathLike) -> bool:
     """Whether the folder or pattern ``arg`` (:func:`kernelcli.batch_plan.is_batch_argument`) may name an existing
     ``--report`` among its inputs while they are not listed yet: a folder may, and a pattern unless it matches nothing
