@@ -26,14 +26,14 @@ whose max pool traced 53.0 MiB (the read itself) was counted 18.9 MiB, by the re
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import process_env, run_in_process, small_png, write_nifti
+from conftest import run_in_process, small_png, write_nifti
+from test_records_audit223 import limited
 
 
 def _folder_of_two(tmp_path, volumes=False):
@@ -64,22 +64,11 @@ def test_a_refused_batch_has_no_made_up_seconds_in_its_totals(tmp_path, case):
         assert all(item["seconds"] is None for item in printed["items"])
 
 
-def _limited(*args: str, cwd, fsize: int) -> subprocess.CompletedProcess:
-    """``python -m kernelcli ARGS`` whose files may hold ``fsize`` bytes at most (a bigger report: "File too large")."""
-    import resource
-
-    def small_files():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-
-    return subprocess.run([sys.executable, "-m", "kernelcli", *args], cwd=cwd, env=process_env(), capture_output=True,
-                          text=True, timeout=120, preexec_fn=small_files)
-
-
 @pytest.mark.parametrize("sheet", [[], ["--montage", "s.png"]], ids=["matrix", "matrix-and-sheet"])
 def test_a_matrix_records_note_of_its_unwritten_report_beside_a_sheet_too(tmp_path, sheet):
     np.savetxt(tmp_path / "m.csv", np.random.default_rng(0).random((30, 30)), delimiter=",")
     # the sheet (about 21 kB) fits under the limit, the report (about 60 kB: it holds both maps) does not
-    done = _limited("convolve", "m.csv", "-k", "box:3", "-k", "sobel_v", *sheet, "--report", "r.json", "--json",
+    done = limited("convolve", "m.csv", "-k", "box:3", "-k", "sobel_v", *sheet, "--report", "r.json", "--json",
                     cwd=tmp_path, fsize=40_000)
     assert done.returncode == 1, done.stderr
     record = json.loads(done.stdout)

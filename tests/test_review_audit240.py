@@ -15,16 +15,9 @@ import pytest
 
 from conftest import run_in_process
 from kernelcli.errors import EXIT_KERNEL
+from test_readme_audit234 import one_line_refusal
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-
-
-def one_line_refusal(result, code: int, *words: str) -> str:
-    assert result.returncode == code, (result.returncode, result.stderr[:400])
-    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr[:400]
-    for word in words:
-        assert word in result.stderr, (word, result.stderr[:400])
-    return result.stderr
 
 
 class TestAZyxKernelFileShownKeepsItsAxes:
