@@ -307,7 +307,9 @@ def run_in_process(*args: str, cwd: Path | None = None, env: dict | None = None,
 
 def signal_handlers() -> dict:
     """Every signal's handler in this process (SIGINT, SIGTERM, SIGHUP, and SIGALRM, SIGUSR1 ... which a call takes
-    while it runs): what :func:`put_back_signal_handlers` gives back."""
+    while it runs): what :func:`put_back_signal_handlers` gives back.  kernelcli.cli._start_stops' stops_found and
+    restore_stops do the same for a call run in-process; the tests keep their own so that the net holds where that
+    code is what broke."""
     found = {}
     for sig in range(1, signal.NSIG):
         try:
