@@ -45,12 +45,12 @@ def refuse_batch_read(inputs: list[Path], refused: Any, options: Any, *, force: 
     from ..batch_records import BatchResult, not_run
     from ..batch_targets import plan
     from ..errors import KernelcliError
-    from ._batch import _discover, unfound_said
+    from ._batch_found import discover_inputs, unfound_said
     from ._common import error_line, print_json
     from ._report_writes import write_refused_report
 
     with unfound_said(inputs, options, force=force, json_out=json_out, quiet=quiet):
-        found = _discover(inputs, options, out=out, quiet=quiet)
+        found = discover_inputs(inputs, options, out=out, quiet=quiet)
     suffix = options.suffix if options.suffix is not None else _UNNAMED
     try:
         items = [(item.input, item.output) for item in plan(

@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from ._batch import (
-    BatchOptions, is_batch, note_one_input, one_volume, refuse_batch_without_out_dir, refuse_missing_input, refuse_one_input_options,
+    BatchOptions, is_batch, note_one_input, one_volume, refuse_missing_input, refuse_one_input_options,
     refuse_tiled_with_out_dir,
     run_batch,
     run_inputs,
     chosen_output,
     read_reported,
     run_reported,
-    unfound_said,
 )
+from ._batch_found import refuse_batch_without_out_dir, unfound_said
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
 from ._batch_reads import read_for_batch
 from .option_values import number_in

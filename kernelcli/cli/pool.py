@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
-from ._batch import (BatchOptions, chosen_output, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs,
-                     refuse_tiled_with_out_dir, run_reported, unfound_said)
+from ._batch import (BatchOptions, chosen_output, note_one_input, one_volume, run_batch, run_inputs, refuse_tiled_with_out_dir,
+                     run_reported)
+from ._batch_found import refuse_batch_without_out_dir, unfound_said
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
 from .options import (
     SIDE_RANGE,
