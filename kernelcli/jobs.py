@@ -36,7 +36,8 @@ from .jobs_maps import (  # noqa: F401 - re-exported (their former home)
 from .layer_files import (  # noqa: F401 - re-exported (their former home)
     MAX_WEIGHTS_BYTES, _read_npy_file, load_layer_kernel, parse_bias, read_bias_file, read_weights,
 )
-from .modes import KEEPS_DTYPE, canonical_pad_mode
+from .io.common import PAD, pool_need
+from .modes import canonical_pad_mode
 from .volume_inputs import VOLUME_SUFFIXES
 
 
@@ -104,7 +105,7 @@ def pad_file(
     try:
         return run_file_job(
             input_path, label, compute,
-            out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding, alpha=compute, keeps_dtype=True,
+            out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding, alpha=compute, need=PAD,
         )
     except ValuesNotHeld as exc:  # its advice names --rescale, which pad has not
         raise exc.for_pad() from None
@@ -149,17 +150,18 @@ def pool_file(
     from .result_names import pool_label
 
     label = pool_label(op, size, stride, padding, ceil_mode, not count_include_pad)
-    keeps = op in KEEPS_DTYPE
+    from .shapes import check_pool_padding
+
+    check_pool_padding(padding, size)  # the rule before the memory it would take (a padding 10**5 was "447 GiB")
+    need = pool_need(op, size, stride, padding)
 
     def compute(data):
-        from .limits import check_peak, conv_peak
-        from .shapes import check_pool_padding, refuse_cube_in_2d
+        from .limits import check_peak
+        from .shapes import refuse_cube_in_2d
 
         refuse_cube_in_2d(size, str(input_path), zyx_taken=data.ndim == 3 and Path(input_path).suffix.lower() == ".npy")
-        check_pool_padding(padding, size)  # the rule before the memory it would take (a padding 10**5 was "447 GiB")
-        need = conv_peak(data.shape, (size, size), stride=stride or size, pads=(padding,) * 4,
-                         itemsize=data.dtype.itemsize if keeps else 8, input_itemsize=data.dtype.itemsize)
-        check_peak(need, label)
+        h, w = data.shape[:2]
+        check_peak(need.bytes(h, w, data.size // max(h * w, 1), data.dtype.itemsize), label)  # (the reader's count)
         return api.pool2d(
             data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
             paths=paths,
@@ -175,4 +177,4 @@ def pool_file(
 
     return run_file_job(input_path, label, compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels,
                         layout=layout, volume_compute=compute_volume, encoding=encoding, alpha=compute, volumes=VOLUME_SUFFIXES,
-                        keeps_dtype=keeps)
+                        need=need)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .io.common import FILTER, RunNeed
 from .job_checks import (  # noqa: F401 - re-exported (their former home)
     CLIP_NOTE_SHARE, alpha_not_carried, as_written, check_conv_peak, check_finite_result, check_plane_padding, check_volume_kernel, clip_note,
     few_levels_note, float32_tiff_note, with_alpha,
@@ -180,7 +181,7 @@ def run_file_job(
     alpha: Callable[[Any], Any] | None = None,
     untiled: str | None = None,
     volumes: tuple[str, ...] = (),
-    keeps_dtype: bool = False,
+    need: RunNeed = FILTER,
 ) -> Report:
     """Read one input, apply ``compute`` to its array, write the result (or keep the matrix).
 
@@ -199,7 +200,8 @@ def run_file_job(
     when given, is what to do instead of ``--tiled`` where the tiled path cannot take the call (a memory refusal
     of an input it reads offers the tiled path otherwise: see :func:`_named`).  ``volumes``: the volume types the
     command reads on its volume path, named (with the image types) where the input is of no type read.
-    ``keeps_dtype``: ``compute`` holds its copies in the input's dtype (pad, max pooling: the memory cap counts that).
+    ``need``: what ``compute`` holds beside the input (:class:`kernelcli.io.common.RunNeed`: a filter's, in float, by default),
+    as the memory cap counts it before the input is decoded.
     """
     from .io import formats
     from .io.offered import OutputOffer
@@ -207,7 +209,7 @@ def run_file_job(
     src = formats.check_input_path(input_path)
     offer = OutputOffer((src,), layout=layout, rescale=rescale)  # (what a refused output type is offered instead)
     out_path = formats.check_output_path(out, [src], force=force, offer=offer) if out is not None else None
-    loaded = formats.read_input(src, max_pixels=max_pixels, volumes=volumes, words="cli", keeps_dtype=keeps_dtype)
+    loaded = formats.read_input(src, max_pixels=max_pixels, volumes=volumes, words="cli", need=need)
     if out_path is not None:
         _check_channels_before_work(out_path, loaded, layout)
     if bands is not None and BANDED and out_path is not None and loaded.kind == "image" and layout is None:

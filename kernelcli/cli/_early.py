@@ -51,7 +51,7 @@ def starts_early(func: F) -> F:
             try:
                 path = _whole_input(kwargs)
                 if path is not None:
-                    decode.begin(path, max_pixels=kwargs.get("max_pixels"), keeps_dtype=_keeps_dtype(func.__name__, kwargs))
+                    decode.begin(path, max_pixels=kwargs.get("max_pixels"), need=_run_need(func.__name__, kwargs))
                 return func(*args, **kwargs)
             finally:
                 decode.discard()
@@ -59,21 +59,25 @@ def starts_early(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _keeps_dtype(command: str, kwargs: dict[str, Any]) -> bool:
-    """Whether ``command`` holds its copies in the input's dtype (pad, max and min pooling), as its reader's memory
-    check counts them (a refusal under the other count is not taken: the reader opens the image again).
+def _run_need(command: str, kwargs: dict[str, Any]) -> Any:
+    """What ``command`` holds beside its input (:class:`kernelcli.io.common.RunNeed`), as its reader's memory check
+    counts it (the job's own: a refusal under another count is not taken, the reader opens the image again).
 
-    >>> _keeps_dtype("pad", {}), _keeps_dtype("pool", {"op": "Max"}), _keeps_dtype("pool", {"op": "mean"})
-    (True, True, False)
+    >>> _run_need("pad", {}).keeps_dtype, _run_need("pool", {"op": "Max", "size": 2}).window
+    (True, (2, 2, 0))
+    >>> _run_need("pool", {"op": "mean", "size": 3, "stride": 1, "padding": "1"})
+    RunNeed(keeps_dtype=False, window=(3, 1, 1))
     """
-    from ..modes import KEEPS_DTYPE, canonical_pool_op
+    from ..io.common import FILTER, PAD, pool_need
 
     if command != "pool":
-        return command == "pad"
+        return PAD if command == "pad" else FILTER
     try:
-        return canonical_pool_op(kwargs.get("op") or "max") in KEEPS_DTYPE
-    except Exception:  # noqa: BLE001 - a bad op is refused by the command, in its turn
-        return False
+        padding = kwargs.get("padding") or "valid"
+        return pool_need(kwargs.get("op") or "max", int(kwargs["size"]), kwargs.get("stride"),
+                         0 if padding == "valid" else int(padding))
+    except Exception:  # noqa: BLE001 - a bad value is refused by the command, in its turn
+        return FILTER
 
 
 def one_blas_thread_under_memory_cap(func: F) -> F:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path], *, tiled: bool, chunks: Optional[str], scheduler: Optional[str],
-                 keeps_dtype: bool = False) -> Optional[Path]:
+                 need: Any = None) -> Optional[Path]:
     """The one input that takes the tiled path, or None (the usual in-memory path, or a batch).
 
     ``--tiled``/``--chunks`` with several inputs are refused (exit 2): tiles are for one big image.
@@ -34,7 +34,7 @@ def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path
         return None
     if str(inputs[0]) == "-":
         return None
-    return inputs[0] if files.wanted(inputs[0], out, tiled=tiled, chunks=chunks, scheduler=scheduler, keeps_dtype=keeps_dtype) else None
+    return inputs[0] if files.wanted(inputs[0], out, tiled=tiled, chunks=chunks, scheduler=scheduler, need=need) else None
 
 
 def check_tiled_before_stdin(out: Optional[Path], *, tiled: bool, chunks: Optional[str], scheduler: Optional[str]) -> None:

@@ -99,7 +99,9 @@ def pad(
 
         if is_volume_input(input[0]):
             refuse_volume(input[0])
-    big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler, keeps_dtype=True)
+    from ..io.common import PAD
+
+    big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler, need=PAD)
     if big is not None:
         def build(x, tile):
             from ..jobs import check_pad_value

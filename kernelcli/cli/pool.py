@@ -129,9 +129,10 @@ def pool(
                                scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report,
                                name=suffix, fmt=fmt)
             return
-    from ..modes import KEEPS_DTYPE
+    from ..io.common import pool_need
 
-    big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler, keeps_dtype=op in KEEPS_DTYPE)
+    big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler,
+                       need=pool_need(op, size, stride, padding))
     if big is not None:
         def build(x, tile):
             from ..shapes import refuse_cube_in_2d

@@ -24,17 +24,17 @@ import numpy as np
 
 from ..errors import ImageReadError, KernelcliError
 from ..limits import out_of_memory
-from .common import Loaded, check_memory, one_line, unreadable
+from .common import FILTER, Loaded, RunNeed, check_memory, one_line, unreadable
 from .outputs import WholeWrites, atomic_write
 
 
-def read_npy(p: Path, max_bytes: int | None, *, keeps_dtype: bool = False) -> Loaded:
+def read_npy(p: Path, max_bytes: int | None, *, need: RunNeed = FILTER) -> Loaded:
     """Read the ``.npy`` array ``p``; raises ImageReadError for anything but a finite numeric 2-D/3-D array (and one
-    whose run, in its own dtype where it ``keeps_dtype``, would need more than ``max_bytes``: :func:`.common.check_memory`)."""
+    whose run, holding what ``need`` says, would need more than ``max_bytes``: :func:`.common.check_memory`)."""
     mapped = map_npy(p)
     h, w = mapped.shape[:2]
     channels = mapped.shape[2] if mapped.ndim == 3 else 1
-    check_memory(p, h, w, channels, mapped.dtype.itemsize, max_bytes, keeps_dtype=keeps_dtype)
+    check_memory(p, h, w, channels, mapped.dtype.itemsize, max_bytes, need=need)
     arr = read_mapped(p, mapped)
     del mapped
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -112,16 +113,68 @@ def compute_itemsize(input_itemsize: int, keeps_dtype: bool = False) -> int:
     return input_itemsize if keeps_dtype else 4 if input_itemsize == 1 else 8
 
 
+@dataclass(frozen=True)
+class RunNeed:
+    """What one run holds beside its input, counted from the input's header before any pixel is decoded
+    (:func:`check_memory`, and the tiled path's choice of a ``.npy`` or TIFF input): for a filter (convolve, pad), a
+    padded copy, an output and a temporary, each the input's size; for a pooling (``window``: its size, stride and
+    padding), a working copy (padded), the pooled output and a temporary (:func:`kernelcli.limits.conv_peak`, the count the
+    pooling checks again once the image is read: a 2x2 average of a 4000x4000 uint16 image was counted 396.7 MiB,
+    an output and a temporary the input's size in float64, for 103 MiB traced).  ``keeps_dtype``: held in the input's
+    dtype (pad, max and min pooling), else in float (:func:`compute_itemsize`).
+
+    >>> RunNeed().bytes(4000, 4000, 1, 2) / 2**20, pool_need("avg", 2, None, 0).bytes(4000, 4000, 1, 2) / 2**20
+    (396.728515625, 213.623046875)
+    >>> pool_need("max", 2, None, 0).held(2)
+    "a working copy, the pooled output and a temporary in the input's dtype"
+    """
+
+    keeps_dtype: bool = False
+    window: tuple[int, int, int] | None = None  # a pooling's (size, stride, padding)
+
+    def bytes(self, h: int, w: int, channels: int, input_itemsize: int) -> int:
+        """The run's peak bytes, its input of (h, w, channels) values of ``input_itemsize`` bytes included."""
+        compute = compute_itemsize(input_itemsize, self.keeps_dtype)
+        if self.window is None:
+            return estimate_bytes(h, w, channels, compute, input_itemsize)
+        from ..limits import conv_peak
+
+        size, stride, padding = self.window
+        return conv_peak((h, w, channels), (size, size), stride=stride, pads=(padding,) * 4, itemsize=compute,
+                         input_itemsize=input_itemsize)
+
+    def held(self, input_itemsize: int) -> str:
+        """What :meth:`bytes` counts beside the input, in words."""
+        held = "the input's dtype" if self.keeps_dtype else f"float{8 * compute_itemsize(input_itemsize)}"
+        if self.window is None:
+            return f"a padded copy, an output and a temporary in {held}"
+        return f"a working copy, the pooled output and a temporary in {held}"
+
+
+#: a filter's need, holding its copies in float (convolve): the readers' default
+FILTER = RunNeed()
+#: pad's: its copies in the input's dtype
+PAD = RunNeed(keeps_dtype=True)
+
+
+def pool_need(op: str, size: int, stride: int | None, padding: int) -> RunNeed:
+    """What a 2-D pooling holds (:class:`RunNeed`): ``op`` max and min in the input's dtype, avg in float; ``stride``
+    None is the size."""
+    from ..modes import KEEPS_DTYPE, canonical_pool_op
+
+    return RunNeed(keeps_dtype=canonical_pool_op(op) in KEEPS_DTYPE, window=(size, stride or size, padding))
+
+
 class ImageOverMemory(OverMemory, ImageReadError):
     """An input refused as its run would need more memory than allowed (:func:`check_memory`)."""
 
 
 def check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, max_bytes: int | None, *,
-                 keeps_dtype: bool = False) -> None:
-    """Refuse (ImageReadError) an input whose run would need more than ``max_bytes`` (None: no limit): the input, and a
-    padded copy, an output and a temporary in the run's dtype (``keeps_dtype``: the input's, :func:`compute_itemsize`).
+                 need: RunNeed = FILTER) -> None:
+    """Refuse (ImageReadError) an input whose run would need more than ``max_bytes`` (None: no limit): the input and
+    what the run holds beside it (:class:`RunNeed`: a filter's padded copy, output and temporary by default).
 
-    >>> check_memory(Path("g.png"), 6000, 6000, 1, 1, 150 * 2**20, keeps_dtype=True)  # pad: 4 bytes a pixel
+    >>> check_memory(Path("g.png"), 6000, 6000, 1, 1, 150 * 2**20, need=RunNeed(keeps_dtype=True))  # pad: 4 bytes a pixel
     >>> check_memory(Path("g.png"), 6000, 6000, 1, 1, 150 * 2**20)
     Traceback (most recent call last):
     ...
@@ -129,13 +182,10 @@ def check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, ma
     """
     if max_bytes is None:
         return
-    compute = compute_itemsize(input_itemsize, keeps_dtype)
-    need = estimate_bytes(h, w, channels, compute, input_itemsize)
-    if need > max_bytes:
-        held = "the input's dtype" if keeps_dtype else f"float{8 * compute}"
-        raise ImageOverMemory.over(f"{p}: {h}x{w}x{channels} would need about {size_text(need)} of memory (the input, "
-                                   f"and a padded copy, an output and a temporary in {held}), more than the "
-                                   f"{size_text(max_bytes)} allowed")
+    total = need.bytes(h, w, channels, input_itemsize)
+    if total > max_bytes:
+        raise ImageOverMemory.over(f"{p}: {h}x{w}x{channels} would need about {size_text(total)} of memory (the input, "
+                                   f"and {need.held(input_itemsize)}), more than the {size_text(max_bytes)} allowed")
 
 
 def stat_input(p: Path, missing: str = "no such file") -> os.stat_result:

@@ -50,7 +50,7 @@ from ..errors import ImageReadError
 from ..limits import DEFAULT_MAX_PIXELS  # (kernelcli.io.decode.DEFAULT_MAX_PIXELS, as before)
 from ..records import field, record
 from . import png_rows
-from .common import check_memory, one_line, unreadable
+from .common import FILTER, RunNeed, check_memory, one_line, unreadable
 from .stored_samples import (  # noqa: F401 (ColourKey, grey_alpha_16: kernelcli.io.decode's names, as before)
     ColourKey,
     colour_key,
@@ -231,9 +231,9 @@ def reading(p: Path, limit: int, notes: list[str] | None = None) -> Iterator[Non
         notes.extend(f"{p.name}: {one_line(w.message)}" for w in caught)  # type: ignore[arg-type]
 
 
-def open_image(p: Path, *, limit: int, max_bytes: int | None, keeps_dtype: bool = False) -> Opened:
-    """Open ``p`` and make every check that comes before decoding (see the module; ``keeps_dtype``: the memory's, of a
-    run in the input's dtype); raises only our own errors."""
+def open_image(p: Path, *, limit: int, max_bytes: int | None, need: RunNeed = FILTER) -> Opened:
+    """Open ``p`` and make every check that comes before decoding (see the module; ``need``: what the run holds beside
+    the input, :class:`~kernelcli.io.common.RunNeed`); raises only our own errors."""
     from .pillow import image
 
     Image = image()
@@ -252,7 +252,7 @@ def open_image(p: Path, *, limit: int, max_bytes: int | None, keeps_dtype: bool 
             key = colour_key(im)
             channels = _CONVERTED_BANDS.get(mode, len(im.getbands())) + (key is not None)
             check_memory(p, h, w, channels, 4 if mode in ("I", "F") else 2 if mode.startswith("I;16") else 1, max_bytes,
-                         keeps_dtype=keeps_dtype)
+                         need=need)
             refuse_planar_wide(im, p)
             found: list[str] = []
             wide_grey_alpha = read_grey_alpha_16_as_bytes(im)
@@ -308,12 +308,12 @@ def decode(opened: Opened) -> None:
 
 # ---------------------------------------------------------------- decoding early
 
-#: the one image decoding early: (path, pixel cap, memory cap, keeps_dtype, what it became: Opened or the error)
-_early: tuple[str, int, int | None, bool, Any] | None = None
+#: the one image decoding early: (path, pixel cap, memory cap, the run's need, what it became: Opened or the error)
+_early: tuple[str, int, int | None, RunNeed, Any] | None = None
 
 
-def begin(path: str | os.PathLike, *, max_pixels: int | None, keeps_dtype: bool = False) -> bool:
-    """Open the JPEG file ``path`` as ``read_image`` would (``keeps_dtype`` alike) and start decoding it on a thread;
+def begin(path: str | os.PathLike, *, max_pixels: int | None, need: RunNeed = FILTER) -> bool:
+    """Open the JPEG file ``path`` as ``read_image`` would (``need`` alike) and start decoding it on a thread;
     True when it did (a check that refused it counts: the refusal waits for :func:`take`).
 
     Nothing happens for another kind of path (not a regular, non-empty ``.jpg``/``.jpeg``
@@ -335,9 +335,9 @@ def begin(path: str | os.PathLike, *, max_pixels: int | None, keeps_dtype: bool 
         return False
     limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     try:
-        opened = open_image(p, limit=limit, max_bytes=max_bytes, keeps_dtype=keeps_dtype)
+        opened = open_image(p, limit=limit, max_bytes=max_bytes, need=need)
     except ImageReadError as exc:
-        _early = (str(p), limit, max_bytes, keeps_dtype, exc)
+        _early = (str(p), limit, max_bytes, need, exc)
         return True
     if opened.format != "JPEG":
         opened.image.close()
@@ -376,15 +376,15 @@ def begin(path: str | os.PathLike, *, max_pixels: int | None, keeps_dtype: bool 
         opened.image.close()
         return False
     opened.wait, opened.abandon = wait, abandon
-    _early = (str(p), limit, max_bytes, keeps_dtype, opened)
+    _early = (str(p), limit, max_bytes, need, opened)
     return True
 
 
-def take(p: Path, limit: int, max_bytes: int | None, keeps_dtype: bool = False) -> Opened | None:
+def take(p: Path, limit: int, max_bytes: int | None, need: RunNeed = FILTER) -> Opened | None:
     """The image :func:`begin` opened for ``p`` under these limits (once), or None; raises the
     ImageReadError its checks raised."""
     global _early
-    if _early is None or _early[:4] != (str(p), limit, max_bytes, keeps_dtype):
+    if _early is None or _early[:4] != (str(p), limit, max_bytes, need):
         return None
     found, _early = _early[4], None
     if isinstance(found, ImageReadError):

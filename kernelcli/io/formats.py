@@ -39,7 +39,7 @@ from ..given_values import as_numpy, refuse_masked, refuse_rounded_listed
 from ..limits import OverMemory, default_max_bytes, out_of_memory, ran_out_of_memory
 from ..modes import canonical_rescale
 from ..whole_numbers import flag, integer_value
-from .common import Loaded, Written, check_input_path, one_line, path_arg
+from .common import FILTER, Loaded, RunNeed, Written, check_input_path, one_line, path_arg
 from .decode import TooManyPixels
 from .read_words import CLI, ReadWords, words_for
 from .arrays import read_npy, write_npy
@@ -100,13 +100,13 @@ def refuse_volume(path: Path) -> None:
 
 
 def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_bytes: int | None = None,
-               volumes: tuple[str, ...] = (), words: str = "api", keeps_dtype: bool = False) -> Loaded:
+               volumes: tuple[str, ...] = (), words: str = "api", need: RunNeed = FILTER) -> Loaded:
     """Read an image, ``.npy`` array or text matrix into a :class:`~kernelcli.io.common.Loaded`.
 
     ``max_pixels`` caps the decoded image size (decompression-bomb guard, default
     :data:`kernelcli.io.decode.DEFAULT_MAX_PIXELS`); ``max_bytes`` caps the memory a run may
-    need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`): the input, and its padded
-    copy, output and a temporary in float (in the input's own dtype for a run that ``keeps_dtype``: pad, max pooling);
+    need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`): the input, and what the run
+    holds beside it (``need``, :class:`~kernelcli.io.common.RunNeed`: a filter's padded copy, output and temporary by default);
     ``volumes``: the volume types the caller reads elsewhere, named where a file is of no type
     read (:func:`refuse_unsupported`).  Raises only our own errors.  A refusal or note names ``max_pixels=`` as typed;
     ``words="cli"`` names the command line's ``--max-pixels`` instead.  A refusal over a ``max_bytes`` given names it.
@@ -134,11 +134,11 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
     try:
         if suffix in MATRIX_SUFFIXES or suffix in ARRAY_SUFFIXES:
             loaded = read_matrix(p, size, limit_bytes) if suffix in MATRIX_SUFFIXES else \
-                read_npy(p, limit_bytes, keeps_dtype=keeps_dtype)
+                read_npy(p, limit_bytes, need=need)
             if max_pixels is not None:  # given, and nothing to guard: say so
                 loaded.notes.append(unused_max_pixels(p.name, suffix, words=said))
             return loaded
-        return read_image(p, max_pixels=max_pixels, max_bytes=limit_bytes, keeps_dtype=keeps_dtype)
+        return read_image(p, max_pixels=max_pixels, max_bytes=limit_bytes, need=need)
     except TooManyPixels as exc:  # (it said --max-pixels)
         raise exc.worded(said.name("max_pixels")) from None
     except OverMemory as exc:  # (it said KERNELCLI_MAX_MEMORY, which a limit given here overrides)

@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ImageReadError
-from .common import ImageOverMemory, Loaded
+from .common import FILTER, ImageOverMemory, Loaded, RunNeed
 from .decode import DEFAULT_MAX_PIXELS, decode, open_image, reading, sniff_format, take
 from .stored_samples import ColourKey
 from .pillow import orientation
@@ -68,17 +68,16 @@ def _refuse_what_neither_reads(p: Path) -> None:
         raise neither_reads(p, problem)
 
 
-def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None, keeps_dtype: bool = False) -> Loaded:
+def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None, need: RunNeed = FILTER) -> Loaded:
     """Decode the image ``p`` with Pillow (see the module's policies); raises only our own errors.
 
     The image may have been opened and decoded early (:func:`kernelcli.io.decode.begin`): the
-    same checks, pixels, notes and errors.  ``keeps_dtype``: the run holds its copies in the input's dtype
-    (:func:`kernelcli.io.common.check_memory`).
+    same checks, pixels, notes and errors.  ``need``: what the run holds beside the input
+    (:class:`kernelcli.io.common.RunNeed`, :func:`kernelcli.io.common.check_memory`).
     """
     limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     try:
-        opened = take(p, limit, max_bytes, keeps_dtype) or open_image(p, limit=limit, max_bytes=max_bytes,
-                                                                      keeps_dtype=keeps_dtype)
+        opened = take(p, limit, max_bytes, need) or open_image(p, limit=limit, max_bytes=max_bytes, need=need)
     except ImageOverMemory:
         _refuse_what_neither_reads(p)
         raise

@@ -47,9 +47,10 @@ from ..whole_numbers import below_floor, refused_value, too_many_digits, whole_o
 
 
 def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, scheduler: str | None,
-           keeps_dtype: bool = False) -> bool:
-    """True when one input goes through the tiled path (see the module notes; ``keeps_dtype``: the run holds its
-    copies in the input's dtype, pad and max pooling, as the memory cap counts them: :func:`_over_the_cap`).  Never a
+           need: Any = None) -> bool:
+    """True when one input goes through the tiled path (see the module notes; ``need``: what the run holds beside
+    the input, :class:`kernelcli.io.common.RunNeed`, a filter's by default, as the memory cap counts it:
+    :func:`_over_the_cap`).  Never a
     folder or a pattern that is no Zarr store: it is several inputs, refused as a batch (``--out-dir``, or ``--tiled``
     on one input); given ``-o w.zarr``, it was opened as a store ("imgs: not a Zarr store: No group found in store
     StorePath(LocalStore, ...)")."""
@@ -64,10 +65,10 @@ def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, sche
         return True
     if stores.is_store_input(input_path) or stores.is_chunked(out):
         return True
-    return _over_the_cap(input_path, keeps_dtype)
+    return _over_the_cap(input_path, need)
 
 
-def _over_the_cap(path: Path, keeps_dtype: bool = False) -> bool:
+def _over_the_cap(path: Path, need: Any = None) -> bool:
     """A ``.npy`` or TIFF input whose in-memory run would exceed the memory cap (read from its header only).  A TIFF
     over the cap that neither reader takes is refused here in those words (:func:`kernelcli.tiled.tiff.neither_reads`):
     in memory the cap refused it first, advising to raise a limit that could not help (audit 205 #4)."""
@@ -98,12 +99,16 @@ def _over_the_cap(path: Path, keeps_dtype: bool = False) -> bool:
                 in_memory = problem is None or tiff.read_in_memory(path, page)
     except Exception:  # noqa: BLE001 - unreadable here: the in-memory reader says why
         return False
+    from ..io.common import FILTER, RunNeed
+
+    need = need or FILTER
     cells = 1
     for n in shape:
         cells *= int(n)
-    from ..io.common import compute_itemsize
-
-    over = cells * (itemsize + 3 * compute_itemsize(itemsize, keeps_dtype)) > cap  # (as the in-memory reader's check)
+    if len(shape) == 2 or (len(shape) == 3 and (suffix == ".npy" or int(shape[2]) <= 4)):  # (H, W[, C]): as read in memory
+        over = need.bytes(int(shape[0]), int(shape[1]), cells // max(int(shape[0]) * int(shape[1]), 1), itemsize) > cap
+    else:  # (a planar TIFF page: its pooled grid is not known from here; a filter's count in the run's dtype, the larger)
+        over = RunNeed(keeps_dtype=need.keeps_dtype).bytes(cells, 1, 1, itemsize) > cap
     if problem is not None:  # the tiled reader would refuse it: in memory it is read (or refused by the cap)
         if over and not in_memory:
             raise tiff.neither_reads(path, problem)
