@@ -44,10 +44,21 @@ def _stopped_at(sig: int, delay: float, cwd) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
+def _whole_output(tmp_path) -> bytes:
+    """The bytes of the call :func:`_stopped_at` makes, made by a call nothing stops."""
+    done = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", str(SAMPLES / "phantom.png"), "-k", "box:3",
+                           "-o", "whole.png", "-q", "--force"], cwd=tmp_path, env={**os.environ, "KERNELCLI_WORKER": "off"},
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return (tmp_path / "whole.png").read_bytes()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["TERM", "HUP", "INT"])
 def test_a_stop_while_the_command_line_starts_is_said_and_gets_its_code(tmp_path, sig):
     seen = []
+    whole = None  # the output of a call nothing stopped, to compare a held stop's output with
     for delay in (0.0005, 0.005, 0.02, 0.05, 0.1, 0.15):
+        (tmp_path / "st.png").unlink(missing_ok=True)  # (each call's own output, never an earlier one's)
         code, out, err = _stopped_at(sig, delay, tmp_path)
         seen.append((delay, code))
         if code == 0:  # finished before the signal came (a fast machine): nothing left to stop
@@ -56,9 +67,12 @@ def test_a_stop_while_the_command_line_starts_is_said_and_gets_its_code(tmp_path
         assert err.rstrip("\n").endswith(WORDS[sig]) and "Traceback" not in err, (delay, err)
         record = json.loads(out)
         if record["status"] == "ok":  # the stop came once the output was in place: held, said after the record
-            assert record["code"] == 0 and (tmp_path / record["output"]).stat().st_size > 0, (delay, record)
+            if whole is None:
+                whole = _whole_output(tmp_path)
+            assert record["code"] == 0 and (tmp_path / record["output"]).read_bytes() == whole, (delay, record)
             continue  # (io.published_stops, audit 199 #2; CI saw this at 0.15 s: stop 56)
         assert record["status"] == "not run" and record["code"] == CODES[sig], (delay, record)
+        assert not (tmp_path / "st.png").exists(), delay
     assert seen[0][1] == CODES[sig], seen  # half a millisecond in, the call is still starting
 
 
