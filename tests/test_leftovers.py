@@ -141,6 +141,18 @@ def test_the_command_line_keeps_its_own_advice(tmp_path):
         "(set KERNELCLI_MAX_MEMORY to change it; or gunzip it: convolve and pool take a .nii tile by tile)\n"), done.stderr
 
 
+def test_a_scaled_nifti_past_the_cap_is_not_told_to_gunzip(tmp_path):
+    """Review 250 #4: a scaled .nii.gz past the cap was told "or gunzip it: convolve and pool take a .nii tile by tile",
+    and the .nii was then refused by the tiled path, which reads stored values ("scaled voxels (scl_slope 0.5 ...")."""
+    nib = pytest.importorskip("nibabel")
+    img = nib.Nifti1Image(np.ones((32, 32, 32), np.int16), np.eye(4))
+    img.header.set_slope_inter(0.5, -10)
+    nib.save(img, tmp_path / "big.nii.gz")
+    done = run_in_process("pool", "big.nii.gz", "-f", "2", "-o", "o.nii.gz", cwd=tmp_path, env={"KERNELCLI_MAX_MEMORY": "100k"})
+    assert done.returncode == 2 and "scaled copy" in done.stderr and "gunzip" not in done.stderr and done.stderr.endswith(
+        "or save it unscaled (float32) as a .nii: convolve and pool take an unscaled .nii tile by tile)\n"), done.stderr
+
+
 TILED_AND_OUT_DIR = ("error: {0} and --out-dir both given: {0} reads one input tile by tile into one output (--out FILE, "
                      "or its default name), --out-dir the folder of a batch's outputs; give one of them\n")
 

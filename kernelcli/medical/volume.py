@@ -229,9 +229,11 @@ def check_volume_memory(p: Path, shape: tuple[int, ...], stored: Any, compute: A
     need = volume_job_bytes(shape, stored, compute) if given and job_bytes is None else job_need(shape, stored, job_bytes, read)
     if limit is not None and need > limit:
         # an uncompressed .nii goes tile by tile instead (kernelcli.tiled.nifti): say so where it would help
-        gunzip = words is not None and words.cli and str(p).lower().endswith(".nii.gz")  # (a Python caller has no commands)
-        hint = "; or gunzip it: convolve and pool take a .nii tile by tile" if gunzip else ""
-        voxels = "the voxels" if read == np.dtype(stored) else f"the voxels, their {read} scaled copy"
+        tiles = words is not None and words.cli and str(p).lower().endswith(".nii.gz")  # (a Python caller has no commands)
+        scaled = read != np.dtype(stored)  # (the tiled path reads stored values: a scaled .nii is refused there)
+        hint = "" if not tiles else "; or gunzip it: convolve and pool take a .nii tile by tile" if not scaled else \
+            "; or save it unscaled (float32) as a .nii: convolve and pool take an unscaled .nii tile by tile"
+        voxels = f"the voxels, their {read} scaled copy" if scaled else "the voxels"
         counted = f"{voxels}, a {compute} result and a temporary" if job_bytes is None else \
             f"{voxels} and the arrays they are {words.done} with"
         raise ImageReadError(
