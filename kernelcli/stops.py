@@ -172,9 +172,11 @@ def _raise_pending(_signum, _frame) -> None:
 
 #: the signals whose default action ends the process and that Python leaves at that default: a call takes them while
 #: it runs (:func:`kernelcli.cli._signals.install_signal_handlers`) so that its temporary files go before the process
-#: ends of them, as it would have (audit 232 #3: ``timeout -s ALRM`` left a 100 MB ``.part`` for good)
+#: ends of them, as it would have (audit 232 #3: ``timeout -s ALRM`` left a 100 MB ``.part`` for good; review 250 #1:
+#: SIGXCPU, a soft CPU limit's, ``ulimit -St`` or a batch scheduler's, left it too).  SIGQUIT (Ctrl-\) is left alone:
+#: it asks for a core dump of the call where it stands, which a handler would move
 ENDING = tuple(getattr(signal, name) for name in ("SIGALRM", "SIGUSR1", "SIGUSR2", "SIGVTALRM", "SIGPROF", "SIGIO",
-                                                  "SIGPWR", "SIGSTKFLT") if hasattr(signal, name)) + (
+                                                  "SIGPWR", "SIGSTKFLT", "SIGXCPU") if hasattr(signal, name)) + (
     tuple(range(signal.SIGRTMIN, signal.SIGRTMAX + 1)) if hasattr(signal, "SIGRTMIN") else ())
 
 #: the ending signals received (:data:`ENDING`), in order; the process ends of the first

@@ -7,6 +7,7 @@ the signal, as the caller would see it without kernelcli's handler."""
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 
 from conftest import REPO, interruptible
 
-ENDING = [signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGVTALRM, signal.SIGPROF]
+ENDING = [signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGVTALRM, signal.SIGPROF, signal.SIGXCPU]  # (XCPU: review 250 #1)
 if hasattr(signal, "SIGRTMIN"):
     ENDING += [signal.SIGRTMIN, signal.SIGRTMAX]
 
@@ -59,6 +60,7 @@ def _run(tmp_path, script: str, sig: int, ignored: bool = False) -> subprocess.C
 
     def start() -> None:
         interruptible()
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # (SIGXCPU's default dumps core: none in the folder)
         signal.signal(sig, signal.SIG_IGN if ignored else signal.SIG_DFL)
 
     return subprocess.run([sys.executable, "-c", script.format(sig=int(sig))], cwd=tmp_path, env=env, capture_output=True,
