@@ -10,7 +10,9 @@ run each other's code.
 
 Here a save holds an exclusive lock on the cache folder while it reads the index, picks a number and writes the
 data before the index; and a load checks that the code read was compiled for the signature asked for: one that
-was not (a cache written before this fix) counts as a miss, is compiled again and written over.
+was not (a cache written before this fix) counts as a miss, is compiled again and written over.  A save waits
+for the lock at most :data:`LOCK_WAIT` seconds: past that (a holder stopped, not killed: Ctrl-Z, ``kill -STOP``, a
+scheduler's suspend) it is skipped, and the code compiled is used from memory, compiled again by the next process.
 
 >>> @njit(cache=False)
 ... def twice(x):
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from contextlib import contextmanager
 
 import numba
@@ -35,13 +38,21 @@ except ImportError:  # (Windows: no flock; the save is numba's own)
     fcntl = None
 
 
-def njit(**options):
-    """``numba.njit(**options)`` as a decorator, the dispatcher's cache guarded (:func:`guard_cache`)."""
+#: seconds a cache save waits for the folder's lock before it gives up on saving
+LOCK_WAIT = 10.0
 
-    def decorate(function):
-        return guard_cache(numba.njit(**options)(function))
 
-    return decorate
+def njit(*args, **options):
+    """``numba.njit`` spelt as Numba spells it (``@njit``, ``njit(f)``, ``@njit(cache=True)``, ``@njit("f8(f8)")``),
+    the dispatcher's cache guarded (:func:`guard_cache`; an eager signature compiles, and saves, before the guard).
+
+    >>> njit(lambda x: x + 1)(41)
+    42
+    """
+    if args and callable(args[0]):
+        return guard_cache(numba.njit(*args, **options))
+    made = numba.njit(*args, **options)
+    return lambda function: guard_cache(made(function))
 
 
 def guard_cache(dispatcher):
@@ -68,7 +79,9 @@ class _LockedIndex(IndexDataCacheFile):
     data file before the index names it."""
 
     def save(self, key, data):
-        with _locked(self._cache_path):
+        with _locked(self._cache_path) as held:
+            if not held:  # (the lock's holder is stopped: nothing saved, rather than wait for it for good)
+                return
             overloads = self._load_index()
             name = overloads.get(key)
             if name is None:
@@ -82,20 +95,36 @@ class _LockedIndex(IndexDataCacheFile):
 
 
 @contextmanager
-def _locked(folder: str):
-    """An exclusive ``flock`` on ``folder`` for the block (none where it cannot be taken: the save goes on as
-    numba's own)."""
-    fd = None
+def _locked(folder: str, wait: float | None = None):
+    """An exclusive ``flock`` on ``folder`` for the block, which gets True; False where another holds it past ``wait``
+    seconds (:data:`LOCK_WAIT`); True without a lock where none can be taken (the save goes on as numba's own)."""
+    fd, held = None, True
     if fcntl is not None:
         try:
             fd = os.open(folder, os.O_RDONLY)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            if fd is not None:
-                os.close(fd)
+            held = _flock_within(fd, LOCK_WAIT if wait is None else wait)
+        except OSError:  # (no folder to open, a file system without flock)
+            held = True
+        if fd is not None and not held:
+            os.close(fd)
             fd = None
     try:
-        yield
+        yield held
     finally:
         if fd is not None:
             os.close(fd)  # (closing the last descriptor releases the lock)
+
+
+def _flock_within(fd: int, wait: float) -> bool:
+    """Take ``fd``'s exclusive lock, retrying for ``wait`` seconds: True once held, False when still held elsewhere."""
+    deadline = time.monotonic() + wait
+    pause = 0.001
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(2 * pause, 0.05)

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '1ac577044710f9fa6c1bd07b89357ee58e4d649a7a6cdf3f9a0a3df6b56ef6f2'
+LOOP_SOURCES = '9eef6e019c9e0ddcee9da237bd4a6c4774e6efee492f00553ed38726e0860c3b'
 
 
 _ENTRIES: dict = {}

@@ -90,6 +90,6 @@ def alive(*owners) -> None:
     here (Numba frees an array after its last use) while arrays :func:`borrowed` from them are used."""
 
 
-@overload(alive, jit_options={"cache": True})
+@overload(alive)
 def _alive(*owners):
     return lambda *owners: None
