@@ -299,13 +299,18 @@ def refuse_unmatched(args: Sequence[str | os.PathLike], *, one_file: str | None 
                              f"{shown}): give one by name")
 
 
-def may_name(arg: str | os.PathLike) -> bool:
-    """Whether the folder or pattern ``arg`` (:func:`kernelcli.batch_plan.is_batch_argument`) may name an existing
-    ``--report`` among its inputs while they are not listed yet: a folder may, and a pattern unless it matches nothing
-    (expanded, it names no file, the report included).
+def may_name(arg: str | os.PathLike, report: str | os.PathLike, recursive: bool = False) -> bool:
+    """Whether the folder or pattern ``arg`` (:func:`kernelcli.batch_plan.is_batch_argument`) may name the existing
+    ``report`` among its inputs while they are not listed yet: a folder that holds it (at its top, or at any depth
+    ``recursive``), a pattern that matches it (review 250 #2: ``bb/*.png`` or the folder ``bb`` kept ./rb.json, which
+    neither can name).
 
-    >>> may_name("nosuch*.png"), may_name(os.path.dirname(__file__))
-    (False, True)
+    >>> here = os.path.dirname(__file__)
+    >>> may_name("nosuch*.png", __file__), may_name(here, __file__), may_name(os.path.dirname(here), __file__)
+    (False, True, False)
     """
-    text = os.fspath(arg)
-    return os.path.lexists(text) or bool(expand(text))
+    text, real = os.fspath(arg), os.path.realpath(report)
+    if os.path.isdir(text):
+        folder = os.path.realpath(text)
+        return os.path.dirname(real) == folder or (recursive and real.startswith(folder.rstrip(os.sep) + os.sep))
+    return any(os.path.realpath(match) == real for match in expand(text))

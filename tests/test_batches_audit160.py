@@ -164,15 +164,31 @@ def test_a_fifo_in_a_batch_is_recorded_by_name(tmp_path):
     assert items[0]["error"] == "mx/fifo.png: not a regular file (a device, pipe or socket)"
 
 
-def test_a_refusal_as_inputs_are_found_replaces_no_file_a_pattern_may_name(tmp_path):
+@pytest.mark.parametrize("named", ["mx/*.json", "mx", "."], ids=["pattern", "folder", "its-folder"])
+def test_a_refusal_as_inputs_are_found_replaces_no_file_a_pattern_may_name(tmp_path, named):
     _png(tmp_path / "mx" / "g0.png")
-    (tmp_path / "r.json").write_text('{"items": [], "totals": {}}')
-    done = run_in_process("convolve", "mx/*.png", "mx/nosuch.png", "-k", "box:3", "--out-dir", "mo", "--json",
-                          "--report", "r.json", "--force", cwd=tmp_path)
+    report = "r.json" if named == "." else "mx/r.json"
+    (tmp_path / report).write_text('{"items": [], "totals": {}}')
+    done = run_in_process("convolve", named, "mx/nosuch.png", "-k", "box:3", "--out-dir", "mo", "--json",
+                          "--report", report, "--force", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
-    assert [(r["input"], r["status"]) for r in json.loads(done.stdout)["items"]] == [("mx/nosuch.png", "failed")]
-    assert (tmp_path / "r.json").read_text() == '{"items": [], "totals": {}}'
-    assert "--report r.json: not written" in done.stderr
+    assert ("mx/nosuch.png", "failed") in [(r["input"], r["status"]) for r in json.loads(done.stdout)["items"]]
+    assert (tmp_path / report).read_text() == '{"items": [], "totals": {}}'
+    assert f"--report {report}: not written" in done.stderr
+
+
+@pytest.mark.parametrize("named", ["mx/*.png", "mx", "sub"], ids=["pattern", "folder", "another-folder"])
+def test_a_folder_or_pattern_that_cannot_name_the_report_leaves_it_to_force(tmp_path, named):
+    """Review 250 #2: 'convolve "bb/*.png" bb/missing.png ... --report rb.json --force' (or the folder bb) kept the
+    stale ./rb.json, "as bb/*.png may name it": neither can."""
+    _png(tmp_path / "mx" / "g0.png")
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "r.json").write_text("{}")
+    done = run_in_process("convolve", named, "mx/nosuch.png", "-k", "box:3", "--out-dir", "mo", "--report", "r.json",
+                          "--force", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "not written" not in done.stderr
+    assert "mx/nosuch.png" in [r["input"] for r in json.loads((tmp_path / "r.json").read_text())["items"]]
 
 
 def test_a_refusal_with_only_files_named_replaces_the_report_with_force(tmp_path):

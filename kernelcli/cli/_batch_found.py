@@ -61,7 +61,7 @@ def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, 
         try:
             check_report_path(report, inputs=named, force=force)
             # (a missing file is no folder or pattern: it names no file that may be the report)
-            naming = next((arg for arg in inputs if is_batch_argument(arg) and may_name(arg)), None)
+            naming = next((arg for arg in inputs if is_batch_argument(arg) and may_name(arg, report, options.recursive)), None)
             if os.path.lexists(report) and naming is not None:  # (a pattern that matched nothing names none)
                 raise OutputRefused(f"--report {report}: exists, and {naming} among the inputs may name it (its files are "
                                     "not listed yet)")
