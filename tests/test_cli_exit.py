@@ -6,6 +6,7 @@ and a closed stdout exits as it always did.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, put_back_signal_handlers, signal_handlers
+from conftest import SAMPLES, SIGNALLING, interruptible, put_back_signal_handlers, signal_handlers
 
 import kernelcli
 
@@ -73,6 +74,25 @@ def test_a_sigterm_as_a_finished_call_exits_does_not_kill_it(tmp_path, spelt):
     done = run(["convolve", str(SAMPLES / "phantom.png"), "-k", "box:3", *spelt], before=before, cwd=tmp_path,
                capture_output=True, text=True)
     assert done.returncode == 0 and (tmp_path / "o.png").exists(), done
+
+
+@pytest.mark.parametrize("where", ["_end_as_signalled", "leave"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["TERM", "HUP", "INT"])
+def test_a_stop_once_the_call_has_returned_is_said_after_its_record(tmp_path, where, sig):
+    """A stop that landed once the call had returned, in entry()'s last lines before the process ended (under a
+    millisecond, which the fixed delays of test_early_stops_audit150 can hit under load) gave a traceback and exit 1
+    (-2 for Ctrl-C) after the "ok" record; it is said as one a line earlier (in _call) is: the record stands, alone,
+    then the stop's line and its exit code."""
+    from test_early_stops_audit150 import CODES, WORDS
+
+    before = f"{SIGNALLING}\nimport kernelcli.cli as cli\ncli.{where} = before(cli.{where}, {int(sig)})\n"
+    done = run(["convolve", str(SAMPLES / "phantom.png"), "-k", "box:3", "-o", "o.png", "--json"], before=before,
+               cwd=tmp_path, capture_output=True, text=True, preexec_fn=interruptible)
+    said = [line for line in done.stderr.splitlines() if line != "torn down"]  # (SCRIPT's: a stop takes the teardown)
+    assert done.returncode == CODES[sig] and said[-1] == WORDS[sig], done
+    assert "Traceback" not in done.stderr and "ignored" not in done.stderr, done.stderr
+    record = json.loads(done.stdout)  # (one record: two would not load)
+    assert record["status"] == "ok" and (tmp_path / "o.png").stat().st_size > 0, record
 
 
 def test_atexit_functions_run(tmp_path):

@@ -69,14 +69,18 @@ def entry() -> None:
     """The ``kernelcli`` console script and ``python -m kernelcli``: :func:`main`, except that a
     finished call ends without the interpreter's teardown (:func:`leave`), and a call a stop
     ended ignores later stops until the process is gone."""
+    argv = sys.argv[1:]
     try:
-        code = _call(sys.argv[1:])
-    except SystemExit:  # (a stop said before any command took the call)
+        code = _call(argv)
+        try:
+            _end_as_signalled()
+            _ignore_later_stops()
+            leave(code)
+        except KeyboardInterrupt as exc:  # a stop once the call returned: said as one in _call's last line is (a
+            say_stopped(argv, early_stop() or exc)  # traceback and exit 1 before, after the call's "ok" record)
+    except SystemExit:  # (a stop said before any command took the call, or after it returned)
         _ignore_later_stops()
         raise
-    _end_as_signalled()
-    _ignore_later_stops()
-    leave(code)
     sys.exit(code)
 
 
