@@ -29,18 +29,29 @@ def total(a):
     return s
 '''
 
-#: one process: compile ``total`` for DTYPE; with "meet", numba's save, between reading its index and writing it, waits
-#: (3 s at most) for the other process to come as far: where two processes at once both take the first free number
+#: one process: compile ``total`` for DTYPE; with "meet", each process marks that it came to its save, and numba's
+#: save of the index, between reading it and writing it, waits until both came: where two processes at once both take
+#: the first free number.  kernelcli's save marks before it takes its lock, so the first one waits there inside it,
+#: and the second then waits for the lock.  No time limit decides it (a 3 s one did: a process 3 s behind the other
+#: under load, and numba's own save no longer raced)
 CALLER = '''
 import glob, os, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[1])
 if sys.argv[3] == "meet":
     from numba.core import caching
+    def came(save):
+        def coming(self, *args):
+            open(os.path.join(sys.argv[1], f"came-{os.getpid()}"), "w").close()
+            return save(self, *args)
+        return coming
+    caching.IndexDataCacheFile.save = came(caching.IndexDataCacheFile.save)
+    if "kernelcli" in open(os.path.join(sys.argv[1], "racy.py")).read():
+        from kernelcli._core import jit
+        jit._LockedIndex.save = came(jit._LockedIndex.save)
     save_index = caching.IndexDataCacheFile._save_index
     def meet(self, overloads):
-        open(os.path.join(sys.argv[1], f"came-{os.getpid()}"), "w").close()
-        deadline = time.monotonic() + 3
+        deadline = time.monotonic() + 240  # (a safety net only: each process comes once it has compiled)
         while len(glob.glob(os.path.join(sys.argv[1], "came-*"))) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         save_index(self, overloads)
