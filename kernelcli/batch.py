@@ -85,6 +85,7 @@ from .errors import (
 )
 from .io.naming import output_suffix  # noqa: F401 - output_suffix's former home
 from .io.outputs import about_to_publish
+from .io.published_stops import hold_to_the_end
 from .io.temporary import remove_temporary_files_of, run_token
 from .io.output_checks import output_folder
 
@@ -171,6 +172,7 @@ def run(
                 run_items(sent, functools.partial(run_one, job, token=run_token()), client, retried,
                           lambda item, message: _cluster_failed(items[index_of[id(item)]], message))
             remove_temporary_files_of(it.output for it in items)  # a worker that died mid-file leaves its temporary file
+            hold_to_the_end()
             return _result(items, records, start, n_workers, notes)
         pool = _start_pool(job, n_workers, total) if n_workers > 1 else None
         if pool is None:
@@ -191,6 +193,9 @@ def run(
                     finished(index, lost_record(item, why))
 
             _run_pool(pool, items, finished, lost)
+        # every file is done: a stop from here waits until the run is reported and said (the call's end), where it
+        # was said with a report of no file at all ("total": 0, "interrupted": true) beside every output written
+        hold_to_the_end()
     except KeyboardInterrupt as stop:
         with _sigint_ignored():
             remove_temporary_files_of(it.output for it in items)

@@ -75,10 +75,21 @@ def hold_from(dest: Any) -> None:
     from .naming import piped_stream
 
     scope = _SCOPES[-1] if _SCOPES else None
-    if scope is None or not scope.armed or scope.held is not None or piped_stream(dest) is not None:
-        return
-    if threading.current_thread() is not threading.main_thread():  # (Python runs signal handlers there alone)
-        return
+    if scope is not None and scope.armed and piped_stream(dest) is None:
+        _hold(scope)
+
+
+def hold_to_the_end() -> None:
+    """Hold the stops from here to the call's end, armed or not: a batch whose every file is done
+    (:func:`kernelcli.batch.run`), whose report and summary are still to say so.  Outside a call (the API's
+    ``batch.run``) nothing is held."""
+    if _SCOPES:
+        _hold(_SCOPES[-1])
+
+
+def _hold(scope: _Scope) -> None:
+    if scope.held is not None or threading.current_thread() is not threading.main_thread():  # (Python runs signal
+        return  # handlers there alone)
     from . import held_stops
 
     scope.held = held_stops.hold()
