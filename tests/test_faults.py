@@ -652,27 +652,38 @@ def test_ctrl_c_during_a_batch(tmp_path, workers):
     for i in range(60):
         save(inputs / f"im{i:02d}.png", rng.integers(0, 256, (640, 640), dtype=np.uint8))
     before = tree(inputs)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kernelcli", "pad", str(inputs), "--p", "4", "--out-dir", str(out), "--workers", workers,
-         "--report", str(tmp_path / "report.json")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, preexec_fn=interruptible,
-    )
-    deadline = time.monotonic() + 120
-    while not (out.is_dir() and any(p.suffix == ".png" for p in out.iterdir())):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    # A test process descheduled as long as the batch takes after its first output finds it done (exit 0): such a run
+    # says nothing about Ctrl-C; run again, as test_signals' test_signal_during_a_batch does
+    for _attempt in range(3):
+        shutil.rmtree(out, ignore_errors=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kernelcli", "pad", str(inputs), "--p", "4", "--out-dir", str(out), "--workers",
+             workers, "--report", str(tmp_path / "report.json"), "--force"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, preexec_fn=interruptible,
+        )
+        deadline = time.monotonic() + 120
+        while not (out.is_dir() and any(p.suffix == ".png" for p in out.iterdir())):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode not in (0, -signal.SIGINT):  # -2: finished, and exiting when Ctrl-C came
+            break
+    else:
+        pytest.skip("the batch finished before Ctrl-C landed, three times")
     assert proc.returncode == 130, err
-    assert "Traceback" not in err and "interrupted after" in err
+    assert "Traceback" not in err
     assert not parts_left(tmp_path)
     finished = sorted(out.iterdir())
-    assert 1 <= len(finished) < 60, "the run should be stopped part way"
+    assert len(finished) >= 1
     for p in finished:  # each finished output is complete and right
         source = np.asarray(Image.open(inputs / p.name.replace("_pad_p4", "")))
         assert (np.asarray(Image.open(p)) == np.pad(source, 4)).all()
     assert tree(inputs) == before
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["totals"]["interrupted"] is True
+    if report["totals"]["interrupted"]:  # part way (or as the last file finished: every file may be done)
+        assert f"interrupted after {len(finished)} of 60 files" in err, err
+    else:  # Ctrl-C once every file was done: held until the report was out, then said (batch.run's end)
+        assert len(finished) == 60 and err.rstrip("\n").endswith("error: interrupted"), err
     assert {Path(i["output"]).name for i in report["items"] if i["status"] == "ok"} == {p.name for p in finished}
