@@ -111,19 +111,37 @@ def _limits(pid: int | str) -> dict[str, str]:
     return {line[:26].strip(): " ".join(line[26:].split()) for line in lines if not line.startswith("Max file locks")}
 
 
-def _running(argv: list[str], folder: Path, env: dict, preexec_fn=_as_the_caller) -> tuple[subprocess.Popen, int]:
-    """A warm call started as the caller, and its process in the worker."""
-    before = _calls(env)
-    client = subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=preexec_fn)
+def _fell_back(client: subprocess.Popen) -> bool:
+    """Whether ``client`` runs its call itself: it loaded numpy, which the thin client never imports.  It does so when
+    the worker answers nothing within the client's 2 s (client.CONNECT_TIMEOUT; a worker busy loading what a cold
+    call just compiled, on a loaded machine), as it should."""
     try:
-        pid = _wait_for(lambda: (_calls(env) - before or {None}).pop() if client.poll() is None else -1)
-    except BaseException:
+        return b"/numpy/" in Path(f"/proc/{client.pid}/maps").read_bytes()
+    except OSError:
+        return False
+
+
+def _running(argv: list[str], folder: Path, env: dict, preexec_fn=_as_the_caller) -> tuple[subprocess.Popen, int]:
+    """A warm call started as the caller, and its process in the worker (started again where the client ran the
+    call itself: a test of the warm call has nothing to test then; CI saw it once under load)."""
+    for _attempt in range(3):
+        before = _calls(env)
+        client = subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  preexec_fn=preexec_fn)
+        try:
+            pid = _wait_for(lambda: -1 if client.poll() is not None else -2 if _fell_back(client)
+                            else (_calls(env) - before or {None}).pop())
+        except BaseException:
+            client.kill()
+            client.communicate()
+            raise
+        if pid == -1:
+            pytest.fail(f"the call ended before it was signalled: {client.communicate()}")
+        if pid != -2:
+            return client, pid
         client.kill()
         client.communicate()
-        raise
-    if pid == -1:
-        pytest.fail(f"the call ended before it was signalled: {client.communicate()}")
-    return client, pid
+    pytest.skip("the worker did not take the call three times (busy past the client's wait)")
 
 
 def test_a_warm_call_has_every_resource_limit_of_its_caller(worker, tmp_path):
