@@ -473,7 +473,15 @@ class TestCli:
                 if not chunk:
                     break
                 seen += chunk
-            elif proc.poll() is not None:
+            elif proc.poll() is not None:  # ended (its pool's processes may still hold the terminal): what it
+                while select.select([leader], [], [], 0.1)[0]:  # wrote after the last look is read before leaving
+                    try:
+                        chunk = os.read(leader, 65536)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    seen += chunk
                 break
         os.close(leader)
         assert proc.wait(timeout=30) == 0
