@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO, interruptible
+from test_early_stops_audit150 import _STARTED
 
 CODES = {signal.SIGTERM: 143, signal.SIGHUP: 129}
 
@@ -223,7 +224,13 @@ def test_signals_at_random_moments_of_a_batch_never_hang(tmp_path):
     for run, sig in enumerate([signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGTERM]):
         work = tmp_path / f"run{run}"
         work.mkdir()
-        proc = start("pad", str(inputs), "--p", "4", "--out-dir", "out", "--workers", "2", "--report", "report.json", cwd=work)
+        # from the moment kernelcli's own code runs (the mark of test_early_stops_audit150's script): before it, in the
+        # interpreter's start-up, Python's own Ctrl-C traceback is all any program gives (CI-like load hit it: a
+        # KeyboardInterrupt in __main__'s 'from kernelcli.cli import entry', exit -2)
+        proc = subprocess.Popen([sys.executable, "-c", _STARTED, "pad", str(inputs), "--p", "4", "--out-dir", "out",
+                                 "--workers", "2", "--report", "report.json"], cwd=work, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
+        assert proc.stderr.read(1) == ">"
         time.sleep(rnd.uniform(0.05, 0.8))
         proc.send_signal(sig)
         try:
