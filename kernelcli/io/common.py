@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import ImageReadError, InputError, UsageError
 from ..limits import OverMemory, size_text
@@ -113,8 +112,7 @@ def compute_itemsize(input_itemsize: int, keeps_dtype: bool = False) -> int:
     return input_itemsize if keeps_dtype else 4 if input_itemsize == 1 else 8
 
 
-@dataclass(frozen=True)
-class RunNeed:
+class RunNeed(NamedTuple):
     """What one run holds beside its input, counted from the input's header before any pixel is decoded
     (:func:`check_memory`, and the tiled path's choice of a ``.npy`` or TIFF input): for a filter (convolve, pad), a
     padded copy, an output and a temporary, each the input's size; for a pooling (``window``: its size, stride and
