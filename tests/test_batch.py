@@ -461,27 +461,24 @@ class TestCli:
             stdout=subprocess.PIPE, stderr=follower,
         )
         os.close(follower)
+        def more() -> bytes:
+            try:
+                return os.read(leader, 65536)
+            except OSError:  # (the terminal closed)
+                return b""
+
         seen = b""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             ready, _, _ = select.select([leader], [], [], 0.1)
             if ready:
-                try:
-                    chunk = os.read(leader, 65536)
-                except OSError:
-                    break
+                chunk = more()
                 if not chunk:
                     break
                 seen += chunk
             elif proc.poll() is not None:  # ended (its pool's processes may still hold the terminal): what it
-                while select.select([leader], [], [], 0.1)[0]:  # wrote after the last look is read before leaving
-                    try:
-                        chunk = os.read(leader, 65536)
-                    except OSError:
-                        break
-                    if not chunk:
-                        break
-                    seen += chunk
+                while select.select([leader], [], [], 0.1)[0] and (chunk := more()):  # wrote after the last look
+                    seen += chunk  # is read before leaving
                 break
         os.close(leader)
         assert proc.wait(timeout=30) == 0
