@@ -332,13 +332,11 @@ class TestItems4And5MemoryCap:
 ])
 def test_json_prints_a_record_of_a_failure(tmp_path, args, code, words):
     # stdout was empty: "--json is always valid JSON" held only for calls that got as far as their document
-    from conftest import run_cli
-
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
     (tmp_path / "in").mkdir()
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "in" / "b.png")
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-    r = run_cli(*args, "--json", cwd=tmp_path)
+    r = run_in_process(*args, "--json", cwd=tmp_path)
     doc = json.loads(r.stdout)
     if "items" in doc:  # a batch refused while planning: its document, as --report writes it (audit 98 #3)
         assert r.returncode == code and doc["totals"]["ok"] == 0 and doc["totals"]["interrupted"] is False, r.stderr
@@ -352,10 +350,8 @@ def test_json_prints_a_record_of_a_failure(tmp_path, args, code, words):
 def test_a_usage_error_with_out_on_stdout_prints_no_record(tmp_path, out):
     # with --out -, stdout carries the image and a failed run writes nothing there; Click's usage errors
     # (--stride 0) printed a JSON record on it all the same (the chains/pipes audit's F8)
-    from conftest import run_cli
-
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
-    r = run_cli("convolve", "a.png", "-k", "sobel_v", "--stride", "0", *out, "--format", "png", "--json", cwd=tmp_path)
+    r = run_in_process("convolve", "a.png", "-k", "sobel_v", "--stride", "0", *out, "--format", "png", "--json", cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == "" and "--stride" in r.stderr
 
 
@@ -369,8 +365,6 @@ def test_a_usage_error_with_out_on_stdout_prints_no_record(tmp_path, out):
 ])
 def test_an_empty_path_is_refused_not_read_as_the_current_folder(folder, args):
     """`convolve '' -k box:3 -d out` (an unset "$f") ran on every file of the current folder: Path('') is '.'."""
-    from conftest import run_cli
-
-    r = run_cli(*args)
+    r = run_in_process(*args)
     assert r.returncode == 2 and "'' is an empty path: expected a file or folder name" in r.stderr, r.stderr
     assert not (folder / "out").exists() and sorted(p.name for p in folder.iterdir()) == ["g.png", "g16.png", "t.npy"]

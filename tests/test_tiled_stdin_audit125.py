@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import TILED_OR_NOT, process_env, refused_while_stdin_open, run_cli, run_in_process
+from conftest import TILED_OR_NOT, process_env, refused_while_stdin_open, run_in_process
 
 CALLS = [
     ["convolve", "X", "-k", "sobel_v", "-o", "o.png", "--tiled", "--chunks", "0"],
@@ -45,7 +45,7 @@ def test_a_npy_on_stdin_still_goes_tile_by_tile(tmp_path, command, extra):
         r = subprocess.run([sys.executable, "-m", "kernelcli", *args], stdin=stdin, cwd=tmp_path, env=process_env(),
                            capture_output=True, text=True, timeout=120, check=False)
     assert (r.returncode, r.stderr) == (0, ""), r.stderr
-    on_file = run_cli(command[0], "x.npy", *command[1:], "-o", "f.npy", "-q", *extra, cwd=tmp_path)
+    on_file = run_in_process(command[0], "x.npy", *command[1:], "-o", "f.npy", "-q", *extra, cwd=tmp_path)
     assert on_file.returncode == 0, on_file.stderr
     assert np.array_equal(np.load(tmp_path / "o.npy"), np.load(tmp_path / "f.npy"))
 
@@ -70,7 +70,7 @@ def test_a_npy_on_stdin_writes_a_zarr_store_as_its_file_does(tmp_path, command):
         r = subprocess.run([sys.executable, "-m", "kernelcli", command[0], "-", *command[1:], "-o", "s.zarr", "-q"], stdin=stdin,
                            cwd=tmp_path, env=process_env(), capture_output=True, text=True, timeout=120, check=False)
     assert (r.returncode, r.stderr) == (0, "")
-    on_file = run_cli(command[0], "x.npy", *command[1:], "-o", "f.zarr", "-q", cwd=tmp_path)
+    on_file = run_in_process(command[0], "x.npy", *command[1:], "-o", "f.zarr", "-q", cwd=tmp_path)
     assert on_file.returncode == 0, on_file.stderr
     assert np.array_equal(zarr.open(str(tmp_path / "s.zarr"), mode="r")[:], zarr.open(str(tmp_path / "f.zarr"), mode="r")[:])
     code, said = refused_while_stdin_open([command[0], "-", *command[1:], "-o", "s.zarr"], tmp_path, b"\x93NUMPY")
@@ -82,7 +82,7 @@ def test_a_png_on_stdin_to_a_zarr_store_is_refused_as_its_file_is(tmp_path):
     from PIL import Image
 
     Image.fromarray(np.arange(200, dtype=np.uint8).reshape(10, 20)).save(tmp_path / "g.png")
-    on_file = run_cli("convolve", "g.png", "-k", "box:3", "-o", "f.zarr", cwd=tmp_path)
+    on_file = run_in_process("convolve", "g.png", "-k", "box:3", "-o", "f.zarr", cwd=tmp_path)
     with open(tmp_path / "g.png", "rb") as stdin:
         r = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "box:3", "-o", "s.zarr"], stdin=stdin,
                            cwd=tmp_path, env=process_env(), capture_output=True, text=True, timeout=120, check=False)
