@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +97,60 @@ def pytest_collection_finish(session):
         _warmer = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+#: Under pytest-xdist, the controller compiles the same calls before any test runs, one process per worker, each
+#: call once (``warm_numba_cache.py --share``): each worker compiled every loop its tests met first, most of them the
+#: same ones, and on a fresh install (CI, a new worktree) that was a third of the suite's CPU.  They start with the
+#: session, beside the workers' collection, and the tests wait for them (:func:`pytest_xdist_node_collection_finished`).
+_sharing: tuple[str, list[subprocess.Popen]] | None = None
+
+
+def pytest_sessionstart(session):
+    global _sharing
+    config = session.config
+    if hasattr(config, "workerinput") or config.getoption("dist", "no") == "no" or not config.getoption("tx", None):
+        return  # a worker, or a run in one process (pytest_collection_finish)
+    if os.environ.get("KERNELCLI_TESTS_WARM_CACHE") == "off":
+        return
+    # only a run of whole folders (the README's `pytest`): one of named files compiles only what it needs
+    if not all((config.invocation_params.dir / arg).is_dir() for arg in config.args):
+        return
+    script = Path(__file__).with_name("warm_numba_cache.py")
+    folder = tempfile.mkdtemp(prefix="kernelcli-warm-")
+    _sharing = folder, [subprocess.Popen([sys.executable, str(script), "--share", folder], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                        for _ in config.getoption("tx")]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    """The first worker to have collected: its tests (the whole run's) start once the cache is filled, if they are
+    at least :data:`WARM_AT_TESTS`; the compiling stops if they are fewer."""
+    global _sharing
+    if _sharing is None:
+        return
+    folder, warmers = _sharing
+    _sharing = None
+    deadline = time.monotonic() + (1200 if len(ids) >= WARM_AT_TESTS else 0)
+    for warmer in warmers:
+        try:
+            warmer.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+        if warmer.poll() is None:
+            warmer.kill()
+            warmer.wait()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def pytest_unconfigure(config):
     if _warmer is not None and _warmer.poll() is None:  # a short run, or one stopped early
         _warmer.kill()
         _warmer.wait()
+    if _sharing is not None:  # stopped before any worker collected
+        for warmer in _sharing[1]:
+            warmer.kill()
+            warmer.wait()
+        shutil.rmtree(_sharing[0], ignore_errors=True)
     if _CACHE is not None:  # in case something else wrote there after all
         shutil.rmtree(_CACHE, ignore_errors=True)
 

@@ -6,7 +6,8 @@ with the cache already filled; the test process compiled for 220 s itself.  With
 beside it the dry run took 455 s (the test process's own compiling, counted with Numba's
 compile events in a run with an earlier order: 90 s).  conftest starts this script in the background
 once the whole suite is collected, at low priority, on the machine's other core, when the suite runs
-in one process (``pytest -n 0``; under pytest-xdist the workers use every core).  It compiles,
+in one process (``pytest -n 0``).  Under pytest-xdist it runs before the tests instead (``--share FOLDER``: one
+process per worker, each call compiled by the first to claim it), and the tests wait for it.  It compiles,
 through the public API on tiny arrays, the versions the suite first needs late (:func:`calls`,
 in the order the test files need them, taken from the end), while the test process compiles
 from the start: the two meet about halfway and neither waits for the other (:data:`FIRST`: what
@@ -25,6 +26,7 @@ few seconds.  Run alone, it fills the cache for the suite::
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -59,6 +61,10 @@ def calls() -> list[tuple[str, object]]:
         return lambda: (volumes.correlate_separable(x(), ([1.0, 2, 1],) * 3, paths=jit), volumes.conv3d(x(), np.ones((3, 3, 3)), paths=jit),
                         volumes.pool3d(x(), 2, paths=jit))
 
+    def native(*calls):
+        return lambda: _on_native_helpers(calls)
+
+    gauss = np.outer([1.0, 4, 6, 4, 1], [1.0, 4, 6, 4, 1]) / 256
     return [
         ("dense uint8", conv("uint8", WIDE, dilation=3)),                 # test_banded_jobs
         ("separable uint8 -> uint8 rows", conv("uint8", SEPARABLE, separable)),
@@ -94,7 +100,29 @@ def calls() -> list[tuple[str, object]]:
         ("separable uint8 -> uint8", conv("uint8", SEPARABLE, separable, dtype="uint8")),  # test_result_dtype
         ("max pool int32", lambda: api.pool2d(_image("int32"), 3, stride=1, op="max", paths=jit)),
         ("volume uint8", volume("uint8")),                                 # test_volumes
+        # test_native: each loop's entry point for the native helpers (a large image, split)
+        ("native avg", native(*[lambda t=t, d=d: api.pool2d(_image(t, (64, 256)), 2, op="avg", dtype=d, paths=jit)
+                                for t, d in (("uint8", "uint8"), ("uint8", None), ("float32", None), ("float64", None))])),
+        ("native dense", native(lambda: api.conv2d(_image("float32", (64, 256)), DENSE, paths=dense))),
+        ("native ring", native(*[lambda t=t: api.conv2d(_image(t, (64, 256)), DENSE, pad_mode="replicate", paths=dense)
+                                 for t in ("uint8", "float32")])),
+        ("native separable", native(*[lambda t=t, d=d: api.conv2d(_image(t, (64, 256)), gauss, dtype=d, paths=separable)
+                                      for t, d in (("float32", None), ("uint8", "uint8"), ("uint8", None))])),
     ]
+
+
+def _on_native_helpers(calls) -> list:
+    """Each call with its work split over the native helpers (as test_native's ``split_everything``), then put back."""
+    from kernelcli._core import native, threads
+
+    saved = native.MIN_WORK_PER_THREAD, threads.MIN_WORK_PER_THREAD, threads.count
+    native.MIN_WORK_PER_THREAD = threads.MIN_WORK_PER_THREAD = 1
+    threads.count = lambda: 2
+    try:
+        native.prepare()
+        return [call() for call in calls]
+    finally:
+        native.MIN_WORK_PER_THREAD, threads.MIN_WORK_PER_THREAD, threads.count = saved
 
 
 #: Compiled first: what the suite needs second (the test process compiles the first, the uint8
@@ -102,14 +130,30 @@ def calls() -> list[tuple[str, object]]:
 FIRST = ("separable uint8 -> uint8 rows", "dense float64")
 
 
-def main() -> None:
+def claimed(folder: str, label: str) -> bool:
+    """Whether this process is the first of those sharing ``folder`` to take ``label`` (a file made or found there)."""
     try:
-        os.nice(10)  # the test process comes first
+        os.close(os.open(os.path.join(folder, label.replace(" ", "_").replace("/", "_")), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def main(argv: list[str]) -> None:
+    """Beside a one-process run: from both ends (:data:`FIRST`).  With ``--share FOLDER`` (before the workers of a
+    pytest-xdist run start, one such process per worker): each call once, by whichever process claims it first."""
+    sharing = argv[:1] == ["--share"]
+    try:
+        os.nice(0 if sharing else 10)  # beside a test process, that process comes first; the shared ones it waits for
     except OSError:
         pass
     todo = calls()
-    first = [item for item in todo if item[0] in FIRST]
-    for _label, call in first + [item for item in reversed(todo) if item not in first]:
+    if sharing:
+        order = (item for item in todo if claimed(argv[1], item[0]))
+    else:
+        first = [item for item in todo if item[0] in FIRST]
+        order = first + [item for item in reversed(todo) if item not in first]
+    for _label, call in order:
         try:
             call()
         except Exception:  # noqa: BLE001 - a call that fails here is the suite's to report
@@ -117,4 +161,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
