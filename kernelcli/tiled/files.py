@@ -50,10 +50,9 @@ def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, sche
            need: Any = None) -> bool:
     """True when one input goes through the tiled path (see the module notes; ``need``: what the run holds beside
     the input, :class:`kernelcli.io.common.RunNeed`, a filter's by default, as the memory cap counts it:
-    :func:`_over_the_cap`).  Never a
-    folder or a pattern that is no Zarr store: it is several inputs, refused as a batch (``--out-dir``, or ``--tiled``
-    on one input); given ``-o w.zarr``, it was opened as a store ("imgs: not a Zarr store: No group found in store
-    StorePath(LocalStore, ...)")."""
+    :func:`_over_the_cap`).  Never a folder or a pattern that is no Zarr store: it is several inputs, refused as a
+    batch (``--out-dir``, or ``--tiled`` on one input); given ``-o w.zarr``, it was opened as a store ("imgs: not a
+    Zarr store: No group found in store StorePath(LocalStore, ...)")."""
     from ..batch_plan import is_batch_argument
     from .urls import as_url
 
